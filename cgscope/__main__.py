@@ -1,0 +1,3 @@
+from cgscope.cli import entrypoint
+
+entrypoint()

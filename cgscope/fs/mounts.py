@@ -1,0 +1,86 @@
+"""Cgroup hierarchies as /proc/self/mountinfo lists them (proc(5), "/proc/pid/mountinfo").
+
+Never assume /sys/fs/cgroup: v1 controllers may be co-mounted ("cpu,cpuacct"), named hierarchies
+("name=systemd") hold no controller, and cgroup2 may sit at /sys/fs/cgroup (pure v2) or
+/sys/fs/cgroup/unified (hybrid).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+# Superblock options of a v1 cgroup mount that are not controller names (cgroup-v1/cgroups.rst).
+_V1_FLAGS = frozenset({"rw", "ro", "noprefix", "clone_children", "xattr", "cpuset_v2_mode", "favordynmods"})
+_ESCAPE = re.compile(r"\\([0-7]{3})")
+
+UNIFIED = "unified"  # our name for the cgroup2 hierarchy; /proc/PID/cgroup shows it as "0::PATH"
+
+
+def _unescape(field: str) -> str:
+    """mountinfo escapes space, tab, newline and backslash as octal (\\040 ...)."""
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), field)
+
+
+@dataclass(frozen=True)
+class CgroupMount:
+    """One mounted cgroup hierarchy."""
+
+    version: Literal[1, 2]
+    controllers: tuple[str, ...]  # v1: ("cpu", "cpuacct") or ("name=systemd",); v2: enabled at its root
+    mountpoint: Path  # where it is mounted, as seen from the host root
+    root: str  # the cgroup mounted there, relative to the reader's cgroup-namespace root
+
+    @property
+    def key(self) -> str:
+        """The hierarchy's name: the controller field of /proc/PID/cgroup for v1, "unified" for v2."""
+        return UNIFIED if self.version == 2 else ",".join(self.controllers)
+
+    def directory(self, cgroup_path: str) -> Path | None:
+        """The directory of `cgroup_path` (as /proc/PID/cgroup gives it); None if this mount cannot reach it.
+
+        Both the path and the mount's root are relative to the reader's cgroup namespace root; a path
+        outside the mounted subtree (e.g. "/../sibling" for a process in another cgroup namespace) has
+        no directory here.
+        """
+        root = self.root.rstrip("/")
+        if cgroup_path != root and not cgroup_path.startswith(root + "/"):
+            return None
+        rest = cgroup_path[len(root) :].strip("/")
+        if ".." in rest.split("/"):
+            return None
+        return self.mountpoint / rest if rest else self.mountpoint
+
+    def cgroup_path(self, directory: Path) -> str:
+        """Inverse of directory(): the cgroup path of a directory below the mountpoint."""
+        rel = directory.relative_to(self.mountpoint).as_posix()
+        base = self.root.rstrip("/")
+        return f"{base}/{rel}" if rel != "." else (self.root or "/")
+
+
+def parse_mountinfo(text: str) -> list[tuple[str, str, str, str]]:
+    """(fstype, mount root, mountpoint, super options) for each cgroup or cgroup2 mount."""
+    found = []
+    for line in text.splitlines():
+        left, sep, right = line.partition(" - ")
+        if not sep:
+            continue
+        fstype, _source, superopts = [*right.split(" "), "", ""][:3]
+        if fstype not in ("cgroup", "cgroup2"):
+            continue
+        fields = left.split(" ")
+        if len(fields) < 5:
+            continue
+        found.append((fstype, _unescape(fields[3]), _unescape(fields[4]), superopts))
+    return found
+
+
+def v1_controllers(superopts: str) -> tuple[str, ...]:
+    """Controller (and name=) options of a v1 mount, in the kernel's order."""
+    return tuple(
+        o
+        for o in superopts.split(",")
+        if o and o not in _V1_FLAGS and ("=" not in o or o.startswith("name="))
+    )

@@ -1,0 +1,1 @@
+"""Pure functions over what fs/ read: processes, namespaces, containers, the cgroup tree."""

@@ -1,0 +1,121 @@
+"""One snapshot of every process, with what never changes read once per process lifetime."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from cgscope.errors import AccessDenied, ProcessGone
+from cgscope.fs import procfs
+from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.mounts import UNIFIED
+from cgscope.fs.users import UserNames
+from cgscope.model.process import Process
+
+_Immutable = tuple[tuple[str, ...], Mapping[str, int | None]]  # cmdline, namespaces
+
+
+@dataclass
+class ProcessCache:
+    """cmdline and namespace inodes, keyed by (pid, start ticks, comm).
+
+    A process keeps its start time for life, but may exec (new cmdline) or setns()/unshare() (new
+    namespaces) — runc's init, unshare(1), nsenter(1) do both, then exec. Exec changes comm, so comm
+    in the key catches them; a process that changes namespaces without exec'ing is the rare miss.
+    """
+
+    entries: dict[tuple[int, int, str], _Immutable] = field(default_factory=dict)
+
+    def prune(self, alive: set[tuple[int, int, str]]) -> None:
+        for key in self.entries.keys() - alive:
+            del self.entries[key]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    processes: Mapping[int, Process]
+    host_namespaces: Mapping[str, int | None]
+    boot_time: float
+    taken_at: float  # time.monotonic() when the scan ended
+
+
+class Collector:
+    """Reads /proc under a HostRoot; keep one alive across refreshes to reuse its cache."""
+
+    def __init__(self, host: HostRoot) -> None:
+        self.host = host
+        self.cache = ProcessCache()
+        self.users = UserNames(host.root)
+        self.boot_time = procfs.boot_time(host.proc)
+        self.ticks = procfs.clock_ticks()
+        # /proc/PID/cgroup names v1 hierarchies by their controllers; cgroup2 is the empty name.
+        self._hierarchy = {m.key: m.key for m in host.mounts if m.version == 1} | {"": UNIFIED}
+
+    def process(self, pid: int) -> Process:
+        """Read one process; raises ProcessGone if it exits meanwhile, AccessDenied if /proc hides it."""
+        proc = self.host.proc
+        stat = procfs.read_stat(proc, pid)
+        uid, nspid, cgroups = -1, None, {}
+        if not stat.kernel_thread:
+            with suppress(AccessDenied):
+                status = procfs.read_status(proc, pid)
+                uid, nspid = status.uid, (status.nspid[-1] if status.nspid else None)
+            with suppress(AccessDenied):
+                cgroups = {
+                    self._hierarchy.get(c, c): path
+                    for c, path in procfs.read_cgroup(proc, pid)
+                    if c in self._hierarchy
+                }
+        else:
+            uid, nspid = 0, pid  # kernel threads run as root in the initial pid namespace
+        key = (pid, stat.start_ticks, stat.comm)
+        cached = self.cache.entries.get(key)
+        if cached is None:
+            cmdline: tuple[str, ...] = ()
+            if not stat.kernel_thread:
+                with suppress(AccessDenied):
+                    cmdline = procfs.read_cmdline(proc, pid)
+            cached = self.cache.entries[key] = (cmdline, procfs.read_ns(proc, pid))
+        return Process(
+            pid=pid,
+            start_ticks=stat.start_ticks,
+            start_time=self.boot_time + stat.start_ticks / self.ticks,
+            ppid=stat.ppid,
+            comm=stat.comm,
+            state=stat.state,
+            kernel_thread=stat.kernel_thread,
+            uid=uid,
+            user=self.users.name(uid),
+            nspid=nspid,
+            cmdline=cached[0],
+            cgroups=cgroups,
+            namespaces=cached[1],
+        )
+
+    def snapshot(self) -> Snapshot:
+        processes: dict[int, Process] = {}
+        for pid in procfs.pids(self.host.proc):
+            try:
+                processes[pid] = self.process(pid)
+            except (ProcessGone, AccessDenied):
+                continue  # exited mid-scan, or hidden from us (hidepid): not part of this snapshot
+        self.cache.prune({(p.pid, p.start_ticks, p.comm) for p in processes.values()})
+        return Snapshot(processes, host_namespaces(processes), self.boot_time, time.monotonic())
+
+
+def host_namespaces(processes: Mapping[int, Process]) -> dict[str, int | None]:
+    """The host's namespace of each type: pid 1's where readable, else kthreadd's.
+
+    Kernel threads run in the initial namespaces, so kthreadd (pid 2, parent 0) stands in for an init
+    we may not read (a supervisor's /proc/1/ns is EACCES even for root when it is not dumpable).
+    """
+    init, kthreadd = processes.get(1), processes.get(2)
+    refs = [
+        p for p in (init, kthreadd) if p is not None and (p.pid == 1 or (p.kernel_thread and p.ppid == 0))
+    ]
+    out: dict[str, int | None] = {}
+    for ns in procfs.NS_TYPES:
+        out[ns] = next((p.namespaces.get(ns) for p in refs if p.namespaces.get(ns) is not None), None)
+    return out

@@ -1,0 +1,41 @@
+"""The cgroup tree of each hierarchy, with the processes in each cgroup counted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cgscope.errors import AccessDenied, ProcessGone
+from cgscope.fs import cgroupfs
+from cgscope.fs.mounts import CgroupMount
+
+
+@dataclass
+class CgroupNode:
+    path: str
+    procs: int | None  # processes directly in this cgroup; None when cgroup.procs is unreadable
+    children: list[CgroupNode] = field(default_factory=list)
+
+    @property
+    def total_procs(self) -> int:
+        return (self.procs or 0) + sum(c.total_procs for c in self.children)
+
+
+def read_tree(mount: CgroupMount) -> CgroupNode:
+    """The hierarchy below `mount`'s root; cgroups removed meanwhile are left out."""
+    nodes: dict[str, CgroupNode] = {}
+    root: CgroupNode | None = None
+    for directory in cgroupfs.walk(mount.mountpoint):
+        path = mount.cgroup_path(directory)
+        try:
+            procs: int | None = len(cgroupfs.read_procs(directory))
+        except ProcessGone:
+            continue
+        except AccessDenied:
+            procs = None
+        node = nodes[path] = CgroupNode(path, procs)
+        parent = nodes.get(path.rsplit("/", 1)[0] or "/")
+        if root is None:
+            root = node
+        elif parent is not None:
+            parent.children.append(node)
+    return root if root is not None else CgroupNode(mount.root or "/", None)
