@@ -17,8 +17,8 @@ from cgscope import __version__
 from cgscope.errors import CgscopeError, NotFound
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.procfs import NS_TYPES, kernel_identity
-from cgscope.model.collect import Collector, Snapshot
-from cgscope.model.containers import Inventory, group_containers
+from cgscope.model.collect import Collector
+from cgscope.model.containers import group_containers
 from cgscope.model.namespaces import list_namespaces
 from cgscope.model.tree import read_tree
 from cgscope.render import views
@@ -98,11 +98,6 @@ def entrypoint() -> None:
     sys.exit(main())
 
 
-def _scan(host: HostRoot) -> tuple[Snapshot, Inventory]:
-    snapshot = Collector(host).snapshot()
-    return snapshot, group_containers(snapshot, host)
-
-
 def _emit(args: argparse.Namespace, out: TextIO, data: dict[str, Any], table: Table | None) -> None:
     if args.json or table is None:
         json.dump(data, out, indent=None if not out.isatty() else 2)
@@ -112,20 +107,21 @@ def _emit(args: argparse.Namespace, out: TextIO, data: dict[str, Any], table: Ta
 
 
 def _containers(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
-    snapshot, inv = _scan(host)
+    inv = group_containers(host, Collector(host))
     primary = host.primary.key if host.primary else None
     data: dict[str, Any] = {}
     if args.json:
         data = {
-            "host": views.host_json(host, kernel_identity(host.proc), snapshot, inv),
-            "containers": [views.container_json(c, snapshot) for c in inv.containers],
+            "host": views.host_json(host, kernel_identity(host.proc), inv),
+            "containers": [views.container_json(c, inv) for c in inv.containers],
         }
-    _emit(args, out, data, None if args.json else views.containers_table(inv, snapshot, primary))
+    _emit(args, out, data, None if args.json else views.containers_table(inv, primary))
 
 
 def _ps(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
-    snapshot, inv = _scan(host)
-    procs = snapshot.processes
+    collector = Collector(host)
+    procs = collector.snapshot().processes
+    inv = group_containers(host, collector, procs)
     selected = sorted(procs)
     if args.target is not None:
         target = args.target

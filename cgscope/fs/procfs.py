@@ -105,7 +105,8 @@ def parse_cgroup(data: bytes) -> list[tuple[str, str]]:
     out = []
     for line in data.decode(errors="replace").splitlines():
         _hid, controllers, path = line.split(":", 2)
-        out.append((controllers, path))
+        # A zombie whose cgroup was removed shows "PATH (deleted)" (kernel/cgroup/cgroup.c, proc_cgroup_show).
+        out.append((controllers, path.removesuffix(" (deleted)")))
     return out
 
 

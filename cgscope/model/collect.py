@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 
@@ -94,13 +94,25 @@ class Collector:
             namespaces=cached[1],
         )
 
-    def snapshot(self) -> Snapshot:
-        processes: dict[int, Process] = {}
-        for pid in procfs.pids(self.host.proc):
+    def pids(self) -> list[int]:
+        return procfs.pids(self.host.proc)
+
+    def namespaces(self, pid: int, types: tuple[str, ...]) -> dict[str, int | None]:
+        """A few namespace inodes, read afresh: two readlinks tell a container from the host cheaply."""
+        return procfs.read_ns(self.host.proc, pid, types)
+
+    def processes(self, pids: Iterable[int]) -> dict[int, Process]:
+        """Full reads of these pids; those that exit meanwhile, or that /proc hides, are left out."""
+        out = {}
+        for pid in pids:
             try:
-                processes[pid] = self.process(pid)
+                out[pid] = self.process(pid)
             except (ProcessGone, AccessDenied):
-                continue  # exited mid-scan, or hidden from us (hidepid): not part of this snapshot
+                continue
+        return out
+
+    def snapshot(self) -> Snapshot:
+        processes = self.processes(self.pids())
         self.cache.prune({(p.pid, p.start_ticks, p.comm) for p in processes.values()})
         return Snapshot(processes, host_namespaces(processes), self.boot_time, time.monotonic())
 

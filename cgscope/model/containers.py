@@ -8,15 +8,18 @@ container such as `unshare --pid --fork --mount-proc`). Everything else is the h
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
+from pathlib import Path
 
-from cgscope.errors import NotFound
-from cgscope.fs import runtime_state
+from cgscope.errors import AccessDenied, NotFound, ProcessGone
+from cgscope.fs import cgroupfs, runtime_state
 from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.mounts import CgroupMount
 from cgscope.fs.procfs import NS_TYPES
-from cgscope.model.collect import Snapshot
+from cgscope.model.collect import Collector, host_namespaces
 from cgscope.model.process import Process
 from cgscope.model.runtimes import Pod, RuntimeMatch, match_cgroup
 
@@ -43,6 +46,8 @@ class Inventory:
     containers: tuple[Container, ...]
     host_pids: tuple[int, ...]
     container_of: Mapping[int, Container]
+    processes: Mapping[int, Process]  # those read in full: every container member, at least
+    host_namespaces: Mapping[str, int | None]
 
     def find(self, ref: str) -> Container:
         """A container named by name, id prefix, or any member pid."""
@@ -61,70 +66,128 @@ class Inventory:
         raise NotFound(f"{ref!r} matches {len(found)} containers ({ids}): give more of the id")
 
 
-def group_containers(snapshot: Snapshot, host: HostRoot) -> Inventory:
-    procs = snapshot.processes
-    order = _hierarchy_order(host)
-    members: dict[tuple[str, str], list[Process]] = defaultdict(list)
-    matches: dict[tuple[str, str], RuntimeMatch] = {}
-    unassigned: list[Process] = []
-    for p in procs.values():
-        m = None if p.kernel_thread else _first_match(p, order)
-        if m is None:
-            unassigned.append(p)
-        else:
-            members[(m.runtime, m.id)].append(p)
-            matches[(m.runtime, m.id)] = m
+def group_containers(
+    host: HostRoot, collector: Collector, known: Mapping[int, Process] | None = None
+) -> Inventory:
+    """Find every container. The cost grows with cgroups, not processes: runtime cgroups are found by
+    walking one hierarchy, and host processes cost one or two namespace readlinks each. Only members
+    of containers are read in full — unless `known` already holds a full snapshot."""
+    primary = host.primary
+    found: dict[int, Process] = dict(known or {})
+
+    def read(pids: Iterable[int]) -> dict[int, Process]:
+        pids = list(pids)
+        missing = [pid for pid in pids if pid not in found]
+        found.update(collector.processes(missing))
+        return {pid: found[pid] for pid in pids if pid in found}
+
+    host_ns = host_namespaces(read([1, 2]))
+    free = set(collector.pids()) if known is None else set(known)
     namer = _Namer(host)
-    containers = [
-        _container(key[1], key[0], namer(*key), group, snapshot, match=matches[key])
-        for key, group in members.items()
-    ]
-    unassigned, oci = _claim_oci(host, snapshot, unassigned)
-    containers += oci
-    unassigned, bare = _bare(snapshot, unassigned, order[0] if order else None)
-    containers += bare
+    containers: list[Container] = []
+    for match, pids in _runtime_cgroups(primary) if primary is not None else ():
+        members = read(pid for pid in pids if pid in free)
+        if members:
+            free -= members.keys()
+            name = namer(match.runtime, match.id)
+            containers.append(_container(match.id, match.runtime, name, members, host_ns, match=match))
+    for state in runtime_state.oci_states(host):
+        init = read([state.init_pid]).get(state.init_pid)
+        if (
+            init is None
+            or state.init_pid not in free
+            or state.init_start_ticks not in (None, init.start_ticks)
+        ):
+            # Gone (its pid may be someone else's now), or already claimed by a runtime that names
+            # its cgroups (Docker, containerd and Podman run their containers with runc or crun).
+            continue
+        claimed = _claimed_dirs(host, state)
+        pids = {pid for d in claimed.values() for pid in _subtree_procs(d)} & free
+        if not claimed:  # no cgroup of its own (rootless): its pid namespace is the container
+            pids = _same_ns(collector, free, "pid", init.namespaces.get("pid"))
+        members = read(pids | {state.init_pid})
+        free -= members.keys()
+        cgroup = {key: _cgroup_path(host, key, d) for key, d in claimed.items()}
+        containers.append(
+            _container(state.id, state.runtime, state.id, members, host_ns, cgroup=cgroup or None)
+        )
+    containers += _bare(collector, free, host_ns, read, primary.key if primary else None)
     containers.sort(key=lambda c: (c.runtime, c.name, c.id))
     container_of = {pid: c for c in containers for pid in c.pids}
-    return Inventory(tuple(containers), tuple(sorted(p.pid for p in unassigned)), container_of)
+    host_pids = tuple(sorted(free - container_of.keys()))
+    return Inventory(tuple(containers), host_pids, container_of, found, host_ns)
 
 
-def _hierarchy_order(host: HostRoot) -> list[str]:
-    """Hierarchy keys, systemd's first: it names every process's place, even where v1 controllers
-    are shared."""
-    primary = host.primary
-    keys = [m.key for m in host.mounts]
-    if primary is not None:
-        keys.remove(primary.key)
-        keys.insert(0, primary.key)
-    return keys
+def _runtime_cgroups(mount: CgroupMount) -> Iterator[tuple[RuntimeMatch, set[int]]]:
+    """Each container cgroup in `mount` with the pids of its subtree, outermost container first.
+
+    A descendant that is not the container's (nspawn's "supervisor" beside its "payload") is left out.
+    """
+    for directory in cgroupfs.walk(mount.mountpoint):
+        path = mount.cgroup_path(directory)
+        match = _match(path)
+        if match is not None and match.depth == len([s for s in path.split("/") if s]):
+            yield match, _subtree_procs(directory, partial(_same, mount, match))
 
 
-def _first_match(p: Process, order: Sequence[str]) -> RuntimeMatch | None:
-    for key in order:
-        path = p.cgroups.get(key)
-        if path and path != "/" and (m := _match(path)) is not None:
-            return m
-    return None
+def _same(mount: CgroupMount, match: RuntimeMatch, directory: Path) -> bool:
+    m = _match(mount.cgroup_path(directory))
+    return m is not None and m.id == match.id
+
+
+def _subtree_procs(top: Path, keep: Callable[[Path], bool] = lambda _d: True) -> set[int]:
+    pids: set[int] = set()
+    for directory in cgroupfs.walk(top):
+        if keep(directory):
+            with suppress(ProcessGone, AccessDenied):
+                pids.update(cgroupfs.read_procs(directory))
+    return pids
+
+
+def _claimed_dirs(host: HostRoot, state: runtime_state.OciState) -> dict[str, Path]:
+    """The cgroup directories an OCI state file names, by hierarchy, the root cgroups left out."""
+    claimed = {}
+    for directory in state.cgroup_dirs:
+        for mount in host.mounts:
+            if mount.mountpoint in directory.parents:
+                claimed[mount.key] = directory
+    if not claimed and state.cgroup_path and state.cgroup_path.startswith("/"):
+        for mount in host.mounts:
+            found = mount.directory(state.cgroup_path)
+            if found is not None and found != mount.mountpoint and found.is_dir():
+                claimed[mount.key] = found
+    return claimed
+
+
+def _cgroup_path(host: HostRoot, key: str, directory: Path) -> str:
+    mount = host.mount(key)
+    return mount.cgroup_path(directory) if mount is not None else str(directory)
+
+
+def _same_ns(collector: Collector, pids: Iterable[int], kind: str, inode: int | None) -> set[int]:
+    if inode is None:
+        return set()
+    out = set()
+    for pid in pids:
+        with suppress(ProcessGone, AccessDenied):
+            if collector.namespaces(pid, (kind,)).get(kind) == inode:
+                out.add(pid)
+    return out
 
 
 def _container(
     ident: str,
     runtime: str,
     name: str,
-    group: list[Process],
-    snapshot: Snapshot,
+    members: Mapping[int, Process],
+    host_ns: Mapping[str, int | None],
     *,
     match: RuntimeMatch | None = None,
+    cgroup: Mapping[str, str] | None = None,
 ) -> Container:
-    init = _init_of(group)
-    cgroup = {}
-    for key, path in init.cgroups.items():
-        m = _match(path) if match is not None else None
-        # The container's own cgroup: the path cut where the runtime's segment ends (a container may
-        # make cgroups of its own below it).
-        own = m is not None and match is not None and m.id == match.id
-        cgroup[key] = "/" + "/".join([s for s in path.split("/") if s][: m.depth]) if own and m else path
-    host_ns = snapshot.host_namespaces
+    init = _init_of(members.values())
+    if cgroup is None:
+        cgroup = {key: _own_cgroup(path, match) for key, path in init.cgroups.items()}
     shared = tuple(
         t for t in NS_TYPES if init.namespaces.get(t) is not None and init.namespaces.get(t) == host_ns.get(t)
     )
@@ -133,12 +196,21 @@ def _container(
         name=name,
         runtime=runtime,
         init_pid=init.pid,
-        pids=tuple(sorted(p.pid for p in group)),
-        cgroup=cgroup,
+        pids=tuple(sorted(members)),
+        cgroup=dict(cgroup),
         namespaces=dict(init.namespaces),
         shared_with_host=shared,
         pod=match.pod if match else None,
     )
+
+
+def _own_cgroup(path: str, match: RuntimeMatch | None) -> str:
+    """The container's own cgroup on `path`: cut where the runtime's segment ends (a container may make
+    cgroups of its own below it)."""
+    m = _match(path) if match is not None else None
+    if m is None or match is None or m.id != match.id:
+        return path
+    return "/" + "/".join([s for s in path.split("/") if s][: m.depth])
 
 
 def _init_of(group: Iterable[Process]) -> Process:
@@ -150,94 +222,45 @@ def _init_of(group: Iterable[Process]) -> Process:
     return min(roots, key=lambda p: (p.start_ticks, p.pid))
 
 
-def _claim_oci(
-    host: HostRoot, snapshot: Snapshot, unassigned: list[Process]
-) -> tuple[list[Process], list[Container]]:
-    """Containers of plain runc/crun, found by the cgroups their state files claim."""
-    free = {p.pid: p for p in unassigned}
-    containers = []
-    for state in runtime_state.oci_states(host):
-        init = free.get(state.init_pid)
-        if init is None or (
-            state.init_start_ticks is not None and init.start_ticks != state.init_start_ticks
-        ):
-            # Gone (its pid may be someone else's now), or already claimed by a runtime that names
-            # its cgroups (Docker, containerd and Podman run their containers with runc or crun).
-            continue
-        claimed = _claimed_paths(host, state, init)
-        if claimed:
-            inside = [p for p in free.values() if _under(p, claimed)]
-        else:  # no cgroup of its own (rootless): its pid namespace is the container
-            pid_ns = init.namespaces.get("pid")
-            inside = [p for p in free.values() if pid_ns is not None and p.namespaces.get("pid") == pid_ns]
-        if init not in inside:
-            inside.append(init)
-        for p in inside:
-            del free[p.pid]
-        c = _container(state.id, state.runtime, state.id, inside, snapshot)
-        containers.append(_with_cgroup(c, claimed) if claimed else c)
-    return list(free.values()), containers
-
-
-def _claimed_paths(host: HostRoot, state: runtime_state.OciState, init: Process) -> dict[str, str]:
-    claimed = {}
-    for directory in state.cgroup_dirs:
-        for mount in host.mounts:
-            if directory == mount.mountpoint or mount.mountpoint in directory.parents:
-                claimed[mount.key] = mount.cgroup_path(directory)
-    if not claimed and state.cgroup_path and state.cgroup_path.startswith("/"):
-        claimed = {k: path for k, path in init.cgroups.items() if path == state.cgroup_path}
-    return {k: v for k, v in claimed.items() if v != "/"}
-
-
-def _under(p: Process, claimed: Mapping[str, str]) -> bool:
-    for key, top in claimed.items():
-        path = p.cgroups.get(key)
-        if path is not None and (path == top or path.startswith(top + "/")):
-            return True
-    return False
-
-
-def _with_cgroup(c: Container, claimed: Mapping[str, str]) -> Container:
-    return Container(
-        c.id, c.name, c.runtime, c.init_pid, c.pids, dict(claimed), c.namespaces, c.shared_with_host, c.pod
-    )
-
-
 def _bare(
-    snapshot: Snapshot, unassigned: list[Process], primary: str | None
-) -> tuple[list[Process], list[Container]]:
+    collector: Collector,
+    free: set[int],
+    host_ns: Mapping[str, int | None],
+    read: Callable[[Iterable[int]], dict[int, Process]],
+    primary: str | None,
+) -> list[Container]:
     """Processes in a non-host pid namespace, or a non-host mount namespace, with no runtime cgroup.
 
     A process that shares such a container's mount namespace but not its pid namespace (the
     `unshare --fork` parent that waits for the container's init) belongs to it too.
     """
-    host_ns = snapshot.host_namespaces
-    groups: dict[tuple[str, int], list[Process]] = defaultdict(list)
-    by_mnt: list[tuple[int, Process]] = []
-    rest = []
-    for p in unassigned:
-        pid_ns, mnt_ns = p.namespaces.get("pid"), p.namespaces.get("mnt")
-        if p.kernel_thread:
-            rest.append(p)
-        elif pid_ns is not None and host_ns.get("pid") not in (None, pid_ns):
-            groups[("pid", pid_ns)].append(p)
-        elif (
-            mnt_ns is not None
-            and host_ns.get("mnt") not in (None, mnt_ns)
-            and not _sandboxed_service(p, primary)
-        ):
-            by_mnt.append((mnt_ns, p))
-        else:
-            rest.append(p)
-    mnt_owner = {_init_of(g).namespaces.get("mnt"): key for key, g in groups.items()}
-    for mnt_ns, p in by_mnt:
-        groups[mnt_owner.get(mnt_ns, ("mnt", mnt_ns))].append(p)
+    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+    by_mnt: list[tuple[int, int]] = []
+    for pid in sorted(free):
+        try:
+            ns = collector.namespaces(pid, ("pid", "mnt"))
+        except (ProcessGone, AccessDenied):
+            continue
+        pid_ns, mnt_ns = ns["pid"], ns["mnt"]
+        if pid_ns is not None and host_ns.get("pid") not in (None, pid_ns):
+            groups[("pid", pid_ns)].append(pid)
+        elif mnt_ns is not None and host_ns.get("mnt") not in (None, mnt_ns):
+            by_mnt.append((mnt_ns, pid))
+    sandboxed = read(pid for _, pid in by_mnt)
+    members = {key: read(pids) for key, pids in groups.items()}
+    mnt_owner = {_init_of(m.values()).namespaces.get("mnt"): key for key, m in members.items() if m}
+    for mnt_ns, pid in by_mnt:
+        p = sandboxed.get(pid)
+        if p is None or p.kernel_thread or _sandboxed_service(p, primary):
+            continue  # kdevtmpfs has a mount namespace of its own; so do sandboxed services
+        key = mnt_owner.get(mnt_ns, ("mnt", mnt_ns))
+        members.setdefault(key, {})[pid] = p
     containers = []
-    for (kind, inode), group in groups.items():
-        init = _init_of(group)
-        containers.append(_container(f"{kind}-{inode}", "bare", init.comm, group, snapshot))
-    return rest, containers
+    for (kind, inode), group in members.items():
+        if group:
+            init = _init_of(group.values())
+            containers.append(_container(f"{kind}-{inode}", "bare", init.comm, group, host_ns))
+    return containers
 
 
 def _sandboxed_service(p: Process, primary: str | None) -> bool:

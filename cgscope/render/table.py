@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from typing import Literal, TextIO
 
 
+# A command line may hold newlines and escapes: show them, never let them break a row or the terminal.
+_VISIBLE = {i: f"\\x{i:02x}" for i in range(32)} | {10: "\\n", 9: "\\t", 127: "\\x7f"}
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
@@ -20,7 +24,7 @@ class Table:
     title: str | None = None
 
     def add(self, *cells: object) -> None:
-        self.rows.append(["-" if c is None else str(c) for c in cells])
+        self.rows.append(["-" if c is None else str(c).translate(_VISIBLE) for c in cells])
 
 
 def print_table(table: Table, out: TextIO, terminal: bool) -> None:

@@ -8,7 +8,6 @@ from typing import Any
 
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.procfs import NS_TYPES
-from cgscope.model.collect import Snapshot
 from cgscope.model.containers import Container, Inventory
 from cgscope.model.namespaces import Namespace
 from cgscope.model.process import Process
@@ -18,9 +17,7 @@ from cgscope.render.table import Column, Table
 HOST = "(host)"
 
 
-def host_json(
-    host: HostRoot, identity: tuple[str, str], snapshot: Snapshot, inv: Inventory
-) -> dict[str, Any]:
+def host_json(host: HostRoot, identity: tuple[str, str], inv: Inventory) -> dict[str, Any]:
     return {
         "hostname": identity[0],
         "kernel": identity[1],
@@ -34,13 +31,13 @@ def host_json(
             }
             for m in host.mounts
         ],
-        "namespaces": dict(snapshot.host_namespaces),
+        "namespaces": dict(inv.host_namespaces),
         "pids": list(inv.host_pids),
     }
 
 
-def container_json(c: Container, snapshot: Snapshot) -> dict[str, Any]:
-    procs = snapshot.processes
+def container_json(c: Container, inv: Inventory) -> dict[str, Any]:
+    procs = inv.processes
     return {
         "id": c.id,
         "name": c.name,
@@ -66,7 +63,7 @@ CONTAINER_COLUMNS = (
 )
 
 
-def containers_table(inv: Inventory, snapshot: Snapshot, primary: str | None) -> Table:
+def containers_table(inv: Inventory, primary: str | None) -> Table:
     table = Table(list(CONTAINER_COLUMNS))
     for c in inv.containers:
         table.add(
@@ -78,7 +75,7 @@ def containers_table(inv: Inventory, snapshot: Snapshot, primary: str | None) ->
             own_namespaces(c),
             _cgroup_of(c.cgroup, primary),
         )
-    table.add(HOST, "-", "-", 1 if 1 in snapshot.processes else "-", len(inv.host_pids), "-", "/")
+    table.add(HOST, "-", "-", 1 if 1 in inv.host_pids else "-", len(inv.host_pids), "-", "/")
     return table
 
 

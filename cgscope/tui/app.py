@@ -14,14 +14,13 @@ from textual.widgets import DataTable, Footer, Header
 
 from cgscope.errors import CgscopeError
 from cgscope.fs.hostroot import HostRoot
-from cgscope.model.collect import Collector, Snapshot
+from cgscope.model.collect import Collector
 from cgscope.model.containers import Inventory, group_containers
 from cgscope.render import views
 
 
 @dataclass
 class Scanned(Message):
-    snapshot: Snapshot
     inventory: Inventory
 
 
@@ -56,8 +55,7 @@ class CgscopeApp(App[int]):
     def scan(self) -> None:
         """Walk /proc in a worker thread: the UI never blocks on the kernel's files."""
         try:
-            snapshot = self.collector.snapshot()
-            self.post_message(Scanned(snapshot, group_containers(snapshot, self.host)))
+            self.post_message(Scanned(group_containers(self.host, self.collector)))
         except CgscopeError as exc:
             self.notify(str(exc), severity="error")
 
@@ -66,7 +64,7 @@ class CgscopeApp(App[int]):
         table = self.query_one(DataTable)
         cursor = table.cursor_row
         table.clear()
-        for row in views.containers_table(message.inventory, message.snapshot, primary).rows:
+        for row in views.containers_table(message.inventory, primary).rows:
             table.add_row(*row)
         table.move_cursor(row=min(cursor, table.row_count - 1))
 

@@ -1,0 +1,1 @@
+"""Live tests: need root and the real kernel; they create namespaces and cgroups and remove them."""

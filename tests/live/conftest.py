@@ -1,0 +1,65 @@
+"""Fixtures that run real containers. Tests using them are marked ``live`` automatically."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from . import containers
+from .containers import BareContainer, RuncContainer
+
+LIVE_FIXTURES = {"bare_container", "runc_container", "needs_unshare", "needs_runc"}
+HERE = Path(__file__).parent
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selection runs
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        in_here = HERE in item.path.parents
+        if in_here or LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.live)
+
+
+def require_root_and(*binaries: str) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("live test needs root (creates namespaces and cgroups)")
+    missing = [b for b in binaries if shutil.which(b) is None]
+    if missing:
+        pytest.skip(f"live test needs {', '.join(missing)} on PATH")
+    if not containers.cgroup_hierarchies():
+        pytest.skip("no cgroup hierarchy mounted")
+
+
+@pytest.fixture
+def needs_unshare() -> None:
+    """Skips unless root with unshare(1) and mounted cgroups."""
+    require_root_and("unshare")
+
+
+@pytest.fixture
+def needs_runc() -> None:
+    """Skips unless root with runc and a static busybox to build a rootfs from."""
+    require_root_and("runc")
+    busybox = containers.RUNC_BUSYBOX
+    if not (busybox.is_file() and containers.is_static_elf(busybox)):
+        pytest.skip(f"runc test needs a statically linked {busybox} (Debian package busybox-static)")
+
+
+@pytest.fixture
+def bare_container(needs_unshare: None) -> Iterator[BareContainer]:
+    """``unshare --pid --fork --mount-proc --uts --ipc --net sh -c 'sleep 1000 & sleep 1000 & wait'``
+    in its own cgroup ``/cgscope-test-<hex>`` in every hierarchy: init plus two sleeps."""
+    with containers.bare_container() as container:
+        yield container
+
+
+@pytest.fixture
+def runc_container(needs_runc: None) -> Iterator[RuncContainer]:
+    """A detached runc container (busybox rootfs) running ``sh -c 'sleep 1000 & sleep 1000 & wait'``
+    with ``linux.cgroupsPath`` ``/<id>``: init plus two sleeps."""
+    with containers.runc_container() as container:
+        yield container
