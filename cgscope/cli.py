@@ -108,14 +108,23 @@ def _emit(args: argparse.Namespace, out: TextIO, data: dict[str, Any], table: Ta
 
 def _containers(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     inv = group_containers(host, Collector(host))
-    primary = host.primary.key if host.primary else None
-    data: dict[str, Any] = {}
+    identity = kernel_identity(host.proc)
     if args.json:
         data = {
-            "host": views.host_json(host, kernel_identity(host.proc), inv),
+            "host": views.host_json(host, identity, inv),
             "containers": [views.container_json(c, inv) for c in inv.containers],
         }
-    _emit(args, out, data, None if args.json else views.containers_table(inv, primary))
+        _emit(args, out, data, None)
+        return
+    table = views.containers_table(inv, host.primary.key if host.primary else None)
+    table.title = f"{identity[0]} · kernel {identity[1]} · cgroup {host.mode}"
+    _emit(args, out, {}, table)
+    if inv.uninspected:
+        print(
+            f"cgscope: {len(inv.uninspected)} processes could not be inspected (permission denied): "
+            "they are counted as the host's; run as root to place them",
+            file=sys.stderr,
+        )
 
 
 def _ps(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:

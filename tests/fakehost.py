@@ -46,7 +46,7 @@ HYBRID_HIERARCHIES = (  # a hybrid host that mounts each controller alone (this 
 V2_CONTROLLERS = "cpuset cpu io memory hugetlb pids rdma misc"
 V2_ENABLED = "cpuset cpu io memory pids"  # what systemd enables below the root and in slices
 
-PF_KTHREAD = 0x00200000
+_RUNC_NS = ("CGROUP", "IPC", "NET", "NS", "PID", "USER", "UTS")  # libcontainer's names
 _USER_FLAGS = 0x00400000  # PF_RANDOMIZE, as a user process shows
 _KTHREAD_FLAGS = 0x00208040  # PF_KTHREAD | PF_NOFREEZE | PF_FORKNOEXEC, as kthreadd shows
 _STATES = {
@@ -116,7 +116,7 @@ class FakeHost:
         self.write(
             "/etc/passwd",
             "root:x:0:0:root:/root:/bin/bash\n"
-            "messagebus:x:100:107::/nonexistent:/usr/sbin/nologin\n"
+            "systemd-timesync:x:997:997:systemd Time Synchronization:/:/usr/sbin/nologin\n"
             "alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash\n",
         )
         self.write("/proc/self/mountinfo", "".join(self._mountinfo()))
@@ -154,7 +154,9 @@ class FakeHost:
             "24 22 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n",
         ]
         if self.mode != "v2":  # systemd mounts the v1 hierarchies on a tmpfs
-            lines.append(f"25 24 0:23 / /sys/fs/cgroup ro,{opts[3:]} shared:8 - tmpfs tmpfs ro,mode=755\n")
+            lines.append(
+                "25 24 0:23 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:8 - tmpfs tmpfs ro,mode=755\n"
+            )
         for n, h in enumerate(sorted(self.hierarchies, key=lambda h: h.version != 2), 26):
             where = f"{n} {24 if self.mode == 'v2' else 25} 0:{n} {_escape(self.mount_root)} "
             where += f"{_escape(h.mountpoint)} {opts} shared:{n - 17} - "
@@ -231,7 +233,8 @@ class FakeHost:
         """A process. `cgroup`: one path for every hierarchy, or paths by hierarchy key ("/" for the
         rest). `nspid`: its pid in each pid namespace, outermost (the host's) first. `ns`: inodes that
         differ from the host's."""
-        comm = comm.encode()[:15].decode(errors="ignore")  # TASK_COMM_LEN - 1
+        if not kernel_thread:  # TASK_COMM_LEN - 1; a workqueue worker's name shows its queue in full
+            comm = comm.encode()[:15].decode(errors="ignore")
         nspid = tuple(nspid or (pid,))
         namespaces = {**HOST_NS, **(ns or {})}
         d = self.path(f"/proc/{pid}")
@@ -267,18 +270,20 @@ class FakeHost:
             "Threads:\t1",
         ]
         (d / "status").write_text("\n".join(status) + "\n")
-        argv = () if kernel_thread else tuple(cmdline or (comm,))
+        argv = () if kernel_thread or state == "Z" else tuple(cmdline or (comm,))
         (d / "cmdline").write_bytes(b"".join(a.encode() + b"\0" for a in argv))
         (d / "ns").mkdir()
         links = {**namespaces, "pid_for_children": namespaces["pid"], "time_for_children": namespaces["time"]}
         for kind, inode in links.items():
             os.symlink(f"{kind.removesuffix('_for_children')}:[{inode}]", d / "ns" / kind)
-        paths = {h.key: cgroup if isinstance(cgroup, str) else cgroup.get(h.key, "/") for h in self.hierarchies}
+        paths = {
+            h.key: cgroup if isinstance(cgroup, str) else cgroup.get(h.key, "/") for h in self.hierarchies
+        }
         (d / "cgroup").write_text(self._proc_cgroup(paths))
         for h in self.hierarchies:
             self.add_cgroup(paths[h.key], only=h.key)
             directory = self.cgroup_dir(h.key, paths[h.key])
-            if directory is not None:
+            if directory is not None and state != "Z":  # cgroup.procs leaves zombies out
                 with (directory / "cgroup.procs").open("a") as f:
                     f.write(f"{pid}\n")
 
@@ -321,10 +326,15 @@ class FakeHost:
             f"/var/lib/docker/containers/{cid}/config.v2.json",
             {
                 "StreamConfig": {},
-                "State": {"Running": True, "Paused": False, "Restarting": False, "OOMKilled": False,
-                          "RemovalInProgress": False, "Dead": False, "Pid": pid, "ExitCode": 0, "Error": "",
-                          "StartedAt": "2025-11-27T16:00:01.512345678Z",
-                          "FinishedAt": "0001-01-01T00:00:00Z", "Health": None},
+                "State": {
+                    "Running": True,
+                    "Paused": False,
+                    "Pid": pid,
+                    "ExitCode": 0,
+                    "Error": "",
+                    "StartedAt": "2025-11-27T16:00:01.512345678Z",
+                    "FinishedAt": "0001-01-01T00:00:00Z",
+                },
                 "ID": cid,
                 "Created": "2025-11-27T16:00:00.998877665Z",
                 "Path": "nginx",
@@ -334,16 +344,23 @@ class FakeHost:
                 "Driver": "overlay2",
             },
             newline=True,
-        )  # fmt: skip
+        )
 
     def podman_container(self, cid: str, name: str, *, volatile: bool = False) -> None:
         """An entry of containers/storage's containers.json, or volatile-containers.json where
         `podman run --rm` records its containers (compact JSON, no trailing newline)."""
         meta = {"image-name": "docker.io/library/alpine:latest", "name": name, "created-at": 1764259000}
         self._podman[volatile].append(
-            {"id": cid, "names": [name], "image": "a" * 64, "layer": "b" * 64, "metadata": json.dumps(meta),
-             "created": "2025-11-27T16:00:00.123456789Z", "flags": {"MountLabel": "", "ProcessLabel": ""}}
-        )  # fmt: skip
+            {
+                "id": cid,
+                "names": [name],
+                "image": "a" * 64,
+                "layer": "b" * 64,
+                "metadata": json.dumps(meta),
+                "created": "2025-11-27T16:00:00.123456789Z",
+                "flags": {"MountLabel": "", "ProcessLabel": ""},
+            }
+        )
         filename = "volatile-containers.json" if volatile else "containers.json"
         self._json(f"/var/lib/containers/storage/overlay-containers/{filename}", self._podman[volatile])
 
@@ -368,22 +385,35 @@ class FakeHost:
                 "config": {
                     "rootfs": f"/var/lib/{cid}/rootfs",
                     "hostname": cid,
-                    "namespaces": [{"type": t, "path": ""} for t in ("NEWPID", "NEWNET", "NEWIPC", "NEWUTS", "NEWNS")],
-                    "cgroups": {"path": cgroup, "scope_prefix": "", "memory": 0, "pids_limit": 0,
-                                "Systemd": False, "Rootless": False},
+                    "namespaces": [
+                        {"type": f"NEW{t}", "path": ""} for t in ("PID", "NET", "IPC", "UTS", "NS")
+                    ],
+                    "cgroups": {
+                        "path": cgroup,
+                        "scope_prefix": "",
+                        "memory": 0,
+                        "pids_limit": 0,
+                        "Systemd": False,
+                        "Rootless": False,
+                    },
                     "labels": [f"bundle=/var/lib/{cid}"],
                 },
                 "rootless": False,
                 "cgroup_paths": paths,
-                "namespace_paths": {k: f"/proc/{pid}/ns/{v}" for k, v in
-                                    (("NEWCGROUP", "cgroup"), ("NEWIPC", "ipc"), ("NEWNET", "net"), ("NEWNS", "mnt"),
-                                     ("NEWPID", "pid"), ("NEWUSER", "user"), ("NEWUTS", "uts"))},
+                "namespace_paths": {
+                    f"NEW{kind}": f"/proc/{pid}/ns/{link}"
+                    for kind, link in zip(
+                        _RUNC_NS, ("cgroup", "ipc", "net", "mnt", "pid", "user", "uts"), strict=True
+                    )
+                },
                 "external_descriptors": ["/dev/null", "/dev/null", "/dev/null"],
                 "intel_rdt_path": "",
             },
-        )  # fmt: skip
+        )
 
-    def crun_status(self, cid: str, pid: int, start_ticks: int, cgroup: str, *, root: str = "/run/crun") -> None:
+    def crun_status(
+        self, cid: str, pid: int, start_ticks: int, cgroup: str, *, root: str = "/run/crun"
+    ) -> None:
         """crun's <root>/<id>/status: 4-space-indented JSON, no "id" key (the directory names it)."""
         self._json(
             f"{root}/{cid}/status",

@@ -27,7 +27,10 @@ mount -t sysfs sysfs $R/sys
 mount -t devtmpfs devtmpfs $R/dev
 mkdir -p $R/dev/pts $R/dev/shm
 mount -t devpts devpts $R/dev/pts
-for d in dev/shm tmp run; do mount -t tmpfs tmpfs $R/$d; done
+# A fresh /run hides the host's runtime state; /tmp stays the host's (a checkout may live there), writable
+# through the overlay like the rest.
+mount -t tmpfs tmpfs $R/dev/shm
+mount -t tmpfs tmpfs $R/run
 mount -t cgroup2 -o nsdelegate cgroup2 $R/sys/fs/cgroup || die "cgroup2 mount failed"
 echo "+cpuset +cpu +io +memory +pids" > $R/sys/fs/cgroup/cgroup.subtree_control ||
   die "enabling controllers failed"

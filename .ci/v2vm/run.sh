@@ -9,9 +9,9 @@
 # Prints CMD's output (stdout and stderr merged) and exits with its status; 125 if the guest failed, with
 # the tail of its console log on stderr. The first run builds the kernel and initramfs (build-initramfs.sh).
 # Knobs: V2VM_DIR (cache, /var/tmp/cgscope-v2vm)  V2VM_PYTHON (interpreter, default: the host's python3)
-#        V2VM_MEM (2G)  V2VM_SMP (nproc)  V2VM_TIMEOUT (1200 s)  V2VM_ACCEL (tcg|kvm)  V2VM_KEEP=1 (keep run dir)
+#        V2VM_MEM (2G)  V2VM_SMP (nproc)  V2VM_TIMEOUT (1200 s)  V2VM_KEEP=1 (keep run dir)
 set -uo pipefail
-[ $# -ge 1 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
 HERE=$(cd "$(dirname "$0")" && pwd)
 export V2VM_DIR=${V2VM_DIR:-/var/tmp/cgscope-v2vm}
 D=$V2VM_DIR
@@ -32,9 +32,8 @@ trap '[ -n "${V2VM_KEEP:-}" ] || rm -rf "$T"' EXIT
   echo
 } > "$T/cmd"
 
-if [ "${V2VM_ACCEL:-tcg}" = kvm ]; then ACCEL=(-accel kvm -cpu host); else ACCEL=(-accel tcg,thread=multi -cpu max); fi
 timeout -k 5 "${V2VM_TIMEOUT:-1200}" qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
-  "${ACCEL[@]}" -m "${V2VM_MEM:-2G}" -smp "${V2VM_SMP:-$(nproc)}" \
+  -accel tcg,thread=multi -cpu max -m "${V2VM_MEM:-2G}" -smp "${V2VM_SMP:-$(nproc)}" \
   -kernel "$D/vmlinuz" -initrd "$D/initramfs.cpio.gz" -append "console=ttyS0 loglevel=4 panic=-1 cgroup_no_v1=all" \
   -serial "file:$T/console.log" \
   -device virtio-serial-pci -chardev stdio,id=out,signal=off -device virtconsole,chardev=out \

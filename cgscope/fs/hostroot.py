@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -46,7 +47,7 @@ class HostRoot:
                 mounts[mount.key] = mount
         return cls(root, tuple(mounts.values()))
 
-    @property
+    @cached_property
     def proc(self) -> Path:
         return self.root / "proc"
 

@@ -60,15 +60,18 @@ def oci_states(host: HostRoot) -> list[OciState]:
             data = _json(directory / filename)
             if not isinstance(data, dict):
                 continue
+            # The directory is the container's id: crun's status file does not repeat it.
             state = (
-                _runc_state(host, runtime, data) if filename == "state.json" else _crun_state(runtime, data)
+                _runc_state(host, runtime, directory.name, data)
+                if filename == "state.json"
+                else _crun_state(runtime, directory.name, data)
             )
             if state is not None:
                 states.append(state)
     return states
 
 
-def _runc_state(host: HostRoot, runtime: str, data: dict[str, Any]) -> OciState | None:
+def _runc_state(host: HostRoot, runtime: str, ident: str, data: dict[str, Any]) -> OciState | None:
     pid = data.get("init_process_pid")
     if not isinstance(pid, int) or pid <= 0:
         return None
@@ -79,7 +82,7 @@ def _runc_state(host: HostRoot, runtime: str, data: dict[str, Any]) -> OciState 
     start = data.get("init_process_start")
     return OciState(
         runtime,
-        str(data.get("id", "")),
+        str(data.get("id") or ident),
         pid,
         int(start) if isinstance(start, int | str) and str(start).isdigit() else None,
         dirs,
@@ -87,7 +90,7 @@ def _runc_state(host: HostRoot, runtime: str, data: dict[str, Any]) -> OciState 
     )
 
 
-def _crun_state(runtime: str, data: dict[str, Any]) -> OciState | None:
+def _crun_state(runtime: str, ident: str, data: dict[str, Any]) -> OciState | None:
     pid = data.get("pid")
     if not isinstance(pid, int) or pid <= 0:
         return None
@@ -95,7 +98,7 @@ def _crun_state(runtime: str, data: dict[str, Any]) -> OciState | None:
     cgroup = data.get("cgroup-path")
     return OciState(
         runtime,
-        str(data.get("id", "")),
+        ident,
         pid,
         start if isinstance(start, int) else None,
         (),
@@ -110,13 +113,24 @@ def docker_name(host: HostRoot, container_id: str) -> str | None:
     return name.lstrip("/") if isinstance(name, str) and name else None
 
 
+# containers/storage's container lists (rootful): `podman run --rm` records its containers in the
+# volatile list, kept beside the other, or under the run root in transient-store mode.
+_PODMAN_LISTS = (
+    "/var/lib/containers/storage/overlay-containers/containers.json",
+    "/var/lib/containers/storage/overlay-containers/volatile-containers.json",
+    "/run/containers/storage/overlay-containers/volatile-containers.json",
+)
+
+
 def podman_names(host: HostRoot) -> dict[str, str]:
-    """id -> first name, from containers/storage's containers.json (rootful storage)."""
-    data = _json(host.path("/var/lib/containers/storage/overlay-containers/containers.json"))
-    out = {}
-    for entry in data if isinstance(data, list) else ():
-        if isinstance(entry, dict) and entry.get("names") and isinstance(entry.get("id"), str):
-            out[entry["id"]] = str(entry["names"][0])
+    """id -> first name, from containers/storage's container lists."""
+    out: dict[str, str] = {}
+    for path in _PODMAN_LISTS:
+        data = _json(host.path(path))
+        for entry in data if isinstance(data, list) else ():
+            names = entry.get("names") if isinstance(entry, dict) else None
+            if isinstance(names, list) and names and isinstance(entry.get("id"), str):
+                out.setdefault(entry["id"], str(names[0]))
     return out
 
 

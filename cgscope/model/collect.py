@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cgscope.errors import AccessDenied, ProcessGone
 from cgscope.fs import procfs
@@ -52,6 +54,8 @@ class Collector:
         self.ticks = procfs.clock_ticks()
         # /proc/PID/cgroup names v1 hierarchies by their controllers; cgroup2 is the empty name.
         self._hierarchy = {m.key: m.key for m in host.mounts if m.version == 1} | {"": UNIFIED}
+        # cgscope's own pid, when it runs on the host it reads (not a captured or fixture root)
+        self.reader = os.getpid() if host.root == Path("/") else None
 
     def process(self, pid: int) -> Process:
         """Read one process; raises ProcessGone if it exits meanwhile, AccessDenied if /proc hides it."""
@@ -114,19 +118,22 @@ class Collector:
     def snapshot(self) -> Snapshot:
         processes = self.processes(self.pids())
         self.cache.prune({(p.pid, p.start_ticks, p.comm) for p in processes.values()})
-        return Snapshot(processes, host_namespaces(processes), self.boot_time, time.monotonic())
+        return Snapshot(processes, host_namespaces(processes, self.reader), self.boot_time, time.monotonic())
 
 
-def host_namespaces(processes: Mapping[int, Process]) -> dict[str, int | None]:
-    """The host's namespace of each type: pid 1's where readable, else kthreadd's.
+def host_namespaces(processes: Mapping[int, Process], reader: int | None = None) -> dict[str, int | None]:
+    """The host's namespace of each type: pid 1's where readable, else kthreadd's, else the reader's.
 
     Kernel threads run in the initial namespaces, so kthreadd (pid 2, parent 0) stands in for an init
-    we may not read (a supervisor's /proc/1/ns is EACCES even for root when it is not dumpable).
+    we may not read (a supervisor's /proc/1/ns is EACCES even for root when it is not dumpable). An
+    unprivileged user can read neither: then cgscope's own process (`reader`) is the reference.
     """
     init, kthreadd = processes.get(1), processes.get(2)
     refs = [
         p for p in (init, kthreadd) if p is not None and (p.pid == 1 or (p.kernel_thread and p.ppid == 0))
     ]
+    if reader is not None and reader in processes:
+        refs.append(processes[reader])
     out: dict[str, int | None] = {}
     for ns in procfs.NS_TYPES:
         out[ns] = next((p.namespaces.get(ns) for p in refs if p.namespaces.get(ns) is not None), None)

@@ -48,6 +48,7 @@ class Inventory:
     container_of: Mapping[int, Container]
     processes: Mapping[int, Process]  # those read in full: every container member, at least
     host_namespaces: Mapping[str, int | None]
+    uninspected: frozenset[int] = frozenset()  # host pids whose namespaces we may not read (EACCES)
 
     def find(self, ref: str) -> Container:
         """A container named by name, id prefix, or any member pid."""
@@ -81,11 +82,13 @@ def group_containers(
         found.update(collector.processes(missing))
         return {pid: found[pid] for pid in pids if pid in found}
 
-    host_ns = host_namespaces(read([1, 2]))
+    host_ns = host_namespaces(
+        read([1, 2] + ([collector.reader] if collector.reader else [])), collector.reader
+    )
     free = set(collector.pids()) if known is None else set(known)
     namer = _Namer(host)
     containers: list[Container] = []
-    for match, pids in _runtime_cgroups(primary) if primary is not None else ():
+    for match, pids in _runtime_cgroups(host):
         members = read(pid for pid in pids if pid in free)
         if members:
             free -= members.keys()
@@ -111,14 +114,31 @@ def group_containers(
         containers.append(
             _container(state.id, state.runtime, state.id, members, host_ns, cgroup=cgroup or None)
         )
-    containers += _bare(collector, free, host_ns, read, primary.key if primary else None)
+    uninspected: set[int] = set()
+    containers += _bare(
+        collector, free, host_ns, read, primary=primary.key if primary else None, uninspected=uninspected
+    )
     containers.sort(key=lambda c: (c.runtime, c.name, c.id))
     container_of = {pid: c for c in containers for pid in c.pids}
     host_pids = tuple(sorted(free - container_of.keys()))
-    return Inventory(tuple(containers), host_pids, container_of, found, host_ns)
+    return Inventory(tuple(containers), host_pids, container_of, found, host_ns, frozenset(uninspected))
 
 
-def _runtime_cgroups(mount: CgroupMount) -> Iterator[tuple[RuntimeMatch, set[int]]]:
+def _runtime_cgroups(host: HostRoot) -> list[tuple[RuntimeMatch, set[int]]]:
+    """Each container cgroup of the systemd hierarchies, with the pids of its subtree.
+
+    The primary hierarchy names every runtime's cgroups but one case: on a hybrid host, runc before
+    1.1 joins only the v1 hierarchies, its containers staying in the shim's cgroup2 cgroup. So there
+    name=systemd is walked too, and a container found in both is one.
+    """
+    found: dict[tuple[str, str], tuple[RuntimeMatch, set[int]]] = {}
+    for mount in dict.fromkeys(m for m in (host.primary, host.mount("name=systemd")) if m is not None):
+        for match, pids in _mount_runtime_cgroups(mount):
+            found.setdefault((match.runtime, match.id), (match, set()))[1].update(pids)
+    return list(found.values())
+
+
+def _mount_runtime_cgroups(mount: CgroupMount) -> Iterator[tuple[RuntimeMatch, set[int]]]:
     """Each container cgroup in `mount` with the pids of its subtree, outermost container first.
 
     A descendant that is not the container's (nspawn's "supervisor" beside its "payload") is left out.
@@ -227,7 +247,9 @@ def _bare(
     free: set[int],
     host_ns: Mapping[str, int | None],
     read: Callable[[Iterable[int]], dict[int, Process]],
+    *,
     primary: str | None,
+    uninspected: set[int],
 ) -> list[Container]:
     """Processes in a non-host pid namespace, or a non-host mount namespace, with no runtime cgroup.
 
@@ -242,6 +264,8 @@ def _bare(
         except (ProcessGone, AccessDenied):
             continue
         pid_ns, mnt_ns = ns["pid"], ns["mnt"]
+        if pid_ns is None and mnt_ns is None:
+            uninspected.add(pid)
         if pid_ns is not None and host_ns.get("pid") not in (None, pid_ns):
             groups[("pid", pid_ns)].append(pid)
         elif mnt_ns is not None and host_ns.get("mnt") not in (None, mnt_ns):

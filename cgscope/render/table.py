@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, TextIO
 
-
 # A command line may hold newlines and escapes: show them, never let them break a row or the terminal.
 _VISIBLE = {i: f"\\x{i:02x}" for i in range(32)} | {10: "\\n", 9: "\\t", 127: "\\x7f"}
 

@@ -33,6 +33,7 @@ def host_json(host: HostRoot, identity: tuple[str, str], inv: Inventory) -> dict
         ],
         "namespaces": dict(inv.host_namespaces),
         "pids": list(inv.host_pids),
+        "uninspected_pids": sorted(inv.uninspected),
     }
 
 
