@@ -32,7 +32,8 @@ HOST_NS: Mapping[str, int] = {
 }
 # v1 hierarchies in hierarchy-id order (1, 2, ...), named as /proc/PID/cgroup names them.
 V1_HIERARCHIES = ("name=systemd", "cpu,cpuacct", "memory", "pids")  # a systemd "legacy" host
-HYBRID_HIERARCHIES = (  # a hybrid host that mounts each controller alone (this project's test VM)
+# A hybrid host that mounts each controller alone (this project's test VM).
+HYBRID_HIERARCHIES = (
     "cpu",
     "cpuacct",
     "cpuset",
@@ -266,7 +267,7 @@ class FakeHost:
             f"NSpid:\t{ids}",
             f"NSpgid:\t{ids}",
             f"NSsid:\t{ids}",
-            *([] if kernel_thread else ["VmPeak:\t    8788 kB", "VmRSS:\t    1600 kB"]),
+            *([] if kernel_thread or state == "Z" else ["VmPeak:\t    8788 kB", "VmRSS:\t    1600 kB"]),
             "Threads:\t1",
         ]
         (d / "status").write_text("\n".join(status) + "\n")
@@ -274,6 +275,8 @@ class FakeHost:
         (d / "cmdline").write_bytes(b"".join(a.encode() + b"\0" for a in argv))
         (d / "ns").mkdir()
         links = {**namespaces, "pid_for_children": namespaces["pid"], "time_for_children": namespaces["time"]}
+        if state == "Z":  # an exited task has dropped its nsproxy: only pid and user remain (ENOENT)
+            links = {kind: links[kind] for kind in ("pid", "user")}
         for kind, inode in links.items():
             os.symlink(f"{kind.removesuffix('_for_children')}:[{inode}]", d / "ns" / kind)
         paths = {

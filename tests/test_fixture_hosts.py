@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakehost import HOST_NS, HYBRID_HIERARCHIES, FakeHost
+from fakehost import HOST_NS, HYBRID_HIERARCHIES, FakeHost, Mode
 
 from cgscope.cli import main
 from cgscope.fs.hostroot import HostRoot
@@ -378,6 +378,12 @@ def test_v2_ps_all(v2: FakeHost) -> None:
     assert procs[3]["state"] == "I"
     assert procs[1300]["command"] == "[evil) R 9 (x]"  # zombie: no cmdline; comm parsed to the last ")"
     assert (procs[1300]["state"], procs[1300]["ppid"]) == ("Z", 1010)
+    # An exited task keeps only its pid and user namespaces.
+    assert procs[1300]["namespaces"] == {
+        **dict.fromkeys(HOST_NS),
+        "pid": HOST_NS["pid"],
+        "user": HOST_NS["user"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -434,11 +440,11 @@ def test_v2_ns(v2: FakeHost) -> None:
     rows = cli_json(v2, "ns")["namespaces"]
     assert [(r["ns"], r["type"]) for r in rows] == sorted((r["ns"], r["type"]) for r in rows)
     by = {(r["type"], r["ns"]): r for r in rows}
-    # Kernel threads count: lsns lists them too. The zombie still has its links.
+    # Kernel threads count: lsns lists them too. The zombie is left out: its net link is gone.
     assert by[("net", HOST_NS["net"])] == {
         "ns": HOST_NS["net"],
         "type": "net",
-        "nprocs": len(V2_HOST_PIDS) + 2,  # + the unshare pair
+        "nprocs": len(V2_HOST_PIDS) - 1 + 2,  # - the zombie, + the unshare pair
         "pid": 1,
         "user": "root",
         "command": "/sbin/init",
@@ -495,22 +501,33 @@ def test_v2_cgroup_files(v2: FakeHost) -> None:
 
 def test_unreadable_namespaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """/proc/1/ns/* refused (a supervisor we may not ptrace): null, and the host's come from kthreadd."""
-    v2 = v2_host(tmp_path)
-    v2.deny_ns(1, monkeypatch)
-    v2.deny_ns(530, monkeypatch)
-    data = cli_json(v2, "containers")
+    h = FakeHost(tmp_path, "v2")
+    h.add_process(1, "systemd", ["/sbin/init"], ppid=0, cgroup="/init.scope")
+    h.add_process(2, "kthreadd", ppid=0, kernel_thread=True)
+    for pid, nspid in ((530, 1), (531, 29)):
+        h.add_process(pid, "nginx", ["nginx"], cgroup=DOCKER_CG, nspid=(pid, nspid), ns=private(2))
+    h.add_process(
+        710,
+        "postgres",
+        ["postgres"],
+        cgroup=f"/machine.slice/libpod-{PODMAN_ID}.scope",
+        nspid=(710, 1),
+        ns=private(6),
+    )
+    h.deny_ns(1, monkeypatch)
+    h.deny_ns(530, monkeypatch)
+    data = cli_json(h, "containers")
     assert data["host"]["namespaces"] == HOST_NS
-    nginx = by_name(data)["nginx"]
-    assert nginx["pids"] == [530, 531]  # still found by its cgroup
-    assert nginx["namespaces"] == dict.fromkeys(HOST_NS)
-    assert nginx["shared_with_host"] == []  # unknown is neither shared nor private
-    assert by_name(data)["web"]["shared_with_host"] == ["time", "user"]
-    [init] = cli_json(v2, "ps", "1")["processes"]
+    c = {c["id"]: c for c in data["containers"]}
+    assert c[DOCKER_ID]["pids"] == [530, 531]  # still found by its cgroup
+    assert c[DOCKER_ID]["namespaces"] == dict.fromkeys(HOST_NS)
+    assert c[DOCKER_ID]["shared_with_host"] == []  # unknown is neither shared nor private
+    assert c[PODMAN_ID]["shared_with_host"] == ["time", "user"]
+    [init] = cli_json(h, "ps", "1")["processes"]
     assert init["namespaces"] == dict.fromkeys(HOST_NS)
-    host_net = next(r for r in cli_json(v2, "ns")["namespaces"] if r["ns"] == HOST_NS["net"])
+    host_net = next(r for r in cli_json(h, "ns")["namespaces"] if r["ns"] == HOST_NS["net"])
     assert (host_net["pid"], host_net["command"]) == (2, "[kthreadd]")  # pid 1 is not counted
-    text = cli(v2, "containers")
-    assert "cgroup?,ipc?,mnt?,net?,pid?,time?,user?,uts?" in text
+    assert "cgroup?,ipc?,mnt?,net?,pid?,time?,user?,uts?" in cli(h, "containers")
 
 
 def test_v2_text_views(v2: FakeHost) -> None:
@@ -535,7 +552,7 @@ def test_v2_text_views(v2: FakeHost) -> None:
     assert ns[1].split() == [
         str(HOST_NS["uts"]),
         "uts",
-        str(len(V2_HOST_PIDS) + 2),
+        str(len(V2_HOST_PIDS) - 1 + 2),
         "1",
         "root",
         "/sbin/init",
@@ -601,8 +618,13 @@ def v1_host(tmp_path: Path) -> FakeHost:
     return h
 
 
-def test_v1_hierarchies(tmp_path: Path) -> None:
-    h = v1_host(tmp_path)
+@pytest.fixture(scope="module")
+def v1(tmp_path_factory: pytest.TempPathFactory) -> FakeHost:
+    return v1_host(tmp_path_factory.mktemp("v1"))
+
+
+def test_v1_hierarchies(v1: FakeHost) -> None:
+    h = v1
     host = cli_json(h, "containers")["host"]
     assert host["cgroup_mode"] == "v1"
     assert [(x["name"], x["controllers"], x["mountpoint"]) for x in host["hierarchies"]] == [
@@ -622,8 +644,8 @@ def test_v1_hierarchies(tmp_path: Path) -> None:
     ]
 
 
-def test_v1_cgroupfs_drivers(tmp_path: Path) -> None:
-    data = by_name(cli_json(v1_host(tmp_path), "containers"))
+def test_v1_cgroupfs_drivers(v1: FakeHost) -> None:
+    data = by_name(cli_json(v1, "containers"))
     cache = data["cache"]
     assert (cache["runtime"], cache["id"], cache["pids"]) == ("docker", V1_DOCKER, [400])
     assert cache["cgroup"] == dict.fromkeys(
@@ -639,8 +661,8 @@ def test_v1_cgroupfs_drivers(tmp_path: Path) -> None:
     assert guaranteed["init_pid"] == 510
 
 
-def test_v1_tree(tmp_path: Path) -> None:
-    data = cli_json(v1_host(tmp_path), "tree", "-H", "cpu,cpuacct")
+def test_v1_tree(v1: FakeHost) -> None:
+    data = cli_json(v1, "tree", "-H", "cpu,cpuacct")
     assert data["mode"] == "v1"
     [cpu] = data["hierarchies"]
     assert (cpu["name"], cpu["version"]) == ("cpu,cpuacct", 1)
@@ -648,12 +670,12 @@ def test_v1_tree(tmp_path: Path) -> None:
     assert (root["procs"], root["total_procs"]) == (2, 6)  # init and kthreadd at the root here
     assert tree_node(root, f"/docker/{V1_DOCKER}")["procs"] == 1
     assert tree_node(root, "/kubepods")["total_procs"] == 2
-    names = {h["name"] for h in cli_json(v1_host(tmp_path / "b"), "tree")["hierarchies"]}
+    names = {h["name"] for h in cli_json(v1, "tree")["hierarchies"]}
     assert names == {"name=systemd", "cpu,cpuacct", "memory", "pids"}
 
 
-def test_tree_unknown_hierarchy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--root", str(v1_host(tmp_path).root), "tree", "-H", "cpu"], out=io.StringIO()) == 1
+def test_tree_unknown_hierarchy(v1: FakeHost, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--root", str(v1.root), "tree", "-H", "cpu"], out=io.StringIO()) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "choose one of name=systemd, cpu,cpuacct, memory, pids" in err
 
@@ -721,8 +743,11 @@ def test_hybrid(tmp_path: Path) -> None:
 # -- plain runc and crun, found through their state files ---------------------------------------------
 
 
-def oci_host(tmp_path: Path) -> FakeHost:
-    h = hybrid_host(tmp_path)
+def oci_host(tmp_path: Path, mode: Mode = "hybrid", *, states: bool = True) -> FakeHost:
+    """Containers in a cgroup no runtime pattern names ("/mygroup/..."), runc's and crun's state files."""
+    h = FakeHost(tmp_path, mode)
+    h.add_process(1, "systemd", ["/sbin/init"], ppid=0, cgroup={"name=systemd": "/init.scope"})
+    h.add_process(2, "kthreadd", ppid=0, kernel_thread=True)
     ns = private(5)
     h.add_process(
         1400,
@@ -734,8 +759,6 @@ def oci_host(tmp_path: Path) -> FakeHost:
         start_ticks=21243,
     )
     h.add_process(1401, "sleep", ["sleep", "1d"], ppid=1400, cgroup="/mygroup/demo", nspid=(1401, 2), ns=ns)
-    h.runc_state("demo", 1400, 21243, "/mygroup/demo")
-    # A state file whose init exited: its pid now belongs to an unrelated host process.
     h.add_process(
         1500,
         "vim",
@@ -744,7 +767,6 @@ def oci_host(tmp_path: Path) -> FakeHost:
         cgroup="/user.slice/user-1000.slice/session-2.scope",
         start_ticks=40000,
     )
-    h.runc_state("stale", 1500, 30000, "/mygroup/stale")
     # crun's status names no id: the state directory does.
     h.add_process(
         1600,
@@ -755,14 +777,17 @@ def oci_host(tmp_path: Path) -> FakeHost:
         ns=private(6),
         start_ticks=24043,
     )
-    h.crun_status("crun-demo", 1600, 24043, "/mygroup/crun-demo")
+    if states:
+        h.runc_state("demo", 1400, 21243, "/mygroup/demo")
+        h.runc_state("stale", 1500, 30000, "/mygroup/stale")  # its init exited; pid 1500 is another's
+        h.crun_status("crun-demo", 1600, 24043, "/mygroup/crun-demo")
     return h
 
 
 def test_runc_and_crun_state_files(tmp_path: Path) -> None:
     data = cli_json(oci_host(tmp_path), "containers")
     c = by_name(data)
-    assert set(c) == {"api", "demo", "crun-demo"}  # no "stale"
+    assert set(c) == {"demo", "crun-demo"}  # no "stale"
     demo = c["demo"]
     assert (demo["runtime"], demo["id"], demo["init_pid"], demo["pids"]) == (
         "runc",
@@ -775,20 +800,14 @@ def test_runc_and_crun_state_files(tmp_path: Path) -> None:
     crun = c["crun-demo"]
     assert (crun["runtime"], crun["id"], crun["pids"]) == ("crun", "crun-demo", [1600])
     assert set(crun["cgroup"].values()) == {"/mygroup/crun-demo"}
-    assert 1500 in data["host"]["pids"]  # pid reused: not the state file's container
+    assert data["host"]["pids"] == [1, 2, 1500]  # pid reused: not the state file's container
 
 
 def test_runc_without_state_file_is_bare(tmp_path: Path) -> None:
-    """Without its state file, a runc container in a non-runtime cgroup is only known as "bare"."""
-    h = oci_host(tmp_path)
-    for state in ("run/runc/demo/state.json", "run/crun/crun-demo/status"):
-        (h.root / state).unlink()
+    """Without its state file, a runc container in a cgroup no runtime names is known as "bare" only."""
+    h = oci_host(tmp_path, "v2", states=False)
     runtimes = {c["id"]: c["runtime"] for c in cli_json(h, "containers")["containers"]}
-    assert runtimes == {
-        HY_DOCKER: "docker",
-        f"pid-{private(5)['pid']}": "bare",
-        f"pid-{private(6)['pid']}": "bare",
-    }
+    assert runtimes == {f"pid-{private(5)['pid']}": "bare", f"pid-{private(6)['pid']}": "bare"}
 
 
 def test_podman_volatile_list(tmp_path: Path) -> None:
@@ -857,7 +876,7 @@ def test_mount_root_above_cgroupns(tmp_path: Path) -> None:
 
 def test_mounted_twice_and_escaped_mountpoint(tmp_path: Path) -> None:
     """A hierarchy mounted twice keeps the mount of its root; mountinfo escapes spaces as \\040."""
-    h = v1_host(tmp_path)
+    h = FakeHost(tmp_path, "v1")
     h.add_mountinfo(f"90 22 0:28 /docker/{V1_DOCKER} /mnt/ctr/memory rw,relatime - cgroup cgroup rw,memory")
     h.add_mountinfo("91 22 0:40 / /mnt/my\\040cgroups rw,relatime - cgroup none rw,name=test")
     (h.root / "mnt/my cgroups").mkdir(parents=True)
@@ -911,3 +930,46 @@ def test_v2_host_with_a_named_v1_hierarchy(tmp_path: Path) -> None:
         [700],
         {"unified": DOCKER_CG, "name=systemd": "/"},
     )
+
+
+def test_nspawn_service(tmp_path: Path) -> None:
+    """`machinectl start` runs nspawn as systemd-nspawn@NAME.service, split in supervisor and payload."""
+    h = FakeHost(tmp_path, "v2")
+    h.add_process(1, "systemd", ["/sbin/init"], ppid=0, cgroup="/init.scope")
+    unit = "/machine.slice/systemd-nspawn@arch.service"
+    h.add_process(
+        40, "systemd-nspawn", ["systemd-nspawn", "--keep-unit", "-bM", "arch"], cgroup=f"{unit}/supervisor"
+    )
+    h.add_process(
+        41,
+        "systemd",
+        ["/usr/lib/systemd/systemd"],
+        ppid=40,
+        cgroup=f"{unit}/payload",
+        nspid=(41, 1),
+        ns=private(1),
+    )
+    data = cli_json(h, "containers")
+    [c] = data["containers"]
+    assert (c["name"], c["runtime"], c["pids"], c["cgroup"]) == (
+        "arch",
+        "systemd-nspawn",
+        [41],
+        {"unified": unit},
+    )
+    assert data["host"]["pids"] == [1, 40]
+
+
+def test_zombie_in_a_container(tmp_path: Path) -> None:
+    """A zombie is in no cgroup.procs, but it is still in its container's pid namespace."""
+    h = FakeHost(tmp_path, "v2")
+    h.add_process(1, "systemd", ["/sbin/init"], ppid=0, cgroup="/init.scope")
+    h.add_process(530, "nginx", ["nginx"], cgroup=DOCKER_CG, nspid=(530, 1), ns=private(2))
+    h.add_process(540, "sh", ppid=530, cgroup=DOCKER_CG, nspid=(540, 9), ns=private(2), state="Z")
+    h.docker_container(DOCKER_ID, "nginx", 530)
+    assert h.path(f"/sys/fs/cgroup{DOCKER_CG}/cgroup.procs").read_text() == "530\n"
+    data = cli_json(h, "containers")
+    assert [(c["name"], c["pids"], c["nspids"]) for c in data["containers"]] == [
+        ("nginx", [530, 540], {"530": 1, "540": 9})
+    ]
+    assert data["host"]["pids"] == [1]

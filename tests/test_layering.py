@@ -16,7 +16,8 @@ def loaded_ui_modules(argv: list[str]) -> list[str]:
     result = subprocess.run(
         [sys.executable, "-c", PROBE.format(argv=argv)], capture_output=True, text=True, check=True
     )
-    return json.loads(result.stdout.splitlines()[-1])
+    modules: list[str] = json.loads(result.stdout.splitlines()[-1])
+    return modules
 
 
 def test_one_shot_commands_do_not_import_textual() -> None:

@@ -41,6 +41,7 @@ timeout -k 5 "${V2VM_TIMEOUT:-1200}" qemu-system-x86_64 -nodefaults -no-user-con
   -virtfs "local,path=$T,mount_tag=ctl,security_model=none" < /dev/null
 qrc=$?
 [ -s "$T/rc" ] && exit "$(cat "$T/rc")"
-echo "v2vm: the guest reported no exit status (qemu/timeout status $qrc); end of its console log:" >&2
+[ $qrc = 124 ] && why="timed out after ${V2VM_TIMEOUT:-1200} s" || why="reported no exit status (qemu: $qrc)"
+echo "v2vm: the guest $why; end of its console log:" >&2
 sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' "$T/console.log" 2>/dev/null | tail -40 >&2
 exit 125

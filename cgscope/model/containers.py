@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -71,7 +71,7 @@ def group_containers(
     host: HostRoot, collector: Collector, known: Mapping[int, Process] | None = None
 ) -> Inventory:
     """Find every container. The cost grows with cgroups, not processes: runtime cgroups are found by
-    walking one hierarchy, and host processes cost one or two namespace readlinks each. Only members
+    walking the systemd hierarchy, and host processes cost one or two namespace readlinks each. Only members
     of containers are read in full — unless `known` already holds a full snapshot."""
     primary = host.primary
     found: dict[int, Process] = dict(known or {})
@@ -115,9 +115,10 @@ def group_containers(
             _container(state.id, state.runtime, state.id, members, host_ns, cgroup=cgroup or None)
         )
     uninspected: set[int] = set()
-    containers += _bare(
+    bare = _bare(
         collector, free, host_ns, read, primary=primary.key if primary else None, uninspected=uninspected
     )
+    containers = _adopt(containers, bare)
     containers.sort(key=lambda c: (c.runtime, c.name, c.id))
     container_of = {pid: c for c in containers for pid in c.pids}
     host_pids = tuple(sorted(free - container_of.keys()))
@@ -285,6 +286,20 @@ def _bare(
             init = _init_of(group.values())
             containers.append(_container(f"{kind}-{inode}", "bare", init.comm, group, host_ns))
     return containers
+
+
+def _adopt(found: list[Container], bare: list[Container]) -> list[Container]:
+    """Zombies are listed in no cgroup.procs, so _bare groups those of a found container by its pid
+    namespace: such a group joins that container instead of standing as a "bare" one."""
+    owner = {c.namespaces.get("pid"): i for i, c in reversed(list(enumerate(found)))}
+    out = list(found)
+    for b in bare:
+        i = owner.get(b.namespaces.get("pid")) if b.id.startswith("pid-") else None
+        if i is None:
+            out.append(b)
+        else:
+            out[i] = replace(out[i], pids=tuple(sorted({*out[i].pids, *b.pids})))
+    return out
 
 
 def _sandboxed_service(p: Process, primary: str | None) -> bool:

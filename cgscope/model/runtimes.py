@@ -21,6 +21,7 @@ _SEGMENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("podman", re.compile(rf"libpod-(?P<id>{_HEX})(\.scope)?")),
     ("lxc", re.compile(r"lxc\.payload\.(?P<id>.+)")),
     ("systemd-nspawn", re.compile(r"machine-(?P<id>.+)\.scope")),
+    ("systemd-nspawn", re.compile(r"systemd-nspawn@(?P<id>.+)\.service")),  # machinectl start
 )
 # Two segments: a parent directory that holds one cgroup per container.
 _PARENTS: tuple[tuple[str, str, re.Pattern[str]], ...] = (

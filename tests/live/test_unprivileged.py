@@ -20,7 +20,7 @@ NOBODY = 65534
 def run_as_nobody(*argv: str) -> subprocess.CompletedProcess[str]:
     if os.geteuid() != 0 or shutil.which("setpriv") is None or not SYSTEM_PYTHON.exists():
         pytest.skip("needs root, setpriv(1) and /usr/bin/python3 to drop to an unprivileged user")
-    probe = [SYSTEM_PYTHON, "-c", "import sys; assert sys.version_info >= (3, 11)"]
+    probe = [str(SYSTEM_PYTHON), "-c", "import sys; assert sys.version_info >= (3, 11)"]
     if subprocess.run(probe, check=False).returncode != 0:
         pytest.skip("/usr/bin/python3 is older than 3.11")
     drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
