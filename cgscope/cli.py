@@ -164,18 +164,10 @@ def _tree(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     if args.json:
         data = {
             "mode": host.mode,
-            "hierarchies": [
-                {
-                    "name": m.key,
-                    "version": m.version,
-                    "mountpoint": str(m.mountpoint),
-                    "tree": views.tree_json(t),
-                }
-                for m, t in trees
-            ],
+            "hierarchies": [{**views.hierarchy_json(host, m), "tree": views.tree_json(t)} for m, t in trees],
         }
         _emit(args, out, data, None)
         return
     for m, t in trees:
-        out.write(f"{m.key} (cgroup v{m.version}, {m.mountpoint}):\n")
+        out.write(f"{m.key} (cgroup v{m.version}, {host.shown(m.mountpoint)}):\n")
         out.write("\n".join(views.tree_lines(t)) + "\n\n")

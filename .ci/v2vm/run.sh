@@ -15,7 +15,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 export V2VM_DIR=${V2VM_DIR:-/var/tmp/cgscope-v2vm}
 D=$V2VM_DIR
-mkdir -p "$D" && flock "$D/.lock" "$HERE/build-initramfs.sh" >&2 ||
+mkdir -p "$D" && flock "$D/.lock" bash "$HERE/build-initramfs.sh" >&2 ||
   { echo "v2vm: building the guest kernel and initramfs failed" >&2; exit 125; }
 
 PY=${V2VM_PYTHON:-$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)}

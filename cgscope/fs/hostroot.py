@@ -51,6 +51,10 @@ class HostRoot:
     def proc(self) -> Path:
         return self.root / "proc"
 
+    def shown(self, path: Path) -> str:
+        """A path under this root as the host names it: "/sys/fs/cgroup", not "<fixture>/sys/fs/cgroup"."""
+        return "/" + path.relative_to(self.root).as_posix().removeprefix(".").lstrip("/")
+
     def path(self, absolute: str) -> Path:
         """A host path (a runtime's state file, /etc/passwd) under this root."""
         return self.root / absolute.lstrip("/")

@@ -28,6 +28,7 @@ _K8S_NAME_KEYS = (
     ),
     ("io.kubernetes.pod.namespace", "io.kubernetes.pod.name", "io.kubernetes.container.name"),
 )
+_SANDBOX = "(pause)"  # a pod's sandbox container has no container name: it only holds the namespaces
 _BUNDLES = (
     "run/containerd/io.containerd.runtime.v2.task/*/{id}/config.json",
     "run/containers/storage/overlay-containers/{id}/userdata/config.json",
@@ -135,15 +136,16 @@ def podman_names(host: HostRoot) -> dict[str, str]:
 
 
 def kubernetes_name(host: HostRoot, container_id: str) -> str | None:
-    """ "namespace/pod/container" from the OCI bundle's CRI annotations, where the bundle is readable."""
+    """ "namespace/pod/container" ("namespace/pod/(pause)" for the pod's sandbox) from the OCI bundle's
+    CRI annotations, where the bundle is readable."""
     for pattern in _BUNDLES:
         for config in host.root.glob(pattern.format(id=container_id)):
             data = _json(config)
             notes = data.get("annotations") if isinstance(data, dict) else None
             if not isinstance(notes, dict):
                 continue
-            for keys in _K8S_NAME_KEYS:
-                values = [notes.get(k) for k in keys]
-                if all(isinstance(v, str) and v for v in values[1:]):
-                    return "/".join(str(v) for v in values if v)
+            for namespace, pod, container in _K8S_NAME_KEYS:
+                names = [notes.get(namespace), notes.get(pod), notes.get(container) or _SANDBOX]
+                if all(isinstance(v, str) and v for v in names):
+                    return "/".join(str(v) for v in names)
     return None

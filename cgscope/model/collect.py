@@ -53,7 +53,9 @@ class Collector:
         self.boot_time = procfs.boot_time(host.proc)
         self.ticks = procfs.clock_ticks()
         # /proc/PID/cgroup names v1 hierarchies by their controllers; cgroup2 is the empty name.
-        self._hierarchy = {m.key: m.key for m in host.mounts if m.version == 1} | {"": UNIFIED}
+        self._hierarchy = {m.key: m.key for m in host.mounts if m.version == 1}
+        if host.unified is not None:  # a "0::" line appears once cgroup2 was ever mounted, even unmounted
+            self._hierarchy[""] = UNIFIED
         # cgscope's own pid, when it runs on the host it reads (not a captured or fixture root)
         self.reader = os.getpid() if host.root == Path("/") else None
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.mounts import CgroupMount
 from cgscope.fs.procfs import NS_TYPES
 from cgscope.model.containers import Container, Inventory
 from cgscope.model.namespaces import Namespace
@@ -22,18 +23,19 @@ def host_json(host: HostRoot, identity: tuple[str, str], inv: Inventory) -> dict
         "hostname": identity[0],
         "kernel": identity[1],
         "cgroup_mode": host.mode,
-        "hierarchies": [
-            {
-                "name": m.key,
-                "version": m.version,
-                "mountpoint": str(m.mountpoint),
-                "controllers": list(m.controllers),
-            }
-            for m in host.mounts
-        ],
+        "hierarchies": [hierarchy_json(host, m) for m in host.mounts],
         "namespaces": dict(inv.host_namespaces),
         "pids": list(inv.host_pids),
         "uninspected_pids": sorted(inv.uninspected),
+    }
+
+
+def hierarchy_json(host: HostRoot, mount: CgroupMount) -> dict[str, Any]:
+    return {
+        "name": mount.key,
+        "version": mount.version,
+        "mountpoint": host.shown(mount.mountpoint),
+        "controllers": list(mount.controllers),
     }
 
 
