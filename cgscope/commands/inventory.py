@@ -1,0 +1,123 @@
+"""What is there: containers, processes, namespaces, the cgroup tree."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, TextIO
+
+from cgscope.commands import Commands, emit_json
+from cgscope.errors import NotFound
+from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.procfs import NS_TYPES
+
+
+def register(commands: Commands) -> None:
+    commands.add("containers", "list containers: runtime, init pid, members, namespaces, cgroup", containers)
+    ps_parser = commands.add("ps", "list processes, with host pid and in-container pid side by side", ps)
+    ps_parser.add_argument(
+        "target",
+        nargs="?",
+        metavar="CONTAINER|PID",
+        help="only this container's processes (a name, an id prefix or any member pid)",
+    )
+    ns_parser = commands.add("ns", "list namespaces, like lsns", ns)
+    ns_parser.add_argument("-t", "--type", choices=NS_TYPES, help="only namespaces of this type")
+    tree_parser = commands.add("tree", "the cgroup tree with process counts (direct/total)", tree)
+    tree_parser.add_argument(
+        "-H",
+        "--hierarchy",
+        metavar="NAME",
+        help='only this hierarchy: "unified" (cgroup v2), or a v1 one such as "memory", "cpu,cpuacct"',
+    )
+
+
+def containers(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
+    from cgscope.fs.procfs import kernel_identity
+    from cgscope.model.collect import Collector
+    from cgscope.model.containers import group_containers
+    from cgscope.render import views
+    from cgscope.render.table import print_table
+
+    inv = group_containers(host, Collector(host))
+    identity = kernel_identity(host.proc)
+    if args.json:
+        emit_json(
+            out,
+            {
+                "host": views.host_json(host, identity, inv),
+                "containers": [views.container_json(c, inv) for c in inv.containers],
+            },
+        )
+        return
+    table = views.containers_table(inv, host.primary.key if host.primary else None)
+    table.title = f"{identity[0]} · kernel {identity[1]} · cgroup {host.mode}"
+    print_table(table, out, out.isatty())
+    if inv.uninspected:
+        print(
+            f"cgscope: {len(inv.uninspected)} processes could not be inspected (permission denied): "
+            "they are counted as the host's; run as root to place them",
+            file=sys.stderr,
+        )
+
+
+def ps(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
+    from cgscope.model.collect import Collector
+    from cgscope.model.containers import group_containers
+    from cgscope.render import views
+    from cgscope.render.table import print_table
+
+    collector = Collector(host)
+    procs = collector.snapshot().processes
+    inv = group_containers(host, collector, procs)
+    selected = sorted(procs)
+    target: str | None = args.target
+    if target is not None:
+        pid = int(target) if target.isdigit() else None
+        if pid is not None and pid in procs and pid not in inv.container_of:
+            selected = [pid]  # a host process: show it alone
+        elif (
+            pid is not None and pid not in procs and not any(c.id.startswith(target) for c in inv.containers)
+        ):
+            raise NotFound(f"no such process: {target} (see 'cgscope ps')")
+        else:
+            selected = list(inv.find(target).pids)
+    rows = [procs[pid] for pid in selected if pid in procs]
+    if args.json:
+        emit_json(out, {"processes": [views.process_json(p, inv) for p in rows]})
+    else:
+        print_table(views.ps_table(rows, inv), out, out.isatty())
+
+
+def ns(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
+    from cgscope.model.collect import Collector
+    from cgscope.model.namespaces import list_namespaces
+    from cgscope.render import views
+    from cgscope.render.table import print_table
+
+    rows = [n for n in list_namespaces(Collector(host).snapshot()) if args.type in (None, n.type)]
+    if args.json:
+        emit_json(out, {"namespaces": [views.namespace_json(n) for n in rows]})
+    else:
+        print_table(views.namespaces_table(rows), out, out.isatty())
+
+
+def tree(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
+    from cgscope.model.tree import read_tree
+    from cgscope.render import views
+
+    mounts = [m for m in host.mounts if args.hierarchy in (None, m.key)]
+    if not mounts:
+        names = ", ".join(m.key for m in host.mounts)
+        raise NotFound(f"no hierarchy named {args.hierarchy!r}: choose one of {names}")
+    trees = [(m, read_tree(m)) for m in mounts]
+    if args.json:
+        data: dict[str, Any] = {
+            "mode": host.mode,
+            "hierarchies": [{**views.hierarchy_json(host, m), "tree": views.tree_json(t)} for m, t in trees],
+        }
+        emit_json(out, data)
+        return
+    for m, t in trees:
+        out.write(f"{m.key} (cgroup v{m.version}, {host.shown(m.mountpoint)}):\n")
+        out.write("\n".join(views.tree_lines(t)) + "\n\n")
