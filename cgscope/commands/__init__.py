@@ -17,7 +17,10 @@ from cgscope.fs.hostroot import HostRoot
 Handler = Callable[[argparse.Namespace, HostRoot, TextIO], None]
 
 # In the order `cgscope --help` lists them.
-MODULES = ("cgscope.commands.inventory",)
+MODULES = (
+    "cgscope.commands.inventory",
+    "cgscope.commands.inspect",
+)
 
 
 class Commands:

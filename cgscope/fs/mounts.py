@@ -19,7 +19,7 @@ _ESCAPE = re.compile(r"\\([0-7]{3})")
 UNIFIED = "unified"  # our name for the cgroup2 hierarchy; /proc/PID/cgroup shows it as "0::PATH"
 
 
-def _unescape(field: str) -> str:
+def unescape(field: str) -> str:
     """mountinfo escapes space, tab, newline and backslash as octal (\\040 ...)."""
     return _ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), field)
 
@@ -73,7 +73,7 @@ def parse_mountinfo(text: str) -> list[tuple[str, str, str, str]]:
         fields = left.split(" ")
         if len(fields) < 5:
             continue
-        found.append((fstype, _unescape(fields[3]), _unescape(fields[4]), superopts))
+        found.append((fstype, unescape(fields[3]), unescape(fields[4]), superopts))
     return found
 
 

@@ -1,0 +1,94 @@
+"""What makes a container besides its cgroups: its isolation, rootfs layers and lifecycle; and what it
+changed in its rootfs."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+from cgscope.commands import Commands, emit_json
+from cgscope.fs.hostroot import HostRoot
+
+TARGET_HELP = "a container (a name, an id prefix or any member pid), or the pid of a host process"
+
+
+def register(commands: Commands) -> None:
+    inspect_parser = commands.add(
+        "inspect",
+        "a container's isolation map, rootfs layers and lifecycle (schema: docs/inspect.md)",
+        inspect,
+    )
+    inspect_parser.add_argument("target", metavar="CONTAINER|PID", help=TARGET_HELP)
+    inspect_parser.add_argument(
+        "--no-sizes", action="store_true", help="do not walk the layers to measure their size"
+    )
+    diff_parser = commands.add(
+        "diff",
+        "what a container added (A), changed (C) and deleted (D) in its rootfs, like docker diff",
+        diff,
+    )
+    diff_parser.add_argument("target", metavar="CONTAINER|PID", help=TARGET_HELP)
+
+
+def inspect(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
+    from cgscope.model.collect import Collector
+    from cgscope.model.containers import group_containers
+    from cgscope.model.inspection import inspect as read_inspection
+    from cgscope.model.inspection import resolve
+    from cgscope.render.inspect import heading, inspection_json, inspection_sections
+    from cgscope.render.table import print_table
+
+    collector = Collector(host)
+    inv = group_containers(host, collector)
+    subject = resolve(inv, collector, args.target)
+    ins = read_inspection(host, collector, inv, subject, sizes=not args.no_sizes)
+    if args.json:
+        emit_json(out, inspection_json(ins))
+        return
+    out.write(heading(subject) + "\n")
+    for section in inspection_sections(ins):
+        out.write(f"\n{section.title}\n")
+        if section.table is not None:
+            print_table(section.table, out, out.isatty())
+        for line in section.lines:
+            out.write(line + "\n")
+
+
+def diff(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
+    from cgscope.errors import CgscopeError
+    from cgscope.fs.mounttable import root_device
+    from cgscope.model.collect import Collector
+    from cgscope.model.containers import group_containers
+    from cgscope.model.diff import read_changes
+    from cgscope.model.inspection import mount_table, resolve
+    from cgscope.model.layers import read_rootfs
+    from cgscope.render.inspect import diff_json, diff_lines
+
+    collector = Collector(host)
+    inv = group_containers(host, collector)
+    subject = resolve(inv, collector, args.target)
+    pid = subject.process.pid
+    mounts = mount_table(host, pid)
+    if mounts is None:
+        raise CgscopeError(f"/proc/{pid}/mountinfo: permission denied; run as root")
+    rootfs = read_rootfs(host, pid, mounts, root_device(host.proc, pid), sizes=False)
+    if rootfs.mount is None:
+        raise CgscopeError(f"pid {pid} stands in a directory whose mount it cannot see: no layers to compare")
+    if rootfs.driver is None:
+        raise CgscopeError(
+            f"pid {pid}'s root is a {rootfs.mount.fstype} mount, not overlay or aufs: no layers to compare"
+        )
+    if not rootfs.layers:
+        raise CgscopeError(
+            f"pid {pid}'s {rootfs.driver} layers cannot be read (aufs: /sys/fs/aufs); run as root"
+        )
+    if rootfs.upper is None:
+        raise CgscopeError(
+            f"pid {pid}'s {rootfs.driver} root has no writable layer: it cannot change anything"
+        )
+    changes = read_changes(host, rootfs)
+    if args.json:
+        emit_json(out, diff_json(subject, rootfs, changes))
+        return
+    for line in diff_lines(changes):
+        out.write(line + "\n")
