@@ -19,6 +19,7 @@ Handler = Callable[[argparse.Namespace, HostRoot, TextIO], None]
 # In the order `cgscope --help` lists them.
 MODULES = (
     "cgscope.commands.inventory",
+    "cgscope.commands.top",
     "cgscope.commands.inspect",
 )
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import suppress
 from pathlib import Path
 
+from cgscope.errors import AccessDenied, ProcessGone
 from cgscope.fs.errors import reading
 
 
@@ -31,3 +33,14 @@ def walk(top: Path) -> Iterator[Path]:
         except OSError:
             continue
         stack.extend(sorted(children, reverse=True))
+
+
+def subtree_procs(top: Path, keep: Callable[[Path], bool] = lambda _d: True) -> set[int]:
+    """The pids of `top` and its descendants (those `keep` accepts); cgroups removed meanwhile and
+    unreadable ones are skipped."""
+    pids: set[int] = set()
+    for directory in walk(top):
+        if keep(directory):
+            with suppress(ProcessGone, AccessDenied):
+                pids.update(read_procs(directory))
+    return pids

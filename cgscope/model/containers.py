@@ -105,7 +105,7 @@ def group_containers(
             # its cgroups (Docker, containerd and Podman run their containers with runc or crun).
             continue
         claimed = _claimed_dirs(host, state)
-        pids = {pid for d in claimed.values() for pid in _subtree_procs(d)} & free
+        pids = {pid for d in claimed.values() for pid in cgroupfs.subtree_procs(d)} & free
         if not claimed:  # no cgroup of its own (rootless): its pid namespace is the container
             pids = _same_ns(collector, free, "pid", init.namespaces.get("pid"))
         members = read(pids | {state.init_pid})
@@ -148,21 +148,12 @@ def _mount_runtime_cgroups(mount: CgroupMount) -> Iterator[tuple[RuntimeMatch, s
         path = mount.cgroup_path(directory)
         match = _match(path)
         if match is not None and match.depth == len([s for s in path.split("/") if s]):
-            yield match, _subtree_procs(directory, partial(_same, mount, match))
+            yield match, cgroupfs.subtree_procs(directory, partial(_same, mount, match))
 
 
 def _same(mount: CgroupMount, match: RuntimeMatch, directory: Path) -> bool:
     m = _match(mount.cgroup_path(directory))
     return m is not None and m.id == match.id
-
-
-def _subtree_procs(top: Path, keep: Callable[[Path], bool] = lambda _d: True) -> set[int]:
-    pids: set[int] = set()
-    for directory in cgroupfs.walk(top):
-        if keep(directory):
-            with suppress(ProcessGone, AccessDenied):
-                pids.update(cgroupfs.read_procs(directory))
-    return pids
 
 
 def _claimed_dirs(host: HostRoot, state: runtime_state.OciState) -> dict[str, Path]:

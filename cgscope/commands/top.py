@@ -1,0 +1,209 @@
+"""What containers use against what they may use: `cgscope top`, and what they would see: `procview`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+from cgscope.commands import Commands, emit_json
+from cgscope.errors import NotFound
+from cgscope.fs.hostroot import HostRoot
+
+if TYPE_CHECKING:
+    from cgscope.model.derive import ContainerUsage, ProcessUsage, Usage
+    from cgscope.render.table import Table
+
+VIEW_FILES = ("meminfo", "cpuinfo", "stat", "uptime", "loadavg", "swaps", "diskstats", "online")
+
+
+def register(commands: Commands) -> None:
+    top_parser = commands.add(
+        "top", "what each container uses against what it may use, like top -b (schema: docs/top.md)", top
+    )
+    top_parser.add_argument(
+        "target",
+        nargs="?",
+        metavar="CONTAINER",
+        help="also list this container's processes (a name, an id prefix or any member pid)",
+    )
+    top_parser.add_argument(
+        "-d",
+        "--delay",
+        type=_seconds,
+        default=1.0,
+        metavar="SECONDS",
+        help="seconds between two samples: rates are over this interval (default 1)",
+    )
+    top_parser.add_argument(
+        "-n", "--iterations", type=_count, default=1, metavar="N", help="refreshes to print (default 1)"
+    )
+    view_parser = commands.add(
+        "procview",
+        "the /proc files a container's processes would read under LXCFS (see docs/top.md)",
+        procview,
+    )
+    view_parser.add_argument(
+        "target", metavar="CONTAINER|PID", help="a container (name, id prefix, member pid) or any process"
+    )
+    view_parser.add_argument(
+        "files",
+        nargs="*",
+        type=_view_file,
+        metavar="FILE",
+        help=f"any of {', '.join(VIEW_FILES)} (default: all); /proc/meminfo and cpu/online work too",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 3600")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of refreshes")
+    return int(text)
+
+
+def _view_file(text: str) -> str:
+    """ "meminfo", "/proc/meminfo", "online", "cpu/online", "/sys/devices/system/cpu/online"."""
+    name = text.rstrip("/").rsplit("/", 1)[-1]
+    if name not in VIEW_FILES:
+        raise argparse.ArgumentTypeError(f"no view of {text!r}: choose from {', '.join(VIEW_FILES)}")
+    return name
+
+
+def top(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
+    import time
+
+    from cgscope.fs.procfs import kernel_identity
+    from cgscope.model.collect import Collector
+    from cgscope.model.derive import derive_overview, memory_allowance, process_usage
+    from cgscope.model.usage import Overview, OverviewSample, ProcessSampler, Watched
+
+    overview = Overview(host)
+    identity = kernel_identity(host.proc)
+    prev = overview.sample()
+
+    def selected(sample: OverviewSample) -> Watched:
+        ident = sample.inventory.find(args.target).id
+        found = [w for w in sample.watched if w.container.id == ident and ident in sample.containers]
+        if not found:
+            raise NotFound(f"container {args.target!r} has gone")
+        return found[0]
+
+    processes = ProcessSampler(Collector(host))  # a collector of its own: its cache holds only these
+    prev_procs = processes.sample(overview.members(selected(prev))) if args.target else {}
+    for i in range(args.iterations):
+        time.sleep(args.delay)
+        cur = overview.sample()
+        host_usage, rows = derive_overview(prev, cur)
+        procs = None
+        if args.target:
+            watched = selected(cur)
+            rows = [r for r in rows if r.watched.container.id == watched.container.id]
+            cur_procs = processes.sample(overview.members(watched))
+            allowed = memory_allowance(cur.containers[watched.container.id], cur.host)
+            procs = process_usage(prev_procs, cur_procs, overview.sampler.ticks, allowed)
+            prev_procs = cur_procs
+        prev = cur
+        _print_refresh(args, out, (identity, host.mode), host_usage, rows, procs=procs, first=i == 0)
+
+
+def _print_refresh(
+    args: argparse.Namespace,
+    out: TextIO,
+    about: tuple[tuple[str, str], str],
+    host_usage: Usage,
+    rows: list[ContainerUsage],
+    *,
+    procs: list[ProcessUsage] | None,
+    first: bool,
+) -> None:
+    from cgscope.render import top as render
+    from cgscope.render.table import print_table
+
+    identity, mode = about
+    if args.json:
+        data = {
+            "host": render.host_json(identity, mode, host_usage),
+            "containers": [render.container_json(r) for r in rows],
+        }
+        if procs is not None:
+            data["processes"] = [render.process_json(p) for p in procs]
+        emit_json(out, data)
+        return
+    if not first:
+        out.write("\n")
+    table = render.overview_table(host_usage, rows)
+    table.title = render.title(identity, mode, host_usage.interval)
+    print_table(table, out, _fits_terminal(table, out))
+    if procs is not None:
+        out.write("\n")
+        processes_table = render.processes_table(procs)
+        print_table(processes_table, out, _fits_terminal(processes_table, out))
+    if any(r.watched.shared for r in rows):
+        print(
+            f"cgscope: {render.SHARED_MARK} shares its cgroup with other processes (or is in the root "
+            "cgroup): its figures are the whole cgroup's",
+            file=sys.stderr,
+        )
+
+
+def _fits_terminal(table: Table, out: TextIO) -> bool:
+    """Draw with rich on a terminal wide enough for every figure; else plain columns, which never cut a
+    number short (rich would, to "…")."""
+    from shutil import get_terminal_size
+
+    from cgscope.render.table import plain
+
+    if not out.isatty():
+        return False
+    width = max(len(line) for line in plain(table).splitlines())
+    return width + 4 <= get_terminal_size().columns
+
+
+def procview(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
+    from cgscope.fs.cgroupfs import subtree_procs
+    from cgscope.model.collect import Collector
+    from cgscope.model.containers import group_containers
+    from cgscope.model.procview import FILES, render
+    from cgscope.model.usage import read_view
+
+    collector = Collector(host)
+    inv = group_containers(host, collector)
+    target: str = args.target
+    pid = int(target) if target.isdigit() else None
+    if (
+        pid is not None
+        and pid not in inv.container_of
+        and not any(c.id.startswith(target) for c in inv.containers)
+    ):
+        # A host process sees its own cgroups; the init of its pid namespace is the host's.
+        process = next(iter(collector.processes([pid]).values()), None)
+        if process is None:
+            raise NotFound(f"no such process: {target} (see 'cgscope ps')")
+        about: dict[str, object] = {"pid": pid}
+        cgroups, init_ticks = process.cgroups, 0
+        primary = host.primary
+        directory = primary.directory(cgroups.get(primary.key, "/")) if primary is not None else None
+        pids = sorted(subtree_procs(directory)) if directory is not None else [pid]
+    else:
+        container = inv.find(target)
+        init = inv.processes.get(container.init_pid)
+        about = {"id": container.id, "name": container.name}
+        cgroups, init_ticks, pids = container.cgroup, init.start_ticks if init else 0, list(container.pids)
+    inputs = read_view(host, cgroups, init_ticks, pids)
+    texts = {FILES[name]: render(name, inputs) for name in dict.fromkeys(args.files or VIEW_FILES)}
+    if args.json:
+        emit_json(out, {"target": about, "cgroup": dict(cgroups), "files": texts})
+    elif len(texts) == 1:
+        out.write(next(iter(texts.values())))
+    else:  # as head(1) separates files
+        out.write("\n".join(f"==> {path} <==\n{text}" for path, text in texts.items()))

@@ -1,0 +1,399 @@
+"""Raw samples: what a cgroup (or the host) has used so far, read at one monotonic time, and the processes
+of one container. Nothing here computes a rate: two samples make one in model/derive.py.
+
+Cost grows with what is shown: a sample of a container reads a few files of its cgroups (the limits of
+its ancestors once per round, shared by their children); per-process files are read only for the one
+container `cgscope top CONTAINER` shows.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import TypeVar, cast
+
+from cgscope.errors import AccessDenied, ProcessGone
+from cgscope.fs import cgroupfs, cgstats, procfs
+from cgscope.fs.cgstats import CpuCounters, Device, IoDevice, MemoryCounters, PidsCounters, Pressure
+from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.mounts import CgroupMount
+from cgscope.model.collect import Collector
+from cgscope.model.containers import Container, Inventory, group_containers
+from cgscope.model.process import Process
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Counters of one cgroup (or of the whole host) at `taken_at` (time.monotonic())."""
+
+    taken_at: float
+    cpu: CpuCounters | None
+    cpus: tuple[int, ...]  # the effective cpuset: CPUs it may run on
+    quota: float | None  # the smallest CFS quota on the path to the root, in CPUs; None: no quota
+    memory: MemoryCounters | None  # limits: the smallest on the path to the root, as the kernel applies them
+    pids: PidsCounters | None  # max: the smallest on the path
+    io: Mapping[Device, IoDevice] | None
+    pressure: Mapping[str, Pressure] = field(default_factory=dict)  # "cpu", "memory", "io" where offered
+
+
+@dataclass(frozen=True)
+class Located:
+    """A cgroup's directory in one hierarchy, with its ancestors' up to the mounted root."""
+
+    directory: Path
+    mount: CgroupMount
+    path_to_root: tuple[Path, ...] = ()
+
+    @classmethod
+    def at(cls, directory: Path, mount: CgroupMount) -> Located:
+        chain = [directory]
+        while chain[-1] != mount.mountpoint and chain[-1].parent != chain[-1]:
+            chain.append(chain[-1].parent)
+        return cls(directory, mount, tuple(chain))
+
+    @property
+    def version(self) -> int:
+        return self.mount.version
+
+
+@dataclass(frozen=True)
+class CgroupDirs:
+    """Where one cgroup's counters live: its directory in the hierarchy that holds each controller."""
+
+    usage: Located | None  # v1 cpuacct; else cgroup2, whose cpu.stat counts usage even without +cpu
+    cpu: Located | None  # quota and throttling
+    cpuset: Located | None
+    memory: Located | None
+    pids: Located | None
+    io: Located | None  # v1 blkio or v2 io
+    unified: Path | None  # PSI files (cgroup2 only; on a hybrid host too)
+
+
+def locate(host: HostRoot, cgroups: Mapping[str, str]) -> CgroupDirs:
+    """The directories of a cgroup given by path per hierarchy, as Process.cgroups or Container.cgroup."""
+
+    def at(controller: str) -> Located | None:
+        mount = host.mount_for(controller)
+        path = cgroups.get(mount.key) if mount is not None else None
+        directory = mount.directory(path) if mount is not None and path is not None else None
+        return Located.at(directory, mount) if mount is not None and directory is not None else None
+
+    unified = host.unified
+    unified_path = cgroups.get(unified.key) if unified is not None else None
+    unified_dir = unified.directory(unified_path) if unified is not None and unified_path else None
+    usage = at("cpuacct")
+    if usage is None and unified is not None and unified_dir is not None:
+        usage = Located.at(unified_dir, unified)
+    return CgroupDirs(
+        usage, at("cpu"), at("cpuset"), at("memory"), at("pids"), at("blkio") or at("io"), unified_dir
+    )
+
+
+class Sampler:
+    """Reads samples under a HostRoot. Call new_round() before each refresh: ancestors' limits are read
+    once per round, however many containers share them."""
+
+    def __init__(self, host: HostRoot) -> None:
+        self.host = host
+        self.ticks = procfs.clock_ticks()
+        self.online = cgstats.read_online(host)
+        self._limits: dict[tuple[Path, str], object] = {}
+
+    def new_round(self) -> None:
+        self._limits.clear()
+
+    def _once(self, directory: Path, what: str, read: Callable[[Path], T]) -> T:
+        """read(directory), once per round."""
+        key = (directory, what)
+        if key not in self._limits:
+            self._limits[key] = read(directory)
+        return cast(T, self._limits[key])
+
+    def _smallest(self, where: Located, what: str, read: Callable[[Path], float | None]) -> float | None:
+        """The smallest limit on the path to the root (a limit an ancestor sets binds its children)."""
+        limits = [v for d in where.path_to_root if (v := self._once(d, what, read)) is not None]
+        return min(limits) if limits else None
+
+    def cgroup(self, dirs: CgroupDirs) -> Sample:
+        """One cgroup's counters; ProcessGone if it was removed meanwhile."""
+        cpu = None
+        if dirs.usage is not None:
+            if dirs.usage.version == 2:
+                cpu = cgstats.read_cpu_v2(dirs.usage.directory)
+            else:
+                cpu = cgstats.read_cpu_v1(dirs.usage.directory, dirs.cpu.directory if dirs.cpu else None)
+        taken_at = time.monotonic()
+        quota = None
+        if dirs.cpu is not None:
+            quota = self._smallest(dirs.cpu, "quota", partial(cgstats.read_quota, version=dirs.cpu.version))
+        return Sample(
+            taken_at,
+            cpu,
+            self._cpuset(dirs.cpuset),
+            quota,
+            self._memory(dirs.memory),
+            self._pids(dirs.pids),
+            cgstats.read_io(dirs.io.directory, dirs.io.version) if dirs.io is not None else None,
+            cgstats.read_pressure(dirs.unified) if dirs.unified is not None else {},
+        )
+
+    def _cpuset(self, where: Located | None) -> tuple[int, ...]:
+        """The effective cpuset: a v2 cgroup without +cpuset has its nearest ancestor's; the host's
+        online CPUs where no hierarchy holds the cpuset controller."""
+        if where is not None:
+            read = partial(cgstats.read_cpuset, version=where.version)
+            for d in where.path_to_root:
+                cpus = self._once(d, "cpuset", read)
+                if cpus is not None:
+                    return cpus
+        return self.online
+
+    def _memory(self, where: Located | None) -> MemoryCounters | None:
+        if where is None:
+            return None
+        if where.version == 1:  # memory.stat's hierarchical limits are the smallest on the path already
+            return cgstats.read_memory_v1(where.directory)
+        counters = cgstats.read_memory_v2(where.directory)
+        if counters is None:
+            return None
+        limit = self._smallest(where, "memory.max", partial(cgstats.read_limit, name="memory.max"))
+        swap = self._smallest(where, "memory.swap.max", partial(cgstats.read_limit, name="memory.swap.max"))
+        return replace(
+            counters,
+            limit=None if limit is None else int(limit),
+            swap_limit=None if swap is None or counters.swap is None else int(swap),
+        )
+
+    def _pids(self, where: Located | None) -> PidsCounters | None:
+        current = cgstats.read_pids_current(where.directory) if where is not None else None
+        if where is None or current is None:
+            return None
+        limit = self._smallest(where, "pids.max", partial(cgstats.read_limit, name="pids.max"))
+        return PidsCounters(current, None if limit is None else int(limit))
+
+    def host_sample(self) -> Sample:
+        """The whole host: /proc/stat, meminfo, vmstat, loadavg, diskstats, /proc/pressure."""
+        host = self.host
+        total, _ = cgstats.proc_stat_cpus(cgstats.read_host(host, "/proc/stat"))
+        taken_at = time.monotonic()
+        mem = cgstats.meminfo(cgstats.read_host(host, "/proc/meminfo"))
+        oom = cgstats.flat_keyed(cgstats.read_host(host, "/proc/vmstat")).get("oom_kill")
+        tasks = cgstats.loadavg_tasks(cgstats.read_host(host, "/proc/loadavg"))
+        disks = cgstats.whole_disks(host)
+        io = {
+            (d.major, d.minor): cgstats.disk_io(d)
+            for d in cgstats.diskstats(cgstats.read_host(host, "/proc/diskstats"))
+            if d.name in disks
+        }
+        psi = host.path("/proc/pressure")
+        return Sample(
+            taken_at,
+            CpuCounters(cgstats.busy_ticks(total) * 1_000_000_000 // self.ticks),
+            self.online,
+            None,
+            host_memory(mem, oom),
+            PidsCounters(tasks, cgstats.read_pid_limit(host)),
+            io,
+            cgstats.read_pressure(psi, "") if psi.is_dir() else {},
+        )
+
+
+def host_memory(kb: Mapping[str, int], oom_kills: int | None) -> MemoryCounters:
+    """The host's memory in the cgroup terms: usage is all that is not free (page cache included, as a
+    cgroup's is), the limit is MemTotal."""
+
+    def b(key: str) -> int:
+        return kb.get(key, 0) * 1024
+
+    stat = cgstats.MemoryStat(
+        anon=b("AnonPages"), file=b("Buffers") + b("Cached"), shmem=b("Shmem"), mapped=b("Mapped"),
+        dirty=b("Dirty"), writeback=b("Writeback"), active_anon=b("Active(anon)"),
+        inactive_anon=b("Inactive(anon)"), active_file=b("Active(file)"), inactive_file=b("Inactive(file)"),
+        unevictable=b("Unevictable"), anon_thp=b("AnonHugePages"),
+        swap=b("SwapTotal") - b("SwapFree"), slab_reclaimable=b("SReclaimable"),
+        slab_unreclaimable=b("SUnreclaim"), kernel_stack=b("KernelStack"), pagetables=b("PageTables"),
+    )  # fmt: skip
+    return MemoryCounters(
+        b("MemTotal") - b("MemFree"), stat, b("MemTotal"), stat.swap, b("SwapTotal"), oom_kills
+    )
+
+
+# -- the containers of the overview --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Watched:
+    """A container and where its counters are."""
+
+    container: Container
+    dirs: CgroupDirs
+    shared: bool  # its cgroup is the root or holds other processes too: the counters are not its alone
+
+
+@dataclass(frozen=True)
+class OverviewSample:
+    host: Sample
+    containers: Mapping[str, Sample]  # by container id; a container whose cgroup went away is left out
+    watched: tuple[Watched, ...]
+    inventory: Inventory
+
+
+class Overview:
+    """Every container's counters, refreshed cheaply.
+
+    Containers are found (model/containers.py) at the first sample and again whenever the cgroup tree of
+    the primary hierarchy changes — runtimes make a cgroup per container. Between discoveries a sample
+    costs one walk of that tree and a few files per container cgroup, never a file per process.
+    """
+
+    def __init__(self, host: HostRoot, collector: Collector | None = None) -> None:
+        self.host = host
+        self.collector = collector or Collector(host)
+        self.sampler = Sampler(host)
+        self._tree: frozenset[Path] | None = None
+        self._watched: tuple[Watched, ...] = ()
+        self._inventory: Inventory | None = None
+
+    def _cgroup_tree(self) -> frozenset[Path]:
+        primary = self.host.primary
+        return frozenset(cgroupfs.walk(primary.mountpoint)) if primary is not None else frozenset()
+
+    def discover(self) -> None:
+        self._inventory = inv = group_containers(self.host, self.collector)
+        # what is cached for processes gone since the last discovery is of no more use
+        self.collector.cache.prune({(p.pid, p.start_ticks, p.comm) for p in inv.processes.values()})
+        self._watched = tuple(
+            Watched(c, locate(self.host, c.cgroup), self._shared(c)) for c in inv.containers
+        )
+
+    def _shared(self, c: Container) -> bool:
+        """Whether the container's cgroup (in the primary hierarchy) holds more than the container: the
+        root cgroup, or a bare container's cgroup that other processes live in too."""
+        primary = self.host.primary
+        path = c.cgroup.get(primary.key) if primary is not None else None
+        directory = primary.directory(path) if primary is not None and path is not None else None
+        if primary is None or directory is None or directory == primary.mountpoint:
+            return True
+        return c.runtime == "bare" and not cgroupfs.subtree_procs(directory) <= set(c.pids)
+
+    def sample(self) -> OverviewSample:
+        tree = self._cgroup_tree()
+        if tree != self._tree or self._inventory is None:
+            self.discover()
+            self._tree = tree
+        assert self._inventory is not None
+        self.sampler.new_round()
+        host = self.sampler.host_sample()
+        samples = {}
+        for w in self._watched:
+            with suppress(ProcessGone, AccessDenied):
+                samples[w.container.id] = self.sampler.cgroup(w.dirs)
+        return OverviewSample(host, samples, self._watched, self._inventory)
+
+    def members(self, watched: Watched) -> list[int]:
+        """The container's processes now: its cgroup's, when the cgroup is its own."""
+        primary = self.host.primary
+        path = watched.container.cgroup.get(primary.key) if primary is not None else None
+        directory = primary.directory(path) if primary is not None and path is not None else None
+        if watched.shared or directory is None:
+            return list(watched.container.pids)
+        return sorted(cgroupfs.subtree_procs(directory))
+
+
+@dataclass(frozen=True)
+class ProcessSample:
+    """One process's counters, for `top CONTAINER`."""
+
+    process: Process
+    cpu_ticks: int  # utime + stime, clock ticks
+    rss_bytes: int
+    state: str
+    taken_at: float  # time.monotonic()
+
+
+class ProcessSampler:
+    """Per-process samples; a process is read in full (Collector.process) once per lifetime, then only
+    its /proc/PID/stat."""
+
+    def __init__(self, collector: Collector) -> None:
+        self.collector = collector
+        self.page_size = os.sysconf("SC_PAGE_SIZE")
+        self._known: dict[tuple[int, int], Process] = {}
+
+    def sample(self, pids: Iterable[int]) -> dict[tuple[int, int], ProcessSample]:
+        proc = self.collector.host.proc
+        out = {}
+        for pid in pids:
+            try:
+                stat = procfs.read_stat(proc, pid)
+                key = (pid, stat.start_ticks)
+                process = self._known.get(key) or self.collector.process(pid)
+            except (ProcessGone, AccessDenied):
+                continue
+            self._known[key] = process
+            rss = stat.rss_pages * self.page_size
+            out[key] = ProcessSample(process, stat.utime + stat.stime, rss, stat.state, time.monotonic())
+        for key in self._known.keys() - out.keys():
+            del self._known[key]
+        return out
+
+
+@dataclass(frozen=True)
+class HostTexts:
+    """The host's own files, which the view rewrites."""
+
+    meminfo: str
+    cpuinfo: str
+    stat: str
+    uptime: str
+    swaps: str
+    diskstats: str
+    online: tuple[int, ...]  # /sys/devices/system/cpu/online, expanded
+
+
+@dataclass(frozen=True)
+class ViewInputs:
+    """Everything model/procview needs to write a container's LXCFS-style files."""
+
+    host: HostTexts
+    sample: Sample  # the container's cgroup counters
+    percpu: Mapping[int, tuple[int, int]] | None  # v1 cpuacct per-CPU (user, system) ns; None on v2
+    swappiness: int | None  # v1 memory.swappiness; None on v2
+    init_start_ticks: int  # the container's init start time, clock ticks after boot (for uptime)
+    tasks: tuple[cgstats.Task, ...]  # the container's threads (for loadavg and procs_running)
+    ticks: int  # clock ticks per second
+
+
+def read_view(
+    host: HostRoot, cgroups: Mapping[str, str], init_start_ticks: int, pids: Iterable[int]
+) -> ViewInputs:
+    """Everything the LXCFS-style files of a cgroup need, its processes' threads included."""
+    sampler = Sampler(host)
+    dirs = locate(host, cgroups)
+    sample = sampler.cgroup(dirs)
+    percpu = None
+    if dirs.usage is not None and dirs.usage.version == 1:
+        percpu = cgstats.read_percpu_v1(dirs.usage.directory)
+    swappiness = None
+    if dirs.memory is not None and dirs.memory.version == 1:
+        swappiness = cgstats.read_swappiness(dirs.memory.directory)
+    tasks: list[cgstats.Task] = []
+    for pid in pids:
+        with suppress(ProcessGone, AccessDenied):
+            tasks += cgstats.read_tasks(host.proc, pid)
+
+    def text(name: str) -> str:
+        return cgstats.read_host(host, name)
+
+    texts = HostTexts(
+        text("/proc/meminfo"), text("/proc/cpuinfo"), text("/proc/stat"), text("/proc/uptime"),
+        text("/proc/swaps"), text("/proc/diskstats"), sampler.online,
+    )  # fmt: skip
+    return ViewInputs(texts, sample, percpu, swappiness, init_start_ticks, tuple(tasks), sampler.ticks)

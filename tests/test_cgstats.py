@@ -1,0 +1,389 @@
+"""Cgroup counters read from fixture roots (cgroup-v2.rst and cgroup-v1/*.rst formats), through the model
+and the CLI: `cgscope --root DIR top` and `procview` on a v2 host and on a hybrid one."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakehost import FakeHost
+from test_procview import CPUINFO, DISKSTATS, MEMINFO, STAT, SWAPS, UPTIME
+
+from cgscope.cli import main
+from cgscope.fs import cgstats
+from cgscope.fs.hostroot import HostRoot
+from cgscope.model.containers import group_containers
+from cgscope.model.derive import derive
+from cgscope.model.usage import Overview
+
+MIB = 1 << 20
+CID = "4f3c" + "0123456789abcdef" * 3 + "deadbeefcafe"
+V2_CG = f"/system.slice/docker-{CID}.scope"
+V1_CG = f"/docker/{CID}"
+PSI = "some avg10=12.50 avg60=3.00 avg300=1.00 total=98765\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+
+
+def with_host_files(h: FakeHost) -> FakeHost:
+    """The host-wide files top and procview read, as a 4-CPU machine writes them."""
+    for name, text in (
+        ("meminfo", MEMINFO), ("cpuinfo", CPUINFO), ("stat", STAT), ("uptime", UPTIME), ("swaps", SWAPS),
+        ("diskstats", DISKSTATS), ("loadavg", "0.52 0.58 0.59 3/214 31652\n"),
+        ("vmstat", "nr_free_pages 979811\nnr_zone_inactive_anon 219553\noom_kill 2\n"),
+        ("sys/kernel/pid_max", "4194304\n"), ("sys/kernel/threads-max", "63449\n"),
+    ):  # fmt: skip
+        h.write(f"/proc/{name}", text)
+    for kind in cgstats.PRESSURE_KINDS:
+        h.write(f"/proc/pressure/{kind}", PSI)
+    h.write("/sys/devices/system/cpu/online", "0-3\n")
+    for disk in ("sda", "nvme0n1"):  # sda1 is a partition: not under /sys/block
+        h.path(f"/sys/block/{disk}").mkdir(parents=True)
+    return h
+
+
+def with_container(h: FakeHost, cgroup: str) -> FakeHost:
+    """The host's init and kthreadd (the reference for the host's namespaces), and a docker container:
+    init (nspid 1) and one thread's status under task/."""
+    h.add_process(1, "systemd", ["/sbin/init"], ppid=0, cgroup="/init.scope", start_ticks=1)
+    h.add_process(2, "kthreadd", ppid=0, kernel_thread=True, start_ticks=1)
+    h.add_process(4242, "nginx", ["nginx", "-g", "daemon off;"], cgroup=cgroup, nspid=[4242, 1],
+                  ns={"pid": 4026532301, "mnt": 4026532302}, start_ticks=900_000, state="R")  # fmt: skip
+    h.docker_container(CID, "web", 4242)
+    status = h.path("/proc/4242/status").read_text()
+    h.write("/proc/4242/task/4242/status", status)
+    return h
+
+
+def files(directory: Path, **contents: str) -> None:
+    for name, text in contents.items():
+        (directory / name.replace("__", ".")).write_text(text)
+
+
+def v2_host(tmp_path: Path) -> FakeHost:
+    h = with_container(with_host_files(FakeHost(tmp_path, "v2")), V2_CG)
+    root, top = h.cgroup_dir("unified", "/"), h.cgroup_dir("unified", V2_CG)
+    assert root is not None and top is not None
+    files(root, cpu__stat="usage_usec 90000000\nuser_usec 60000000\nsystem_usec 30000000\n",
+          cpuset__cpus__effective="0-3\n")  # fmt: skip
+    files(top.parent, memory__max=f"{200 * MIB}\n", pids__max="1000\n", cpu__max="max 100000\n")
+    files(
+        top,
+        cpu__stat="usage_usec 5000000\nuser_usec 4000000\nsystem_usec 1000000\ncore_sched.force_idle_usec 0\n"
+        "nr_periods 100\nnr_throttled 90\nthrottled_usec 7000000\nnr_bursts 0\nburst_usec 0\n",
+        cpu__max="20000 100000\n",
+        cpuset__cpus__effective="1-2\n",
+        memory__current=f"{100 * MIB}\n",
+        memory__max=f"{256 * MIB}\n",
+        memory__stat=(
+            "anon 62914560\nfile 41943040\nkernel 1048576\nkernel_stack 524288\npagetables 262144\n"
+            "sec_pagetables 0\npercpu 0\nsock 0\nvmalloc 0\nshmem 4194304\nzswap 0\nzswapped 0\n"
+            "file_mapped 8388608\nfile_dirty 1048576\nfile_writeback 0\nswapcached 0\nanon_thp 2097152\n"
+            "file_thp 0\nshmem_thp 0\ninactive_anon 52428800\nactive_anon 10485760\ninactive_file 26214400\n"
+            "active_file 15728640\nunevictable 0\nslab_reclaimable 3145728\nslab_unreclaimable 1048576\n"
+            "slab 4194304\nworkingset_refault_anon 0\npgfault 1234\npgmajfault 0\n"
+        ),
+        memory__events="low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n",
+        memory__swap__current=f"{2 * MIB}\n",
+        memory__swap__max="max\n",
+        pids__current="3\n",
+        pids__max="max\n",
+        io__stat="8:0 rbytes=40960 wbytes=3072 rios=10 wios=3 dbytes=1024 dios=1\n"
+        "259:0 rbytes=0 wbytes=0 rios=0 wios=0 dbytes=0 dios=0\n",
+        cpu__pressure=PSI,
+        memory__pressure=PSI.replace("12.50", "0.50"),
+        io__pressure=PSI.replace("12.50", "1.25"),
+    )
+    return h
+
+
+def hybrid_host(tmp_path: Path) -> FakeHost:
+    h = with_container(with_host_files(FakeHost(tmp_path, "hybrid")), V1_CG)
+
+    def at(key: str, cgroup: str = V1_CG) -> Path:
+        d = h.cgroup_dir(key, cgroup)
+        assert d is not None
+        return d
+
+    files(at("cpu", "/"), cpu__cfs_quota_us="-1\n", cpu__cfs_period_us="100000\n")
+    files(at("cpu", "/docker"), cpu__cfs_quota_us="25000\n", cpu__cfs_period_us="100000\n")
+    files(
+        at("cpu"),
+        cpu__cfs_quota_us="50000\n",
+        cpu__cfs_period_us="100000\n",
+        cpu__stat="nr_periods 30\nnr_throttled 3\nthrottled_time 123456789\nnr_bursts 0\nburst_time 0\n",
+    )
+    files(
+        at("cpuacct"),
+        cpuacct__usage="46000000000\n",
+        cpuacct__usage_all="cpu user system\n0 0 0\n1 0 0\n2 30000000000 10000000000\n"
+        "3 5000000000 1000000000\n",
+    )
+    files(at("cpuset"), cpuset__cpus="2-3\n", cpuset__effective_cpus="2-3\n")
+    files(
+        at("memory"),
+        memory__usage_in_bytes=f"{100 * MIB}\n",
+        memory__stat=(
+            "cache 41943040\nrss 62914560\nrss_huge 2097152\nshmem 4194304\nmapped_file 8388608\ndirty 0\n"
+            "writeback 0\nswap 0\npgpgin 100\npgpgout 50\npgfault 300\npgmajfault 0\ninactive_anon 52428800\n"
+            "active_anon 10485760\ninactive_file 26214400\nactive_file 15728640\nunevictable 0\n"
+            f"hierarchical_memory_limit {256 * MIB}\nhierarchical_memsw_limit 9223372036854771712\n"
+            "total_cache 41943040\ntotal_rss 62914560\ntotal_rss_huge 2097152\ntotal_shmem 4194304\n"
+            "total_mapped_file 8388608\ntotal_dirty 0\ntotal_writeback 0\ntotal_swap 0\ntotal_pgpgin 100\n"
+            "total_pgpgout 50\ntotal_pgfault 300\ntotal_pgmajfault 0\ntotal_inactive_anon 52428800\n"
+            "total_active_anon 10485760\ntotal_inactive_file 26214400\ntotal_active_file 15728640\n"
+            "total_unevictable 0\n"
+        ),
+        memory__oom_control="oom_kill_disable 0\nunder_oom 0\noom_kill 0\n",
+        memory__swappiness="60\n",
+    )
+    files(at("pids"), pids__current="5\n", pids__max="64\n")
+    blkio = "8:0 Read 8192\n8:0 Write 4096\n8:0 Sync 12288\n8:0 Async 0\n8:0 Discard 0\n8:0 Total 12288\n"
+    files(
+        at("blkio"),
+        blkio__throttle__io_service_bytes_recursive=blkio + "Total 12288\n",
+        blkio__throttle__io_serviced_recursive=blkio.replace("8192", "2")
+        .replace("4096", "1")
+        .replace("12288", "3")
+        + "Total 3\n",
+    )
+    files(at("unified"), cpu__stat="usage_usec 46000000\nuser_usec 35000000\nsystem_usec 11000000\n",
+          cpu__pressure=PSI)  # fmt: skip
+    return h
+
+
+def cli(h: FakeHost, *args: str) -> str:
+    out = io.StringIO()
+    assert main(["--root", str(h.root), *args], out=out) == 0
+    return out.getvalue()
+
+
+def top_json(h: FakeHost) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(cli(h, "top", "--json", "-d", "0"))
+    return data
+
+
+# -- cgroup v2 -----------------------------------------------------------------------------------------
+
+
+def test_v2_container_figures_and_limits_on_the_path(tmp_path: Path) -> None:
+    data = top_json(v2_host(tmp_path))
+    [c] = data["containers"]
+    assert (c["name"], c["runtime"], c["shared_cgroup"]) == ("web", "docker", False)
+    assert c["cpu"] == {
+        "host_percent": 0.0, "limit_cpus": 0.2, "limit_percent": 0.0, "throttled_percent": 0.0,
+        "throttled_seconds": 0.0, "quota_cpus": 0.2, "cpuset": "1-2",
+    }  # fmt: skip
+    assert c["memory"] == {
+        "usage_bytes": 100 * MIB,
+        "working_set_bytes": 75 * MIB,  # minus inactive_file
+        "limit_bytes": 200 * MIB,  # system.slice's memory.max is smaller than the scope's
+        "limit_percent": 50.0,
+        "anon_bytes": 60 * MIB,
+        "file_bytes": 40 * MIB,
+        "swap_bytes": 2 * MIB,
+        "oom_kills": 1,
+    }
+    assert c["pids"] == {"current": 3, "max": 1000}  # system.slice's pids.max
+    assert c["io"] == {
+        "read_bytes_per_s": 0,
+        "write_bytes_per_s": 0,
+        "read_ops_per_s": 0.0,
+        "write_ops_per_s": 0.0,
+    }
+    assert c["pressure"]["cpu"] == {
+        "some": {"avg10": 12.5, "avg60": 3.0},
+        "full": {"avg10": 0.0, "avg60": 0.0},
+    }
+    assert c["pressure"]["io"]["some"]["avg10"] == 1.25
+
+
+def test_v2_host_row(tmp_path: Path) -> None:
+    host = top_json(v2_host(tmp_path))["host"]
+    assert (host["hostname"], host["cgroup_mode"]) == ("node1", "v2")
+    assert host["cpu"]["limit_cpus"] == 4.0 and host["cpu"]["quota_cpus"] is None
+    assert host["memory"]["limit_bytes"] == 8039412 * 1024
+    assert host["memory"]["usage_bytes"] == (8039412 - 3919244) * 1024  # all that is not free
+    assert host["memory"]["working_set_bytes"] == (8039412 - 3919244 - 1507900) * 1024
+    assert host["memory"]["oom_kills"] == 2
+    assert host["pids"] == {"current": 214, "max": 63449}
+    assert host["pressure"]["memory"]["some"]["avg10"] == 12.5
+
+
+def test_v2_rates_between_two_samples(tmp_path: Path) -> None:
+    h = v2_host(tmp_path)
+    overview = Overview(HostRoot.at(h.root))
+    before = overview.sample()
+    top = h.cgroup_dir("unified", V2_CG)
+    assert top is not None
+    files(
+        top,
+        cpu__stat="usage_usec 5600000\nuser_usec 4500000\nsystem_usec 1100000\n"
+        "nr_periods 130\nnr_throttled 120\nthrottled_usec 9400000\n",
+        io__stat="8:0 rbytes=53248 wbytes=3072 rios=13 wios=3 dbytes=1024 dios=1\n",
+    )
+    after = overview.sample()
+    u = derive(before.containers[CID], after.containers[CID], 3.0)
+    assert u.cpu is not None and u.io is not None
+    assert u.cpu.host_percent == pytest.approx(20.0) and u.cpu.limit_percent == pytest.approx(100.0)
+    assert u.cpu.throttled_percent == pytest.approx(100.0) and u.cpu.throttled_seconds == pytest.approx(2.4)
+    assert (u.io.read_bytes_per_s, u.io.read_ops_per_s) == (4096.0, 1.0)
+
+
+def test_v2_procview(tmp_path: Path) -> None:
+    h = v2_host(tmp_path)
+    meminfo = {line.partition(":")[0]: line for line in cli(h, "procview", "web", "meminfo").splitlines()}
+    assert meminfo["MemTotal"] == "MemTotal:         204800 kB"
+    assert meminfo["MemFree"] == "MemFree:          102400 kB"
+    assert meminfo["KernelStack"] == "KernelStack:         512 kB"
+    cpuinfo = cli(h, "procview", CID[:12], "/proc/cpuinfo")
+    assert cpuinfo.count("processor\t:") == 1 and "apicid\t\t: 2\n" in cpuinfo  # host CPU 1, as 0
+    stat = cli(h, "procview", "4242", "stat").splitlines()
+    # v2 has no per-CPU split: 4 s user and 1 s system on the one visible CPU
+    assert stat[:2] == ["cpu  400 0 100 175500 0 0 0 0 0 0", "cpu0 400 0 100 175500 0 0 0 0 0 0"]
+    assert "procs_running 1" in stat
+    assert cli(h, "procview", "web", "loadavg") == "1.00 1.00 1.00 1/1 1\n"
+    assert cli(h, "procview", "web", "diskstats") == "   8       0 sda 10 0 80 0 3 0 6 0 0 0 0 1 0 2 0 0 0\n"
+    assert cli(h, "procview", "web", "cpu/online") == "0\n"
+    # uptime: init started 9000 s after boot, host up 10000.50 s; 0.2 CPU allowance less 5 s used
+    assert cli(h, "procview", "web", "uptime") == "1000.50 195.10\n"
+
+
+def test_procview_json_and_every_file(tmp_path: Path) -> None:
+    h = v2_host(tmp_path)
+    data = json.loads(cli(h, "procview", "web", "--json"))
+    assert data["target"] == {"id": CID, "name": "web"}
+    assert data["cgroup"] == {"unified": V2_CG}
+    assert list(data["files"]) == [
+        "/proc/meminfo", "/proc/cpuinfo", "/proc/stat", "/proc/uptime", "/proc/loadavg", "/proc/swaps",
+        "/proc/diskstats", "/sys/devices/system/cpu/online",
+    ]  # fmt: skip
+    text = cli(h, "procview", "web")
+    assert text.startswith("==> /proc/meminfo <==\nMemTotal:") and "\n\n==> /proc/cpuinfo <==\n" in text
+
+
+def test_procview_of_a_host_process_uses_its_own_cgroups(tmp_path: Path) -> None:
+    h = v2_host(tmp_path)
+    h.add_process(77, "cron", ["cron"], cgroup="/system.slice/cron.service")
+    service = h.cgroup_dir("unified", "/system.slice/cron.service")
+    assert service is not None
+    files(
+        service,
+        cpu__stat="usage_usec 1000\nuser_usec 600\nsystem_usec 400\n",
+        memory__current=f"{MIB}\n",
+        memory__max="max\n",
+        memory__stat="anon 1048576\nfile 0\n",
+        memory__events="oom_kill 0\n",
+    )
+    meminfo = cli(h, "procview", "77", "meminfo")
+    assert meminfo.startswith("MemTotal:         204800 kB\n")  # system.slice's memory.max binds it too
+
+
+def test_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    h = v2_host(tmp_path)
+    assert main(["--root", str(h.root), "procview", "nosuch"]) == 1
+    assert "no container named 'nosuch'" in capsys.readouterr().err
+    assert main(["--root", str(h.root), "procview", "99999"]) == 1
+    assert "no such process: 99999" in capsys.readouterr().err
+    assert main(["--root", str(h.root), "procview", "web", "slabinfo"]) == 2
+    assert "no view of 'slabinfo'" in capsys.readouterr().err
+    assert main(["--root", str(h.root), "top", "-n", "0"]) == 2
+    assert main(["--root", str(h.root), "top", "-d", "-1"]) == 2
+    assert main(["--root", str(h.root), "top", "nosuch", "-d", "0"]) == 1
+
+
+def test_top_table_and_processes(tmp_path: Path) -> None:
+    h = v2_host(tmp_path)
+    text = cli(h, "top", "-d", "0", "-n", "2")
+    assert text.count("NAME") == 2  # two refreshes
+    header, host_row, web = text.splitlines()[:3]
+    assert header.split()[:6] == ["NAME", "RUNTIME", "CPU%", "CPUS", "%LIM", "THR%"]
+    assert host_row.startswith("(host)") and web.startswith("web ")
+    assert web.split()[6:11] == ["100.0M", "75.0M", "200.0M", "50.0", "3/1000"]
+    data = json.loads(cli(h, "top", "web", "--json", "-d", "0"))
+    [p] = data["processes"]
+    assert (p["pid"], p["nspid"], p["user"], p["command"]) == (4242, 1, "root", "nginx -g daemon off;")
+    rss = 400 * os.sysconf("SC_PAGE_SIZE")  # stat's rss field, in pages
+    assert p["rss_bytes"] == rss
+    assert p["memory_percent"] == pytest.approx(rss / (200 * MIB) * 100, abs=0.01)  # of what it may use
+    table = cli(h, "top", "web", "-d", "0")
+    assert " PID  NSPID  USER  S  CPU%   RSS  %MEM  COMMAND\n" in table and "nginx -g daemon off;" in table
+
+
+# -- hybrid: v1 controllers beside cgroup2 -------------------------------------------------------------
+
+
+def test_hybrid_container_figures(tmp_path: Path) -> None:
+    data = top_json(hybrid_host(tmp_path))
+    [c] = data["containers"]
+    assert c["cgroup"]["memory"] == V1_CG
+    assert c["cpu"]["quota_cpus"] == 0.25  # /docker's 25000/100000 is below the container's own 50000
+    assert c["cpu"]["limit_cpus"] == 0.25 and c["cpu"]["cpuset"] == "2-3"
+    assert c["memory"]["limit_bytes"] == 256 * MIB  # hierarchical_memory_limit
+    assert c["memory"]["working_set_bytes"] == 75 * MIB
+    assert c["memory"]["swap_bytes"] == 0 and c["memory"]["oom_kills"] == 0
+    assert c["pids"] == {"current": 5, "max": 64}
+    assert c["io"]["read_bytes_per_s"] == 0
+    assert c["pressure"]["cpu"]["some"]["avg10"] == 12.5  # from its cgroup2 directory
+    assert set(c["pressure"]) == {"cpu"}
+
+
+def test_hybrid_procview(tmp_path: Path) -> None:
+    h = hybrid_host(tmp_path)
+    assert cli(h, "procview", "web", "meminfo").startswith(
+        "MemTotal:         262144 kB\nMemFree:          159744 kB\n"
+    )
+    cpuinfo = cli(h, "procview", "web", "cpuinfo")
+    assert cpuinfo.count("processor\t:") == 1 and "core id\t\t: 2\n" in cpuinfo  # host CPU 2, shown as 0
+    # cpuacct.usage_all: cpu2's own 30 s + 10 s, plus cpu3's 5 s + 1 s (not shown) folded in
+    stat = cli(h, "procview", "web", "stat").splitlines()
+    assert stat[1] == "cpu0 3500 0 1100 215400 0 0 0 0 0 0"  # 880000 * 0.25 - 4600
+    assert cli(h, "procview", "web", "diskstats") == "   8       0 sda 2 0 16 0 1 0 8 0 0 0 0 0 0 0 0 0 0\n"
+    # swap accounted (total_swap) without a memsw limit: the host's swap, none of it used
+    assert cli(h, "procview", "web", "swaps").splitlines()[1] == f"{'none':<40}virtual\t\t8388604\t\t0\t\t0"
+
+
+def test_overview_finds_containers_again_only_when_the_cgroup_tree_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = v2_host(tmp_path)
+    overview = Overview(HostRoot.at(h.root))
+    calls: list[int] = []
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return group_containers(*args)
+
+    monkeypatch.setattr("cgscope.model.usage.group_containers", counted)
+    assert set(overview.sample().containers) == {CID}
+    overview.sample()
+    assert len(calls) == 1  # the same cgroups: no file per process read again
+    other = "9" * 64
+    h.add_process(5000, "redis", ["redis-server"], cgroup=f"/system.slice/docker-{other}.scope")
+    scope = h.cgroup_dir("unified", f"/system.slice/docker-{other}.scope")
+    assert scope is not None
+    files(scope, cpu__stat="usage_usec 10\nuser_usec 5\nsystem_usec 5\n")
+    assert set(overview.sample().containers) == {CID, other}
+    assert len(calls) == 2
+
+
+def test_a_bare_container_in_a_shared_cgroup_is_marked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    h = v2_host(tmp_path)
+    session = "/user.slice/user-1000.slice/session-1.scope"
+    h.add_process(600, "bash", ["-bash"], cgroup=session, uid=1000)
+    h.add_process(601, "unshare", ["unshare", "-p", "-f", "sh"], ppid=600, cgroup=session,
+                  ns={"mnt": 4026532410})  # fmt: skip
+    h.add_process(602, "sh", ["sh"], ppid=601, cgroup=session, nspid=[602, 1],
+                  ns={"pid": 4026532411, "mnt": 4026532410})  # fmt: skip
+    scope = h.cgroup_dir("unified", session)
+    assert scope is not None
+    files(scope, cpu__stat="usage_usec 10\nuser_usec 5\nsystem_usec 5\n")
+    rows = {c["name"]: c for c in top_json(h)["containers"]}
+    assert rows["sh"]["shared_cgroup"] is True  # bash lives in its cgroup too
+    assert rows["web"]["shared_cgroup"] is False
+    assert "sh*" in cli(h, "top", "-d", "0")
+    assert "shares its cgroup with other processes" in capsys.readouterr().err
