@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return run_dashboard(args.root)
         host = HostRoot.at(args.root)
         host.mode  # noqa: B018 - raises NoCgroups early, with its one-line message
-        args.run(args, host, out)
+        status: int | None = args.run(args, host, out)
     except CgscopeError as exc:
         print(f"cgscope: {exc}", file=sys.stderr)
         return 1
@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except BrokenPipeError:  # `cgscope ps | head`: the reader left, which is fine
         sys.stderr.close()
         return 0
-    return 0
+    return status or 0
 
 
 def entrypoint() -> None:

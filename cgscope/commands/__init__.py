@@ -14,13 +14,15 @@ from typing import Any, TextIO
 
 from cgscope.fs.hostroot import HostRoot
 
-Handler = Callable[[argparse.Namespace, HostRoot, TextIO], None]
+# A handler returns the exit status, or None for 0 (a handler that runs a command forwards its status).
+Handler = Callable[[argparse.Namespace, HostRoot, TextIO], int | None]
 
 # In the order `cgscope --help` lists them.
 MODULES = (
     "cgscope.commands.inventory",
     "cgscope.commands.top",
     "cgscope.commands.inspect",
+    "cgscope.commands.control",
 )
 
 

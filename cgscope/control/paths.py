@@ -1,0 +1,119 @@
+"""Which paths cgscope may change: cgroup names as users give them, and the files the writer touches.
+
+Every path the writer touches must lie in a cgroup mount, hold no `..`, and pass no symlink below the
+mountpoint (a symlink could lead a write anywhere); only the interface files cgscope knows are written.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from cgscope.control.errors import InvalidRequest
+from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.mounts import CgroupMount
+
+# The interface files cgscope writes (cgroup-v1/*.rst, cgroup-v2.rst); anything else is refused.
+WRITABLE = frozenset(
+    {
+        "cgroup.procs",
+        "cgroup.subtree_control",
+        "cgroup.freeze",
+        "freezer.state",
+        "cpu.cfs_quota_us",
+        "cpu.cfs_period_us",
+        "cpu.shares",
+        "cpu.max",
+        "cpu.weight",
+        "cpuset.cpus",
+        "cpuset.mems",
+        "memory.limit_in_bytes",
+        "memory.memsw.limit_in_bytes",
+        "memory.max",
+        "memory.swap.max",
+        "pids.max",
+        "io.weight",
+        "io.max",
+        "blkio.bfq.weight",
+        "blkio.throttle.read_bps_device",
+        "blkio.throttle.write_bps_device",
+        "blkio.throttle.read_iops_device",
+        "blkio.throttle.write_iops_device",
+    }
+)
+# A root cgroup's limits are the whole machine's: there cgscope only moves processes and, on cgroup v2,
+# enables controllers for the children.
+ROOT_WRITABLE = frozenset({"cgroup.procs", "cgroup.subtree_control"})
+NAME_MAX = 255  # bytes in one path component (kernfs, like every Linux file system)
+
+
+def parse_cgroup_path(text: str, *, what: str = "cgroup", relative_ok: bool = False) -> str:
+    """A cgroup path given by a user: absolute ("/a/b", as /proc/PID/cgroup shows it) or, if
+    `relative_ok`, one name. Returns it normalised ("/a/b", or the name); refuses `.`, `..`, empty
+    components, newlines and over-long names."""
+    if not text:
+        raise InvalidRequest(f"empty {what} name")
+    if "\0" in text or "\n" in text:
+        raise InvalidRequest(f"{what} {text!r}: a cgroup name may not hold a newline or NUL")
+    absolute = text.startswith("/")
+    if not absolute and not relative_ok:
+        raise InvalidRequest(
+            f"{what} {text!r}: give an absolute cgroup path, as /proc/PID/cgroup shows it (/a/b)"
+        )
+    parts = text.strip("/").split("/") if text.strip("/") else []
+    for part in parts:
+        if part in ("", ".", ".."):
+            raise InvalidRequest(f"{what} {text!r}: a cgroup path may not hold empty, '.' or '..' components")
+        if len(part.encode()) > NAME_MAX:
+            raise InvalidRequest(f"{what} {text!r}: a cgroup name is at most {NAME_MAX} bytes")
+    if absolute:
+        return "/" + "/".join(parts)
+    if len(parts) != 1:
+        raise InvalidRequest(
+            f"{what} {text!r}: give one name (made below the target's cgroup) or an absolute path"
+        )
+    return parts[0]
+
+
+def mount_of(host: HostRoot, path: Path) -> CgroupMount:
+    """The cgroup mount holding `path`; refuses a path outside every mount, with `..` or `.`, or that
+    passes a symlink below the mountpoint. `path` itself need not exist (a cgroup about to be made)."""
+    text = str(path)
+    if not path.is_absolute() or os.path.normpath(text) != text or ".." in text.split("/"):
+        raise InvalidRequest(f"{text}: not a plain absolute path (no '..', '.' or '//')")
+    for mount in sorted(host.mounts, key=lambda m: len(m.mountpoint.parts), reverse=True):
+        if path != mount.mountpoint and mount.mountpoint not in path.parents:
+            continue
+        here = mount.mountpoint
+        for part in path.relative_to(mount.mountpoint).parts:
+            here = here / part
+            try:
+                mode = os.lstat(here).st_mode
+            except FileNotFoundError:
+                break  # the rest is about to be made
+            if stat.S_ISLNK(mode):
+                raise InvalidRequest(
+                    f"{host.shown(here)} is a symlink: cgscope writes only inside cgroup mounts"
+                )
+        return mount
+    mounts = ", ".join(host.shown(m.mountpoint) for m in host.mounts)
+    raise InvalidRequest(f"{host.shown(path)} is outside the cgroup mounts ({mounts})")
+
+
+def check_file(host: HostRoot, path: Path) -> CgroupMount:
+    """A file cgscope may write: a known interface file in a cgroup directory (see WRITABLE)."""
+    mount = mount_of(host, path)
+    if path.name not in WRITABLE:
+        raise InvalidRequest(f"{host.shown(path)}: cgscope does not write {path.name}")
+    if path.parent == mount.mountpoint and path.name not in ROOT_WRITABLE:
+        raise InvalidRequest(f"{host.shown(path)}: cgscope never changes the root cgroup's limits")
+    return mount
+
+
+def check_cgroup_dir(host: HostRoot, path: Path) -> CgroupMount:
+    """A cgroup directory cgscope may make or remove: below a mountpoint, never the mountpoint itself."""
+    mount = mount_of(host, path)
+    if path == mount.mountpoint:
+        raise InvalidRequest(f"{host.shown(path)} is a hierarchy's root: cgscope never makes or removes it")
+    return mount
