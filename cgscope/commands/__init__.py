@@ -33,12 +33,18 @@ class Commands:
         self._sub = sub
 
     def add(
-        self, name: str, help_text: str, run: Handler, *, json_output: bool = True
+        self,
+        name: str,
+        help_text: str,
+        run: Handler,
+        *,
+        json_output: bool = True,
+        schema: str = "docs/json.md",
     ) -> argparse.ArgumentParser:
         parser = self._sub.add_parser(name, help=help_text, description=help_text)
         if json_output:
             parser.add_argument(
-                "--json", action="store_true", help="print JSON for scripts (schema: docs/json.md)"
+                "--json", action="store_true", help=f"print JSON for scripts (schema: {schema})"
             )
         parser.set_defaults(run=run)
         return parser

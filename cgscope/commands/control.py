@@ -31,7 +31,10 @@ LIMIT_OPTIONS = (
 
 def register(commands: Commands) -> None:
     limit_parser = commands.add(
-        "limit", "limit a process's or a container's CPU, memory, pids, CPUs or IO", limit
+        "limit",
+        "limit a process's or a container's CPU, memory, pids, CPUs or IO",
+        limit,
+        schema="docs/control.md",
     )
     limit_parser.add_argument("target", metavar="PID|CONTAINER")
     for flag, dest, metavar, help_text in LIMIT_OPTIONS:
@@ -48,7 +51,9 @@ def register(commands: Commands) -> None:
     )
     _change_options(limit_parser)
 
-    move_parser = commands.add("move", "move a process, with all its threads, into a cgroup", move)
+    move_parser = commands.add(
+        "move", "move a process, with all its threads, into a cgroup", move, schema="docs/control.md"
+    )
     move_parser.add_argument("pid", metavar="PID")
     move_parser.add_argument("cgroup", metavar="CGROUP", help="a path as /proc/PID/cgroup shows it: /a/b")
     move_parser.add_argument("--create", action="store_true", help="make the cgroup where it is missing")
@@ -62,13 +67,18 @@ def register(commands: Commands) -> None:
     _change_options(move_parser)
 
     for name, verb in (("freeze", "stop"), ("thaw", "resume")):
-        parser = commands.add(name, f"{verb} every process of a container (its cgroup's freezer)", freeze)
+        parser = commands.add(
+            name,
+            f"{verb} every process of a container (its cgroup's freezer)",
+            freeze,
+            schema="docs/control.md",
+        )
         parser.add_argument("target", metavar="CONTAINER")
         parser.set_defaults(frozen=name == "freeze")
         _change_options(parser)
 
-    commands.add("history", "list every change cgscope made (its journal)", history)
-    undo_parser = commands.add("undo", "undo the last change(s) cgscope made", undo)
+    commands.add("history", "list every change cgscope made (its journal)", history, schema="docs/control.md")
+    undo_parser = commands.add("undo", "undo the last change(s) cgscope made", undo, schema="docs/control.md")
     undo_parser.add_argument("count", nargs="?", default="1", metavar="N", help="how many (default 1)")
 
     nsenter_parser = commands.add(

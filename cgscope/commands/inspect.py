@@ -15,8 +15,9 @@ TARGET_HELP = "a container (a name, an id prefix or any member pid), or the pid 
 def register(commands: Commands) -> None:
     inspect_parser = commands.add(
         "inspect",
-        "a container's isolation map, rootfs layers and lifecycle (schema: docs/inspect.md)",
+        "a container's isolation map, rootfs layers and lifecycle",
         inspect,
+        schema="docs/inspect.md",
     )
     inspect_parser.add_argument("target", metavar="CONTAINER|PID", help=TARGET_HELP)
     inspect_parser.add_argument(
@@ -26,6 +27,7 @@ def register(commands: Commands) -> None:
         "diff",
         "what a container added (A), changed (C) and deleted (D) in its rootfs, like docker diff",
         diff,
+        schema="docs/inspect.md",
     )
     diff_parser.add_argument("target", metavar="CONTAINER|PID", help=TARGET_HELP)
 

@@ -19,7 +19,7 @@ VIEW_FILES = ("meminfo", "cpuinfo", "stat", "uptime", "loadavg", "swaps", "disks
 
 def register(commands: Commands) -> None:
     top_parser = commands.add(
-        "top", "what each container uses against what it may use, like top -b (schema: docs/top.md)", top
+        "top", "what each container uses against what it may use, like top -b", top, schema="docs/top.md"
     )
     top_parser.add_argument(
         "target",
