@@ -42,6 +42,7 @@ def register(commands: Commands) -> None:
         "procview",
         "the /proc files a container's processes would read under LXCFS (see docs/top.md)",
         procview,
+        schema="docs/top.md",
     )
     view_parser.add_argument(
         "target", metavar="CONTAINER|PID", help="a container (name, id prefix, member pid) or any process"
