@@ -89,11 +89,20 @@ def locate(host: HostRoot, cgroups: Mapping[str, str]) -> CgroupDirs:
     unified_path = cgroups.get(unified.key) if unified is not None else None
     unified_dir = unified.directory(unified_path) if unified is not None and unified_path else None
     usage = at("cpuacct")
-    if usage is None and unified is not None and unified_dir is not None:
-        usage = Located.at(unified_dir, unified)
+    # cgroup2's cpu.stat counts usage in every cgroup, controller enabled or not (cgroup-v2.rst, "Core
+    # Interface Files" / cpu.stat). On a hybrid host a container may have a cgroup2 cgroup of its own
+    # while its cpuacct cgroup is shared (the root): the more specific one tells its usage.
+    if unified is not None and unified_dir is not None and unified_path is not None:
+        shared_cpuacct = usage is None or _depth(usage.directory, usage.mount) < _depth(unified_dir, unified)
+        if shared_cpuacct:
+            usage = Located.at(unified_dir, unified)
     return CgroupDirs(
         usage, at("cpu"), at("cpuset"), at("memory"), at("pids"), at("blkio") or at("io"), unified_dir
     )
+
+
+def _depth(directory: Path, mount: CgroupMount) -> int:
+    return len(directory.relative_to(mount.mountpoint).parts)
 
 
 class Sampler:
