@@ -32,10 +32,31 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="read proc/ and the cgroup mounts under DIR instead of the live host (a captured or test tree)",
     )
+    parser.add_argument(
+        "-d",
+        "--delay",
+        type=_seconds,
+        default=2.0,
+        metavar="SECONDS",
+        help="dashboard: seconds between refreshes (default 2; + and - change it while it runs)",
+    )
+    parser.add_argument(
+        "--read-only", action="store_true", help="dashboard: never change anything (shown in its header)"
+    )
     commands = Commands(parser.add_subparsers(dest="command", metavar="COMMAND"))
     for name in MODULES:
         importlib.import_module(name).register(commands)
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0.1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0.1 and 3600")
+    return value
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -49,7 +70,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if args.command is None:
             from cgscope.tui.app import run_dashboard  # only the dashboard pays for textual
 
-            return run_dashboard(args.root)
+            return run_dashboard(args.root, interval=args.delay, read_only=args.read_only)
         host = HostRoot.at(args.root)
         host.mode  # noqa: B018 - raises NoCgroups early, with its one-line message
         status: int | None = args.run(args, host, out)

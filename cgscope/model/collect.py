@@ -117,9 +117,13 @@ class Collector:
                 continue
         return out
 
+    def retain(self, processes: Iterable[Process]) -> None:
+        """Forget the cached entries of every other process (exited, or no longer read)."""
+        self.cache.prune({(p.pid, p.start_ticks, p.comm) for p in processes})
+
     def snapshot(self) -> Snapshot:
         processes = self.processes(self.pids())
-        self.cache.prune({(p.pid, p.start_ticks, p.comm) for p in processes.values()})
+        self.retain(processes.values())
         return Snapshot(processes, host_namespaces(processes, self.reader), self.boot_time, time.monotonic())
 
 

@@ -23,7 +23,12 @@ class Table:
     title: str | None = None
 
     def add(self, *cells: object) -> None:
-        self.rows.append(["-" if c is None else str(c).translate(_VISIBLE) for c in cells])
+        self.rows.append(["-" if c is None else visible(str(c)) for c in cells])
+
+
+def visible(text: str) -> str:
+    """Control characters shown as escapes ("\\n", "\\x1b"): data never moves the cursor or breaks a row."""
+    return text.translate(_VISIBLE)
 
 
 def print_table(table: Table, out: TextIO, terminal: bool) -> None:

@@ -76,7 +76,7 @@ def containers_table(inv: Inventory, primary: str | None) -> Table:
             c.init_pid,
             len(c.pids),
             own_namespaces(c),
-            _cgroup_of(c.cgroup, primary),
+            cgroup_of(c.cgroup, primary),
         )
     table.add(HOST, "-", "-", 1 if 1 in inv.host_pids else "-", len(inv.host_pids), "-", "/")
     return table
@@ -93,7 +93,7 @@ def own_namespaces(c: Container) -> str:
     return ",".join(t if c.namespaces.get(t) is not None else f"{t}?" for t in own) or "none"
 
 
-def _cgroup_of(cgroups: Mapping[str, str], primary: str | None) -> str:
+def cgroup_of(cgroups: Mapping[str, str], primary: str | None) -> str:
     if primary is not None and primary in cgroups:
         return cgroups[primary]
     return next(iter(cgroups.values()), "-")
@@ -176,19 +176,19 @@ def tree_json(node: CgroupNode) -> dict[str, Any]:
 
 def tree_lines(node: CgroupNode) -> list[str]:
     """An indented tree ("├─", "└─" as lsns and systemd-cgls draw it) with direct/total process counts."""
-    lines = [f"{node.path}  {_counts(node)}"]
+    lines = [f"{node.path}  {tree_counts(node)}"]
 
     def walk(n: CgroupNode, prefix: str) -> None:
         for i, child in enumerate(n.children):
             last = i == len(n.children) - 1
             name = child.path.rsplit("/", 1)[-1]
-            lines.append(f"{prefix}{'└─' if last else '├─'}{name}  {_counts(child)}")
+            lines.append(f"{prefix}{'└─' if last else '├─'}{name}  {tree_counts(child)}")
             walk(child, prefix + ("  " if last else "│ "))
 
     walk(node, "")
     return lines
 
 
-def _counts(node: CgroupNode) -> str:
+def tree_counts(node: CgroupNode) -> str:
     direct = "?" if node.procs is None else str(node.procs)
     return f"{direct}/{node.total_procs}" if node.children else direct

@@ -1,75 +1,171 @@
-"""`cgscope` with no command: a live list of containers, refreshed off the UI thread."""
+"""`cgscope` with no command: the dashboard. A worker thread reads one Frame per refresh and posts it;
+the UI thread only draws (it never opens a kernel file)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.app import App
+from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header
+from textual.reactive import reactive
+from textual.timer import Timer
 
 from cgscope.errors import CgscopeError
 from cgscope.fs.hostroot import HostRoot
-from cgscope.model.collect import Collector
-from cgscope.model.containers import Inventory, group_containers
-from cgscope.render import views
+from cgscope.tui.sampler import Frame, Need, Sampler
+from cgscope.tui.screens.base import DataScreen
+from cgscope.tui.screens.containers import ContainersScreen
+from cgscope.tui.screens.help import HelpScreen
+from cgscope.tui.screens.namespaces import NamespacesScreen
+from cgscope.tui.screens.processes import ProcessesScreen
+from cgscope.tui.screens.tree import TreeScreen
+from cgscope.tui.widgets.views import VIEWS
+
+INTERVALS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)  # the steps of + and -
+DEFAULT_INTERVAL = 2.0
 
 
 @dataclass
-class Scanned(Message):
-    inventory: Inventory
+class Sampled(Message):
+    frame: Frame
+
+
+@dataclass
+class SampleFailed(Message):
+    error: str  # the one-line message the CLI would print
 
 
 class CgscopeApp(App[int]):
     CSS_PATH = "cgscope.tcss"
     TITLE = "cgscope"
-    BINDINGS: ClassVar = [Binding("q", "quit", "Quit"), Binding("r", "refresh", "Refresh")]
+    MODES: ClassVar = {
+        "containers": ContainersScreen,
+        "tree": TreeScreen,
+        "namespaces": NamespacesScreen,
+        "processes": ProcessesScreen,
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Keys", key_display="?"),
+        *(
+            Binding(str(i), f"switch_mode('{name}')", label, show=False)
+            for i, (name, label) in enumerate(VIEWS, 1)
+        ),
+        Binding("plus", "interval(1)", "Slower", key_display="+"),
+        Binding("minus", "interval(-1)", "Faster", key_display="-"),
+        Binding("r", "refresh_now", "Refresh", show=False),
+    ]
 
-    def __init__(self, host: HostRoot, interval: float = 2.0) -> None:
+    interval: reactive[float] = reactive(DEFAULT_INTERVAL, init=False)
+
+    def __init__(
+        self,
+        sampler: Sampler,
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        read_only: bool = False,
+        clock: bool = True,
+    ) -> None:
         super().__init__()
-        self.host = host
-        self.collector = Collector(host)
-        self.interval = interval
+        self.sampler = sampler
+        self.read_only = read_only
+        self.clock = clock  # the time of the last refresh in the header (tests leave it out)
+        self.frame: Frame | None = None
+        self._timer: Timer | None = None
+        self._sampling = False  # a worker is reading a Frame
+        self._again = False  # a refresh was asked for meanwhile
+        self.set_reactive(CgscopeApp.interval, interval)
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield DataTable(id="containers", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+    @property
+    def host(self) -> HostRoot:
+        return self.sampler.host
 
     def on_mount(self) -> None:
-        self.sub_title = f"cgroup {self.host.mode}"
-        table = self.query_one(DataTable)
-        for column in views.CONTAINER_COLUMNS:
-            table.add_column(column.header, key=column.header)
-        self.action_refresh()
-        self.set_interval(self.interval, self.action_refresh)
+        self.switch_mode("containers")  # its screen asks for the first refresh
 
-    def action_refresh(self) -> None:
-        self.scan()
+    def watch_interval(self) -> None:
+        if not self._sampling:
+            self._schedule()
+        if isinstance(self.screen, DataScreen):
+            self.screen.sync_header()
 
-    @work(thread=True, exclusive=True)
-    def scan(self) -> None:
-        """Walk /proc in a worker thread: the UI never blocks on the kernel's files."""
+    def _schedule(self) -> None:
+        """The next refresh comes `interval` after the last one ended, as top's delay: a host where
+        reading takes long is refreshed less often rather than read without a pause."""
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(self.interval, self.refresh_now)
+
+    def action_interval(self, step: int) -> None:
+        bigger = [s for s in INTERVALS if s > self.interval]
+        smaller = [s for s in INTERVALS if s < self.interval]
+        if step > 0 and bigger:
+            self.interval = bigger[0]
+        elif step < 0 and smaller:
+            self.interval = smaller[-1]
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_refresh_now(self) -> None:
+        self.refresh_now()
+
+    def needs(self) -> frozenset[Need]:
+        """What the screens of the current view show: the next Frame holds it."""
+        out: frozenset[Need] = frozenset()
+        for screen in self.screen_stack:
+            if isinstance(screen, DataScreen):
+                out |= screen.needs()
+        return out
+
+    def refresh_now(self) -> None:
+        """Read a Frame now, or as soon as the one being read arrives."""
+        if self._sampling:
+            self._again = True
+            return
+        if self._timer is not None:
+            self._timer.stop()
+        self._sampling = True
+        self.sample(self.needs())
+
+    @work(thread=True, exclusive=True, group="sample")
+    def sample(self, needs: frozenset[Need]) -> None:
         try:
-            self.post_message(Scanned(group_containers(self.host, self.collector)))
+            self.post_message(Sampled(self.sampler.sample(needs)))
         except CgscopeError as exc:
-            self.notify(str(exc), severity="error")
+            self.post_message(SampleFailed(str(exc)))
 
-    def on_scanned(self, message: Scanned) -> None:
-        primary = self.host.primary.key if self.host.primary else None
-        table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        for row in views.containers_table(message.inventory, primary).rows:
-            table.add_row(*row)
-        table.move_cursor(row=min(cursor, table.row_count - 1))
+    def on_sampled(self, message: Sampled) -> None:
+        self._finished()
+        self.frame = message.frame
+        if isinstance(self.screen, DataScreen):
+            self.screen.show(message.frame)
+
+    def on_sample_failed(self, message: SampleFailed) -> None:
+        self._finished()
+        self.notify(message.error, title="cgscope", severity="error")
+
+    def _finished(self) -> None:
+        self._sampling = False
+        if self._again:
+            self._again = False
+            self.refresh_now()
+        else:
+            self._schedule()
 
 
-def run_dashboard(root: Path) -> int:
-    app = CgscopeApp(HostRoot.at(root))
+def run_dashboard(root: Path, *, interval: float = DEFAULT_INTERVAL, read_only: bool = False) -> int:
+    """Open the dashboard on the host under `root`. It is read-only when asked, when not root, and on a
+    captured tree (another root than "/")."""
+    host = HostRoot.at(root)
+    host.mode  # noqa: B018 - raises NoCgroups before the screen is taken over
+    read_only = read_only or os.geteuid() != 0 or root != Path("/")
+    app = CgscopeApp(Sampler(host), interval=interval, read_only=read_only)
     app.run()
     return app.return_code or 0

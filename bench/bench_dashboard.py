@@ -1,0 +1,315 @@
+"""Benchmark the dashboard in a real terminal against `top -d 1` and `htop -d 10` under a process load.
+
+For each size N the script builds a load (see load.py), then runs each tool alone in a tmux window for
+a warm-up and a measured period, and prints the CPU seconds the tool used per second (user + system of
+all its threads, from /proc/PID/stat) and its peak resident memory (VmHWM). Needs root, tmux, top
+(procps) and htop. Run `python bench/bench_dashboard.py --help` for the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_cli import console_script, fmt, log
+from load import Load, LoadError, find_hierarchies, pid_capacity, task_count
+
+GOAL_CPU_VS_TOP = 1.0  # cgscope's CPU per second <= top's
+GOAL_RSS_MIB = 100.0  # cgscope's peak memory at the largest N
+TICKS = os.sysconf("SC_CLK_TCK")
+# The tools' environment: a UTF-8 terminal, nothing that sizes it (COLUMNS, LINES) or configures them.
+TOOL_ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TERM": "xterm-256color", "LC_ALL": "C.UTF-8"}
+
+
+@dataclass(frozen=True)
+class Tool:
+    label: str
+    argv: list[str]
+    drawn: str  # text on the screen once it has drawn its first refresh
+    keys: tuple[str, ...] = ()  # typed once it has drawn (a view to open), then `shown` is awaited
+    shown: str = ""
+
+
+VIEWS = {"containers": ((), "containers ·"), "processes": (("4",), "processes ·")}
+
+
+@dataclass
+class Result:
+    tool: str
+    argv: list[str]
+    cpu_per_s: float | None = None  # CPU seconds per second over the measured period
+    peak_rss_mib: float | None = None  # VmHWM at the end
+    rss_mib: float | None = None  # VmRSS at the end
+    measured_s: float | None = None
+    other_cpus: float | None = None  # CPUs used meanwhile by everything but the tool
+    screen_check: str | None = None
+    error: str | None = None
+
+
+def tools(delay: float, view: str) -> list[Tool]:
+    script = console_script()
+    found: list[Tool] = []
+    if script is not None:
+        keys, shown = VIEWS[view]
+        argv = [script, "-d", f"{delay:g}", "--read-only"]
+        found.append(Tool(f"cgscope {view}", argv, "containers ·", keys, shown))
+    found.append(Tool("top", ["top", "-d", f"{delay:g}"], "Tasks:"))
+    found.append(Tool("htop", ["htop", "-d", str(round(delay * 10))], "Tasks:"))
+    return found
+
+
+class Terminal:
+    """One tmux server (its socket in a temporary directory, a clean environment) with one window
+    running one tool."""
+
+    def __init__(self, width: int = 200, height: int = 50) -> None:
+        self.directory = tempfile.TemporaryDirectory(prefix="cgscope-bench-")
+        self.socket = str(Path(self.directory.name) / "tmux")
+        self.size = (width, height)
+
+    def tmux(self, *args: str) -> str:
+        done = subprocess.run(
+            ["tmux", "-S", self.socket, "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=20,
+            env=TOOL_ENV,
+        )
+        return done.stdout
+
+    def start(self, argv: list[str]) -> int:
+        """Run argv in a new window; returns its pid."""
+        width, height = self.size
+        command = " ".join(argv)
+        out = self.tmux(
+            "new-session", "-d", "-P", "-F", "#{pane_pid}", "-x", str(width), "-y", str(height), command
+        )
+        return int(out.strip())
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p")
+
+    def close(self) -> None:
+        subprocess.run(
+            ["tmux", "-S", self.socket, "kill-server"], capture_output=True, check=False, env=TOOL_ENV
+        )
+        self.directory.cleanup()
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the whole process (every thread), /proc/PID/stat fields 14 and 15."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def memory_mib(pid: int) -> tuple[float, float]:
+    """(VmHWM, VmRSS): peak and current resident memory."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmHWM", "VmRSS"):
+            found[key] = int(value.split()[0]) / 1024
+    return found["VmHWM"], found["VmRSS"]
+
+
+def busy_seconds() -> float:
+    """CPU time the machine spent not idle (user, nice, system, irq, softirq, steal)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / TICKS
+
+
+def wait_for(probe: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {what} after {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+def measure(tool: Tool, seconds: float, warmup: float) -> tuple[Result, str]:
+    """Run the tool in a fresh terminal: warm up, then measure for `seconds`; returns the result and the
+    last screen."""
+    result = Result(tool.label, tool.argv)
+    term = Terminal()
+    screen = ""
+    try:
+        pid = term.start(tool.argv)
+        wait_for(lambda: tool.drawn in term.screen(), 60, f"{tool.label} screen")
+        if tool.keys:
+            term.tmux("send-keys", *tool.keys)
+            wait_for(lambda: tool.shown in term.screen(), 60, f"{tool.label}: {tool.shown}")
+        time.sleep(warmup)
+        own = time.process_time()
+        start, cpu0, busy0 = time.monotonic(), cpu_seconds(pid), busy_seconds()
+        time.sleep(seconds)
+        elapsed, cpu1, busy1 = time.monotonic() - start, cpu_seconds(pid), busy_seconds()
+        result.measured_s = round(elapsed, 2)
+        result.cpu_per_s = (cpu1 - cpu0) / elapsed
+        other = (busy1 - busy0) - (cpu1 - cpu0) - (time.process_time() - own)
+        result.other_cpus = round(max(0.0, other) / elapsed, 2)
+        result.peak_rss_mib, result.rss_mib = (round(x, 1) for x in memory_mib(pid))
+        screen = term.screen()
+    except (TimeoutError, subprocess.SubprocessError, OSError, KeyError, ValueError) as e:
+        result.error = str(e)
+    finally:
+        term.close()  # the tool gets SIGHUP with its terminal
+    return result, screen
+
+
+def check_cgscope(screen: str, load: Load) -> str:
+    """The dashboard's caption counts the containers: the load's namespaced groups are among them."""
+    line = next((x for x in screen.splitlines() if "containers ·" in x), "")
+    words = line.split()
+    count = int(words[0]) if words and words[0].isdigit() else -1
+    expected = len(load.namespaced_groups())
+    if count < expected:
+        raise ValueError(f"the dashboard lists {count} containers, fewer than the load's {expected}")
+    return f"{count} containers listed (the load has {expected} bare ones)"
+
+
+def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {"n": n, "groups": args.groups}
+    log(f"N={n}: building {args.groups} groups")
+    with (
+        pid_capacity(n, log),
+        Load(n, args.groups, args.ns_fraction, find_hierarchies(v1=not args.no_v1), log=log) as load,
+    ):
+        out["tasks_on_host"] = task_count()
+        out["build_s"] = round(load.build_seconds, 2)
+        results = []
+        for tool in tools(args.delay, args.view):
+            if shutil.which(tool.argv[0]) is None:
+                results.append(Result(tool.label, tool.argv, error=f"{tool.argv[0]}: not found"))
+                continue
+            log(f"N={n}: {tool.label}: {args.warmup:g} s warm-up, {args.seconds:g} s measured")
+            result, screen = measure(tool, args.seconds, args.warmup)
+            if tool.label == "cgscope containers" and result.error is None:
+                try:
+                    result.screen_check = check_cgscope(screen, load)
+                except ValueError as e:
+                    result.error = str(e)
+            results.append(result)
+        out["results"] = [asdict(r) for r in results]
+    return out
+
+
+def print_report(report: dict[str, Any]) -> None:
+    m = report["machine"]
+    print(
+        f"kernel {m['kernel']}, {m['cpus']} CPUs, Python {m['python']}; refresh every {report['delay']:g} s, "
+        f"{report['seconds']:g} s measured after {report['warmup']:g} s of warm-up; view {report['view']}"
+    )
+    for s in report["sizes"]:
+        print(f"\nN={s['n']}: {s['groups']} groups, {s['tasks_on_host']} tasks on the host")
+        print(f"  {'tool':<20} {'CPU s/s':>8} {'peak RSS MiB':>13} {'other CPUs':>11}")
+        for r in s["results"]:
+            line = (
+                f"  {r['tool']:<20} {fmt(r['cpu_per_s'], '8.3f')} {fmt(r['peak_rss_mib'], '13.1f')} "
+                f"{fmt(r['other_cpus'], '11.2f')}"
+            )
+            print(line + (f"  error: {r['error']}" if r["error"] else ""))
+    print(f"\nGoal: cgscope CPU <= {GOAL_CPU_VS_TOP:.1f}x top's, peak RSS <= {GOAL_RSS_MIB:.0f} MiB")
+    for s in report["sizes"]:
+        by = {r["tool"]: r for r in s["results"]}
+        cg, top = by.get(f"cgscope {report['view']}", {}), by.get("top", {})
+        if cg.get("cpu_per_s") is not None and top.get("cpu_per_s"):
+            ratio = cg["cpu_per_s"] / top["cpu_per_s"]
+            print(
+                f"  N={s['n']:<6} CPU vs top {ratio:5.2f}x  {'met' if ratio <= GOAL_CPU_VS_TOP else 'missed'}"
+            )
+        if cg.get("peak_rss_mib") is not None:
+            rss = cg["peak_rss_mib"]
+            print(f"  N={s['n']:<6} peak RSS {rss:6.1f} MiB  {'met' if rss <= GOAL_RSS_MIB else 'missed'}")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument(
+        "--sizes", default="2000,10000", help="process counts, comma-separated (default 2000,10000)"
+    )
+    p.add_argument("--groups", type=int, default=50, help="cgroups per load (default 50)")
+    p.add_argument(
+        "--ns-fraction", type=float, default=0.1, help="fraction of groups in namespaces (default 0.1)"
+    )
+    p.add_argument(
+        "--delay", type=float, default=1.0, help="each tool's refresh interval in seconds (default 1)"
+    )
+    p.add_argument("--seconds", type=float, default=30.0, help="measured period per tool (default 30)")
+    p.add_argument(
+        "--warmup", type=float, default=3.0, help="seconds after the first screen before measuring"
+    )
+    p.add_argument(
+        "--view",
+        choices=sorted(VIEWS),
+        default="containers",
+        help="the dashboard's view (default containers)",
+    )
+    p.add_argument("--no-v1", action="store_true", help="create cgroups in the cgroup2 tree only")
+    p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    args = p.parse_args(argv)
+    args.sizes = [int(x) for x in str(args.sizes).split(",") if x.strip()]
+    if not args.sizes or args.seconds <= 0 or args.delay <= 0:
+        p.error("need at least one size, --seconds > 0 and --delay > 0")
+    return args
+
+
+def _raise_on_signal(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        log("needs root (creates cgroups and namespaces)")
+        return 2
+    if shutil.which("tmux") is None:
+        log("needs tmux (Debian package tmux)")
+        return 2
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) != signal.SIG_IGN:
+            signal.signal(sig, _raise_on_signal)  # unwinds through the finally blocks that clean up
+    report: dict[str, Any] = {
+        "machine": {
+            "kernel": platform.release(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "delay": args.delay,
+        "seconds": args.seconds,
+        "warmup": args.warmup,
+        "view": args.view,
+    }
+    try:
+        report["sizes"] = [bench_size(n, args) for n in args.sizes]
+    except LoadError as e:
+        log(f"load failed: {e}")
+        return 1
+    except KeyboardInterrupt as e:
+        log(f"interrupted ({e or 'SIGINT'}); the load was removed")
+        return 130
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+    else:
+        print_report(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Every process with its container, host pid beside the pid its container knows it by."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from textual.widgets import DataTable
+
+from cgscope.model.containers import Container
+from cgscope.model.process import Process
+from cgscope.render import views
+from cgscope.tui.sampler import Frame, Need
+from cgscope.tui.screens.base import TableScreen
+from cgscope.tui.screens.containers import HOST_KEY
+from cgscope.tui.widgets.table import Cell, Column
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessRow:
+    process: Process
+    container: Container | None
+
+
+def process_rows(
+    processes: Mapping[int, Process], container_of: Mapping[int, Container]
+) -> list[tuple[str, ProcessRow]]:
+    return [(str(pid), ProcessRow(p, container_of.get(pid))) for pid, p in processes.items()]
+
+
+PROCESS_COLUMNS: tuple[Column[ProcessRow], ...] = (
+    Column("pid", "PID", lambda r: Cell.of(r.process.pid), "right"),
+    Column("nspid", "NSPID", lambda r: Cell.of(r.process.nspid), "right"),
+    Column("ppid", "PPID", lambda r: Cell.of(r.process.ppid), "right"),
+    Column("user", "USER", lambda r: Cell.of(r.process.user)),
+    Column("state", "S", lambda r: Cell.of(r.process.state)),
+    Column("container", "CONTAINER", lambda r: Cell.of(r.container.name if r.container else views.HOST)),
+    Column("command", "COMMAND", lambda r: Cell.of(r.process.command)),
+)
+
+
+class ProcessesScreen(TableScreen[ProcessRow]):
+    VIEW = "processes"
+    NEEDS = frozenset({Need.PROCESSES})
+    SORT = "pid"
+
+    def columns(self) -> list[Column[ProcessRow]]:
+        return list(PROCESS_COLUMNS)
+
+    def rows(self, frame: Frame) -> Iterable[tuple[str, ProcessRow]]:
+        assert frame.processes is not None
+        return process_rows(frame.processes, frame.inventory.container_of)
+
+    def caption(self, frame: Frame) -> str:
+        assert frame.processes is not None
+        inside = sum(1 for pid in frame.processes if pid in frame.inventory.container_of)
+        return f"{len(frame.processes)} processes · {inside} in containers · Enter: its container"
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        row = self.table.item(event.row_key.value or "")
+        if row is not None:
+            from cgscope.tui.screens.container_detail import ContainerDetailScreen
+
+            self.app.push_screen(ContainerDetailScreen(row.container.id if row.container else HOST_KEY))

@@ -1,0 +1,91 @@
+"""The cgroup tree of one hierarchy at a time (the list on the left picks it), with process counts."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Label, OptionList, Tree
+from textual.widgets.option_list import Option
+
+from cgscope.fs.mounts import CgroupMount
+from cgscope.model.tree import CgroupNode
+from cgscope.tui.sampler import Frame, Need
+from cgscope.tui.screens.base import DataScreen
+from cgscope.tui.widgets.cgroup_tree import CgroupTree
+
+
+def _size(node: CgroupNode) -> int:
+    return 1 + sum(_size(c) for c in node.children)
+
+
+class TreeScreen(DataScreen):
+    VIEW = "tree"
+    NEEDS = frozenset({Need.TREES})
+    AUTO_FOCUS = "CgroupTree"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left_square_bracket", "hierarchy(-1)", "Hierarchy ←", key_display="["),
+        Binding("right_square_bracket", "hierarchy(1)", "Hierarchy →", key_display="]"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("reading…", id="caption", markup=False)
+        with Horizontal(id="tree-body"):
+            yield OptionList(id="hierarchies")
+            yield CgroupTree()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        hierarchies = self.query_one("#hierarchies", OptionList)
+        host = self.dashboard.host
+        hierarchies.add_options(Option(f"{m.key} v{m.version}", id=m.key) for m in host.mounts)
+        primary = host.primary
+        if primary is not None:
+            hierarchies.highlighted = host.mounts.index(primary)
+
+    @property
+    def hierarchy(self) -> str | None:
+        options = self.query_one("#hierarchies", OptionList)
+        if options.highlighted is None:
+            return None
+        return options.get_option_at_index(options.highlighted).id
+
+    def draw(self, frame: Frame) -> None:
+        assert frame.trees is not None
+        key = self.hierarchy
+        found = next(((m, t) for m, t in frame.trees if m.key == key), None)
+        if found is None:
+            return
+        mount, root = found
+        names = {c.cgroup[mount.key]: c.name for c in frame.inventory.containers if mount.key in c.cgroup}
+        self.query_one(CgroupTree).show(mount.key, root, names)
+        self.query_one("#caption", Label).update(self._caption(mount, root))
+
+    def _caption(self, mount: CgroupMount, root: CgroupNode) -> str:
+        where = self.dashboard.host.shown(mount.mountpoint)
+        return f"{where} · {_size(root)} cgroups · {root.total_procs} processes · counts: direct/total"
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if self.drawn is not None:
+            self.draw(self.drawn)
+
+    def action_hierarchy(self, step: int) -> None:
+        options = self.query_one("#hierarchies", OptionList)
+        count = options.option_count
+        if count:
+            options.highlighted = ((options.highlighted or 0) + step) % count
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[str]) -> None:
+        """A container's cgroup opens that container's detail."""
+        frame = self.drawn
+        key = self.hierarchy
+        if frame is None or key is None:
+            return
+        for c in frame.inventory.containers:
+            if c.cgroup.get(key) == event.node.data:
+                from cgscope.tui.screens.container_detail import ContainerDetailScreen
+
+                self.app.push_screen(ContainerDetailScreen(c.id))
+                return

@@ -1,0 +1,1 @@
+"""The dashboard's widgets, shared by its screens."""

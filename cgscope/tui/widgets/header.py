@@ -1,0 +1,104 @@
+"""The dashboard's header: which host, which kernel and cgroup mode, how busy, and how it is watched."""
+
+from __future__ import annotations
+
+import time
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Label
+
+from cgscope.fs.system import SystemInfo
+from cgscope.tui.sampler import Frame
+from cgscope.tui.widgets.table import UNKNOWN
+
+
+def human_kib(kib: int) -> str:
+    """1536 -> "1.5M", as free -h and top print sizes."""
+    value = float(kib)
+    for unit in ("K", "M", "G", "T"):
+        if value < 1024 or unit == "T":
+            return f"{value:.0f}{unit}" if value >= 100 or unit == "K" else f"{value:.1f}{unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def human_uptime(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{days}d {hours}h" if days else f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
+def interval_text(seconds: float) -> str:
+    return f"{seconds:g} s"
+
+
+def host_line(frame: Frame | None, mode: str) -> str:
+    if frame is None:
+        return f"cgroup {mode} · reading…"
+    cpus = frame.system.cpus
+    return " · ".join(
+        [frame.hostname, frame.kernel, f"cgroup {mode}", f"{cpus if cpus is not None else UNKNOWN} CPUs"]
+    )
+
+
+def stats_line(system: SystemInfo | None, interval: float, taken_at: float | None) -> str:
+    parts = []
+    if system is not None:
+        load = " ".join(f"{x:.2f}" for x in system.load) if system.load else UNKNOWN
+        total, available = system.mem_total_kib, system.mem_available_kib
+        used = human_kib(total - available) if total is not None and available is not None else UNKNOWN
+        uptime = human_uptime(system.uptime_s) if system.uptime_s is not None else UNKNOWN
+        parts += [
+            f"load {load}",
+            f"mem {used}/{human_kib(total) if total is not None else UNKNOWN}",
+            f"up {uptime}",
+        ]
+    parts.append(f"every {interval_text(interval)}")
+    if taken_at is not None:
+        parts.append(time.strftime("%H:%M:%S", time.localtime(taken_at)))
+    return " · ".join(parts)
+
+
+class HostHeader(Widget):
+    """Two lines: the host (and a READ-ONLY mark), then load, memory, uptime and the refresh interval.
+
+    `clock` adds the time of the last refresh; tests leave it out so screenshots do not change.
+    """
+
+    read_only: reactive[bool] = reactive(False)
+    interval: reactive[float] = reactive(2.0)
+
+    def __init__(self, mode: str, *, clock: bool = True) -> None:
+        super().__init__()
+        self.mode = mode
+        self.clock = clock
+        self.frame: Frame | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="host-row"):
+            yield Label("cgscope", id="brand")
+            yield Label(host_line(None, self.mode), id="host", markup=False)
+            yield Label("READ-ONLY", id="read-only")
+        yield Label(stats_line(None, self.interval, None), id="stats", markup=False)
+
+    def show(self, frame: Frame) -> None:
+        self.frame = frame
+        self.query_one("#host", Label).update(host_line(frame, self.mode))
+        self._update_stats()
+
+    def watch_read_only(self, read_only: bool) -> None:
+        self.set_class(read_only, "-read-only")
+
+    def watch_interval(self) -> None:
+        if self.is_mounted:
+            self._update_stats()
+
+    def _update_stats(self) -> None:
+        frame = self.frame
+        taken = frame.taken_at if frame is not None and self.clock else None
+        system = frame.system if frame is not None else None
+        self.query_one("#stats", Label).update(stats_line(system, self.interval, taken))

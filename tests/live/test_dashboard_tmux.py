@@ -1,0 +1,81 @@
+"""The installed `cgscope` in a real terminal (tmux): it draws, lists a live bare container, `q` exits 0."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .containers import BareContainer, unique_name, wait_until
+
+
+def installed_cgscope() -> str:
+    beside = Path(sys.executable).parent / "cgscope"
+    found = str(beside) if beside.is_file() else shutil.which("cgscope")
+    if found is None:
+        pytest.skip("the cgscope console script is not installed")
+    return found
+
+
+ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TERM": "xterm-256color", "LC_ALL": "C.UTF-8"}
+
+
+class Tmux:
+    """A tmux server of its own (its socket in a directory of the test's), so nothing else's sessions
+    are touched and nothing is left behind."""
+
+    def __init__(self, socket: Path) -> None:
+        self.socket = socket
+
+    def __call__(self, *args: str) -> str:
+        done = subprocess.run(
+            ["tmux", "-S", str(self.socket), "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+            env=ENV,  # the server passes its environment on: no COLUMNS or LINES from the test run
+        )
+        return done.stdout
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "dash")
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    if shutil.which("tmux") is None:
+        pytest.skip("needs tmux (Debian package tmux)")
+    t = Tmux(tmp_path / unique_name())
+    try:
+        yield t
+    finally:
+        subprocess.run(["tmux", "-S", str(t.socket), "kill-server"], capture_output=True, check=False)
+
+
+def test_installed_dashboard_shows_a_bare_container_and_q_exits_0(
+    bare_container: BareContainer, tmux: Tmux, tmp_path: Path
+) -> None:
+    status = tmp_path / "status"
+    command = f"{installed_cgscope()} -d 1; echo $? > {status}; sleep 60"  # the pane outlives cgscope
+    tmux("new-session", "-d", "-s", "dash", "-x", "200", "-y", "40", command)
+    container_id = f"pid-{bare_container.namespaces['pid']}"
+
+    def row() -> str | None:
+        return next((line for line in tmux.screen().splitlines() if container_id in line), None)
+
+    line = wait_until(row, timeout=30, what=f"{container_id} on the dashboard")
+    assert bare_container.cgroup_path in line, tmux.screen()  # its cgroup, in the same row
+    assert line.split()[0] == "sh"  # named after its init's command
+    drawn = ("cgscope", "cgroup ", "every 1 s", "1 Containers", "(host)", "q Quit")
+    wait_until(lambda: all(part in tmux.screen() for part in drawn), what="the header, tabs and footer")
+    assert "READ-ONLY" not in tmux.screen()  # root on the live host may act
+    tmux("send-keys", "-t", "dash", "q")
+    code = wait_until(lambda: status.read_text().strip() or None if status.exists() else None, 15, "the exit")
+    assert code == "0"
+    assert "Traceback" not in tmux.screen()

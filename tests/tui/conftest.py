@@ -1,0 +1,79 @@
+"""The dashboard on fixed fake hosts: an app factory and a helper that waits for a refresh to be drawn."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fakehost import FakeHost
+from textual.pilot import Pilot
+
+from cgscope.fs.hostroot import HostRoot
+from cgscope.tui.app import CgscopeApp
+from cgscope.tui.sampler import Sampler
+from cgscope.tui.screens.base import DataScreen
+from cgscope.tui.widgets.table import SortableTable
+
+from .hosts import dashboard_host
+
+SLOW = 30.0  # a refresh interval no test waits for: tests refresh with "r" or when a view opens
+
+AppFactory = Callable[..., CgscopeApp]
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> FakeHost:
+    return dashboard_host(tmp_path)
+
+
+@pytest.fixture
+def make_app() -> AppFactory:
+    def make(h: FakeHost, **kwargs: object) -> CgscopeApp:
+        options: dict[str, object] = {"interval": SLOW, "read_only": True, "clock": False, **kwargs}
+        return CgscopeApp(Sampler(HostRoot.at(h.root)), **options)  # type: ignore[arg-type]
+
+    return make
+
+
+async def drawn(pilot: Pilot[int], timeout: float = 10.0) -> DataScreen:
+    """Wait until the screen on top has drawn the latest Frame, and that Frame has what it needs."""
+    app = pilot.app
+    assert isinstance(app, CgscopeApp)
+    deadline = time.monotonic() + timeout
+    while True:
+        await pilot.pause()
+        screen = app.screen
+        frame = app.frame
+        if isinstance(screen, DataScreen) and frame is not None and screen.drawn is frame and sized(screen):
+            await pilot.pause()
+            return screen
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{type(screen).__name__} drew no Frame in {timeout} s")
+        await asyncio.sleep(0.01)
+
+
+def sized(screen: DataScreen) -> bool:
+    """Tables size their scrollable area when the app is next idle: true once each table has."""
+    for table in screen.query(SortableTable):
+        rows = table.row_count + (1 if table.show_header else 0)
+        width = sum(c.get_render_width(table) for c in table.ordered_columns)
+        if table.virtual_size != (width, rows):
+            return False
+    return True
+
+
+async def refreshed(pilot: Pilot[int]) -> DataScreen:
+    """Ask for a refresh ("r") and wait until the screen has drawn it."""
+    app = pilot.app
+    assert isinstance(app, CgscopeApp)
+    before = app.frame.number if app.frame else 0
+    await pilot.press("r")
+    deadline = time.monotonic() + 10
+    while app.frame is None or app.frame.number <= before:
+        if time.monotonic() > deadline:
+            raise TimeoutError("no refresh")
+        await asyncio.sleep(0.01)
+    return await drawn(pilot)

@@ -1,0 +1,125 @@
+"""Fixed fake hosts for the dashboard's tests and screenshots: nothing in them depends on the time or
+on the machine the tests run on."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from fakehost import FakeHost, Mode
+
+DOCKER_ID = hashlib.sha256(b"docker").hexdigest()
+PODMAN_ID = hashlib.sha256(b"podman").hexdigest()
+DOCKER_CG = f"/system.slice/docker-{DOCKER_ID}.scope"
+PODMAN_CG = f"/machine.slice/libpod-{PODMAN_ID}.scope"
+SESSION = "/user.slice/user-1000.slice/session-1.scope"
+UNSHARE_MNT, UNSHARE_PID = 4026532310, 4026532311
+MARKUP_COMMAND = "python3 -c print('[bold]not markup[/bold]')\n"  # data that looks like markup, and a newline
+
+
+def private(n: int) -> dict[str, int]:
+    """Fresh inodes for what a container runtime unshares."""
+    kinds = ("cgroup", "ipc", "mnt", "net", "pid", "uts")
+    return {kind: 4026532000 + 16 * n + i for i, kind in enumerate(kinds)}
+
+
+DOCKER_NS = private(2)
+PODMAN_NS = private(6)
+
+
+def write_system_files(h: FakeHost) -> None:
+    """/proc/stat with four online CPUs, loadavg, meminfo and uptime as proc(5) shows them."""
+    cpus = "".join(f"cpu{i} 2211 0 1204 80551 63 0 12 0 0 0\n" for i in range(4))
+    h.write(
+        "/proc/stat",
+        f"cpu  8844 0 4816 322204 252 0 48 0 0 0\n{cpus}intr 0\nctxt 0\nbtime {h.btime}\nprocesses 1400\n",
+    )
+    h.write("/proc/loadavg", "0.52 0.38 0.30 2/131 1202\n")
+    h.write("/proc/uptime", "273845.12 1001234.50\n")
+    h.write(
+        "/proc/meminfo",
+        "MemTotal:        8131400 kB\nMemFree:         2011620 kB\nMemAvailable:    5923120 kB\n"
+        "Buffers:          201332 kB\nCached:          3310480 kB\n",
+    )
+
+
+def dashboard_host(tmp_path: Path, mode: Mode = "v2") -> FakeHost:
+    """A host with a Docker, a Podman and a bare (`unshare`) container beside a few services."""
+    h = FakeHost(tmp_path, mode)
+    write_system_files(h)
+    add = h.add_process
+    add(1, "systemd", ["/sbin/init"], ppid=0, cgroup="/init.scope", start_ticks=12)
+    add(2, "kthreadd", ppid=0, kernel_thread=True, start_ticks=12)
+    add(3, "kworker/0:0H-events_highpri", ppid=2, kernel_thread=True, state="I", start_ticks=13)
+    add(410, "sshd", ["sshd: /usr/sbin/sshd -D"], cgroup="/system.slice/sshd.service")
+    add(500, "dockerd", ["/usr/bin/dockerd", "-H", "fd://"], cgroup="/system.slice/docker.service")
+    add(
+        520,
+        "containerd-shim",
+        ["/usr/bin/containerd-shim-runc-v2", "-namespace", "moby", "-id", DOCKER_ID],
+        cgroup="/system.slice/containerd.service",
+    )
+    add(
+        530,
+        "nginx",
+        ["nginx: master process nginx -g daemon off;"],
+        ppid=520,
+        cgroup=DOCKER_CG,
+        nspid=(530, 1),
+        ns=DOCKER_NS,
+        start_ticks=5000,
+    )
+    add(
+        531,
+        "nginx",
+        ["nginx: worker process"],
+        ppid=530,
+        uid=101,
+        cgroup=DOCKER_CG,
+        nspid=(531, 29),
+        ns=DOCKER_NS,
+        start_ticks=5010,
+    )
+    h.docker_container(DOCKER_ID, "web", 530)
+    add(
+        700,
+        "conmon",
+        ["/usr/bin/conmon", "--cid", PODMAN_ID],
+        cgroup=f"/machine.slice/libpod-conmon-{PODMAN_ID}.scope",
+    )
+    add(
+        710,
+        "postgres",
+        ["postgres"],
+        ppid=700,
+        uid=999,
+        cgroup=f"{PODMAN_CG}/container",
+        nspid=(710, 1),
+        ns=PODMAN_NS,
+        start_ticks=6000,
+    )
+    h.podman_container(PODMAN_ID, "db")
+    add(1000, "sshd", ["sshd: alice [priv]"], ppid=410, cgroup=SESSION)
+    add(1010, "bash", ["-bash"], ppid=1000, uid=1000, cgroup=SESSION)
+    add(
+        1020,
+        "python3",
+        ["python3", "-c", "print('[bold]not markup[/bold]')\n"],
+        ppid=1010,
+        uid=1000,
+        cgroup=SESSION,
+    )
+    # `unshare --pid --fork --mount-proc sh -c 'sleep 1000 & sleep 1000'` from the session.
+    add(
+        1200,
+        "unshare",
+        ["unshare", "--pid", "--fork", "--mount-proc", "sh"],
+        ppid=1010,
+        cgroup=SESSION,
+        ns={"mnt": UNSHARE_MNT},
+    )
+    inside = {"mnt": UNSHARE_MNT, "pid": UNSHARE_PID}
+    add(1201, "sh", ["sh"], ppid=1200, cgroup=SESSION, nspid=(1201, 1), ns=inside)
+    add(1202, "sleep", ["sleep", "1000"], ppid=1201, cgroup=SESSION, nspid=(1202, 2), ns=inside)
+    add(1203, "sleep", ["sleep", "1000"], ppid=1201, cgroup=SESSION, nspid=(1203, 3), ns=inside)
+    return h
