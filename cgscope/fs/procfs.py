@@ -42,10 +42,11 @@ class Status:
     nspid: tuple[int, ...]  # the pid in each nested pid namespace, outermost first (NSpid)
 
 
-def pids(proc: Path) -> list[int]:
-    """The process ids under `proc` (threads are not listed at the top level)."""
-    with reading(proc):
-        return [int(name) for name in os.listdir(proc) if name.isdigit()]
+def pids(proc: Path) -> dict[int, int]:
+    """The process ids under `proc` (threads are not listed at the top level), each with the inode of
+    its /proc/PID directory: a new process (even one reusing a pid) gets a new one."""
+    with reading(proc), os.scandir(proc) as entries:
+        return {int(e.name): e.inode() for e in entries if e.name.isdigit()}
 
 
 def _read(path: str) -> bytes:

@@ -16,6 +16,7 @@ from cgscope.fs.mounts import UNIFIED
 from cgscope.fs.users import UserNames
 from cgscope.model.process import Process
 
+PLACEMENT_ROUNDS = 10  # placements() re-reads a process's namespaces at least once in this many calls
 _Immutable = tuple[tuple[str, ...], Mapping[str, int | None]]  # cmdline, namespaces
 
 
@@ -58,6 +59,9 @@ class Collector:
             self._hierarchy[""] = UNIFIED
         # cgscope's own pid, when it runs on the host it reads (not a captured or fixture root)
         self.reader = os.getpid() if host.root == Path("/") else None
+        self._listed: dict[int, int] = {}  # pid -> /proc/PID inode, from the last pids()
+        self._placed: dict[int, tuple[int | None, Mapping[str, int | None]]] = {}
+        self._round = 0
 
     def process(self, pid: int) -> Process:
         """Read one process; raises ProcessGone if it exits meanwhile, AccessDenied if /proc hides it."""
@@ -101,11 +105,34 @@ class Collector:
         )
 
     def pids(self) -> list[int]:
-        return procfs.pids(self.host.proc)
+        self._listed = procfs.pids(self.host.proc)
+        return list(self._listed)
 
     def namespaces(self, pid: int, types: tuple[str, ...]) -> dict[str, int | None]:
         """A few namespace inodes, read afresh: two readlinks tell a container from the host cheaply."""
         return procfs.read_ns(self.host.proc, pid, types)
+
+    def placements(self, pids: Iterable[int]) -> dict[int, Mapping[str, int | None]]:
+        """The pid and mount namespace inodes of many processes, as cheaply as a refresh allows.
+
+        A process seen before (same /proc/PID inode as at the last pids()) keeps its inodes, and a
+        tenth of them are read again each call, in turn: one that calls setns()/unshare() without a
+        new pid is seen within ten refreshes. New processes are read at once. Gone ones are left out.
+        """
+        self._round += 1
+        out: dict[int, Mapping[str, int | None]] = {}
+        for pid in pids:
+            inode = self._listed.get(pid)
+            known = self._placed.get(pid)
+            if known is not None and known[0] == inode and (pid + self._round) % PLACEMENT_ROUNDS:
+                out[pid] = known[1]
+                continue
+            with suppress(ProcessGone, AccessDenied):
+                out[pid] = procfs.read_ns(self.host.proc, pid, ("pid", "mnt"))
+                self._placed[pid] = (inode, out[pid])
+        for pid in self._placed.keys() - self._listed.keys():
+            del self._placed[pid]
+        return out
 
     def processes(self, pids: Iterable[int]) -> dict[int, Process]:
         """Full reads of these pids; those that exit meanwhile, or that /proc hides, are left out."""

@@ -250,11 +250,7 @@ def _bare(
     """
     groups: dict[tuple[str, int], list[int]] = defaultdict(list)
     by_mnt: list[tuple[int, int]] = []
-    for pid in sorted(free):
-        try:
-            ns = collector.namespaces(pid, ("pid", "mnt"))
-        except (ProcessGone, AccessDenied):
-            continue
+    for pid, ns in sorted(collector.placements(free).items()):
         pid_ns, mnt_ns = ns["pid"], ns["mnt"]
         if pid_ns is None and mnt_ns is None:
             uninspected.add(pid)

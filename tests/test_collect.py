@@ -1,0 +1,43 @@
+"""The collector's caches: what a refresh may reuse, and what it must read again."""
+
+import shutil
+from pathlib import Path
+
+from fakehost import FakeHost
+
+from cgscope.fs.hostroot import HostRoot
+from cgscope.model.collect import PLACEMENT_ROUNDS, Collector
+
+
+def set_ns(h: FakeHost, pid: int, kind: str, inode: int) -> None:
+    link = h.path(f"/proc/{pid}/ns/{kind}")
+    link.unlink()
+    link.symlink_to(f"{kind}:[{inode}]")
+
+
+def test_placements_reuse_then_reread_in_turn(tmp_path: Path) -> None:
+    h = FakeHost(tmp_path, "v2")
+    for pid in (1, 10, 11):
+        h.add_process(pid, "sh", ["sh"])
+    collector = Collector(HostRoot.at(h.root))
+    before = collector.placements(collector.pids())
+    set_ns(h, 10, "mnt", 4026539999)  # 10 unshares its mount namespace in place (no new pid)
+    seen = []
+    for _ in range(PLACEMENT_ROUNDS):
+        seen.append(collector.placements(collector.pids())[10]["mnt"])
+    assert seen[0] == before[10]["mnt"]  # the first refresh may still show the old one...
+    assert seen[-1] == 4026539999  # ...but within PLACEMENT_ROUNDS refreshes it is read again
+
+
+def test_placements_read_a_new_process_at_once(tmp_path: Path) -> None:
+    h = FakeHost(tmp_path, "v2")
+    for pid in (1, 10):
+        h.add_process(pid, "sh", ["sh"])
+    collector = Collector(HostRoot.at(h.root))
+    collector.placements(collector.pids())
+    # 10 exits and a new process gets its pid, in another pid namespace: a new /proc/10 directory
+    # (built aside and renamed, so that the file system cannot hand it the old inode number).
+    h.add_process(12, "sh", ["sh"], ns={"pid": 4026538888})
+    shutil.rmtree(h.path("/proc/10"))
+    h.path("/proc/12").rename(h.path("/proc/10"))
+    assert collector.placements(collector.pids())[10]["pid"] == 4026538888
