@@ -1,5 +1,6 @@
 """`cgscope` with no command: the dashboard. A worker thread reads one Frame per refresh and posts it;
-the UI thread only draws (it never opens a kernel file)."""
+the UI thread only draws (it never opens a kernel file). Changes go through the control layer
+(tui/actions.py): a form shows the plan, and a worker applies what the user confirmed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual import work
-from textual.app import App
+from textual.app import App, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
@@ -17,8 +18,11 @@ from textual.timer import Timer
 
 from cgscope.errors import CgscopeError
 from cgscope.fs.hostroot import HostRoot
+from cgscope.render.control import undone_lines
+from cgscope.tui.actions import Controls, Selection
 from cgscope.tui.sampler import Frame, Need, Sampler
 from cgscope.tui.screens.base import DataScreen
+from cgscope.tui.screens.change import ChangeScreen, FreezeScreen, LimitScreen, MoveScreen, Proposal
 from cgscope.tui.screens.containers import ContainersScreen
 from cgscope.tui.screens.help import HelpScreen
 from cgscope.tui.screens.namespaces import NamespacesScreen
@@ -59,6 +63,11 @@ class CgscopeApp(App[int]):
         Binding("plus", "interval(1)", "Slower", key_display="+"),
         Binding("minus", "interval(-1)", "Faster", key_display="-"),
         Binding("r", "refresh_now", "Refresh", show=False),
+        Binding("l", "limit", "Limit", show=False),
+        Binding("m", "move", "Move", show=False),
+        Binding("f", "freeze", "Freeze/thaw", show=False),
+        Binding("u", "undo", "Undo", show=False),
+        Binding("e", "nsenter", "Shell inside", show=False),
     ]
 
     interval: reactive[float] = reactive(DEFAULT_INTERVAL, init=False)
@@ -69,11 +78,15 @@ class CgscopeApp(App[int]):
         *,
         interval: float = DEFAULT_INTERVAL,
         read_only: bool = False,
+        why_read_only: str = "started with --read-only",
         clock: bool = True,
+        controls: Controls | None = None,
     ) -> None:
         super().__init__()
         self.sampler = sampler
         self.read_only = read_only
+        self.why_read_only = why_read_only  # said when a change key is pressed
+        self.controls = controls if controls is not None else Controls(sampler.host)
         self.clock = clock  # the time of the last refresh in the header (tests leave it out)
         self.frame: Frame | None = None
         self._timer: Timer | None = None
@@ -132,12 +145,19 @@ class CgscopeApp(App[int]):
         if self._timer is not None:
             self._timer.stop()
         self._sampling = True
-        self.sample(self.needs())
+        self.sample(self.needs(), self.detail_key())
+
+    def detail_key(self) -> str | None:
+        """The container whose detail is open, if any: the next Frame holds its Detail."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, DataScreen) and screen.detail_key() is not None:
+                return screen.detail_key()
+        return None
 
     @work(thread=True, exclusive=True, group="sample")
-    def sample(self, needs: frozenset[Need]) -> None:
+    def sample(self, needs: frozenset[Need], focus: str | None) -> None:
         try:
-            self.post_message(Sampled(self.sampler.sample(needs)))
+            self.post_message(Sampled(self.sampler.sample(needs, focus)))
         except CgscopeError as exc:
             self.post_message(SampleFailed(str(exc)))
 
@@ -150,6 +170,100 @@ class CgscopeApp(App[int]):
     def on_sample_failed(self, message: SampleFailed) -> None:
         self._finished()
         self.notify(message.error, title="cgscope", severity="error")
+
+    # -- changes, through the control layer --------------------------------------------------------
+
+    def _selection(self, what: str, *, process: bool = False) -> Selection | None:
+        """What the screen on top has selected, or None after saying why nothing may be changed."""
+        if self.read_only:
+            self.notify(
+                f"read-only ({self.why_read_only}): {what} is off", title="cgscope", severity="warning"
+            )
+            return None
+        screen = self.screen
+        if isinstance(screen, ChangeScreen):
+            return None
+        selected = screen.selection(process=process) if isinstance(screen, DataScreen) else None
+        if selected is None:
+            hint = (
+                "select a process (view 4, or a container's Processes pane)"
+                if process
+                else "select a container or a process (the host itself is not one)"
+            )
+            self.notify(f"{what}: {hint}", title="cgscope", severity="warning")
+        return selected
+
+    def action_limit(self) -> None:
+        selected = self._selection("limit")
+        if selected is not None:
+            self.push_screen(LimitScreen(self.controls, selected), self._confirmed)
+
+    def action_move(self) -> None:
+        selected = self._selection("move", process=True)
+        if selected is not None:
+            self.push_screen(MoveScreen(self.controls, selected), self._confirmed)
+
+    def action_freeze(self) -> None:
+        selected = self._selection("freeze")
+        if selected is not None:
+            self.push_screen(FreezeScreen(self.controls, selected), self._confirmed)
+
+    def _confirmed(self, proposal: Proposal | None) -> None:
+        if proposal is not None:
+            self.carry_out(proposal)
+
+    @work(thread=True, group="change")
+    def carry_out(self, proposal: Proposal) -> None:
+        """Apply a confirmed plan (a freeze waits for the kernel: not on the UI thread)."""
+        plan = proposal.plan
+        try:
+            change = self.controls.apply(plan, proposal.command)
+        except CgscopeError as exc:
+            self.call_from_thread(self.notify, str(exc), title="cgscope", severity="error")
+            return
+        said = f"change {change.id}: " if change is not None else "nothing to change: "
+        self.call_from_thread(
+            self.notify, f"{said}{plan.action} {plan.target} (u undoes it)", title="cgscope"
+        )
+        self.call_from_thread(self.refresh_now)
+
+    def action_undo(self) -> None:
+        if self.read_only:
+            self.notify(f"read-only ({self.why_read_only}): undo is off", title="cgscope", severity="warning")
+        else:
+            self.undo_last()
+
+    @work(thread=True, group="change")
+    def undo_last(self) -> None:
+        try:
+            undone = self.controls.undo()
+        except CgscopeError as exc:
+            self.call_from_thread(self.notify, str(exc), title="cgscope", severity="error")
+            return
+        self.call_from_thread(self.notify, "\n".join(undone_lines(undone)), title="cgscope")
+        self.call_from_thread(self.refresh_now)
+
+    def action_nsenter(self) -> None:
+        """Suspend the dashboard, run a shell in the selected container's namespaces, resume after."""
+        selected = self._selection("a shell inside")
+        if selected is None:
+            return
+        from cgscope.control import nsenter
+
+        proc = self.controls.host.proc
+        try:
+            entry = nsenter.prepare(proc, selected.pid)
+            with self.suspend():
+                print(f"cgscope: a shell in {selected.label}'s namespaces; exit returns to the dashboard")
+                status = nsenter.run(proc, entry)
+        except CgscopeError as exc:
+            self.notify(str(exc), title="cgscope", severity="error")
+            return
+        except SuspendNotSupported:
+            self.notify("this terminal cannot suspend the dashboard: use 'cgscope nsenter'", severity="error")
+            return
+        self.notify(f"the shell in {selected.label} exited with status {status}", title="cgscope")
+        self.refresh_now()
 
     def _finished(self) -> None:
         self._sampling = False
@@ -165,7 +279,12 @@ def run_dashboard(root: Path, *, interval: float = DEFAULT_INTERVAL, read_only: 
     captured tree (another root than "/")."""
     host = HostRoot.at(root)
     host.mode  # noqa: B018 - raises NoCgroups before the screen is taken over
+    why = "started with --read-only"
+    if os.geteuid() != 0:
+        why = "not root: only root may change cgroups"
+    elif root != Path("/"):
+        why = f"{root} is a captured tree (--root), not this host"
     read_only = read_only or os.geteuid() != 0 or root != Path("/")
-    app = CgscopeApp(Sampler(host), interval=interval, read_only=read_only)
+    app = CgscopeApp(Sampler(host), interval=interval, read_only=read_only, why_read_only=why)
     app.run()
     return app.return_code or 0

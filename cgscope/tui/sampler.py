@@ -1,8 +1,9 @@
 """What one refresh reads, in a worker thread: a Frame holds everything the dashboard's screens show.
 
 The cost grows with what is shown: every refresh places processes into containers (per cgroup, plus
-two namespace links per host process) and reads the host's load; every process is read in full only
-while a view lists them, and the cgroup trees are walked only while the tree view is open.
+two namespace links per host process) and reads the host's load; usage against limits costs a few
+files per container cgroup (model/usage.py's Overview); every process is read in full only while a view
+lists them, and the cgroup trees are walked only while the tree view is open.
 """
 
 from __future__ import annotations
@@ -10,17 +11,27 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from cgscope.errors import CgscopeError
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
-from cgscope.fs.procfs import kernel_identity
+from cgscope.fs.procfs import clock_ticks, kernel_identity
 from cgscope.fs.system import SystemInfo, read_system
 from cgscope.model.collect import Collector
 from cgscope.model.containers import Inventory, group_containers
+from cgscope.model.derive import (
+    ContainerUsage,
+    ProcessUsage,
+    Usage,
+    derive_overview,
+    memory_allowance,
+    process_usage,
+)
 from cgscope.model.namespaces import Namespace, list_namespaces
 from cgscope.model.process import Process
 from cgscope.model.tree import CgroupNode, read_tree
+from cgscope.model.usage import Overview, OverviewSample, ProcessSample, ProcessSampler, ViewInputs, read_view
 
 
 class Need(enum.Enum):
@@ -28,6 +39,15 @@ class Need(enum.Enum):
 
     PROCESSES = "processes"  # every process read in full (and the namespaces list made from them)
     TREES = "trees"  # the cgroup tree of every hierarchy
+
+
+@dataclass(frozen=True)
+class Detail:
+    """What the open container detail shows beyond the containers list (read for that container only)."""
+
+    key: str  # the container's id
+    view: ViewInputs | None  # what its /proc files would say under LXCFS; None: unreadable
+    processes: Mapping[int, ProcessUsage]  # by host pid; CPU % from the second refresh on
 
 
 @dataclass(frozen=True)
@@ -41,6 +61,9 @@ class Frame:
     processes: Mapping[int, Process] | None = None  # with Need.PROCESSES
     namespaces: tuple[Namespace, ...] | None = None  # with Need.PROCESSES
     trees: tuple[tuple[CgroupMount, CgroupNode], ...] | None = None  # with Need.TREES
+    usage: Usage | None = None  # the host's, since the last refresh; None: its counters are unreadable
+    container_usage: Mapping[str, ContainerUsage] = field(default_factory=dict)  # by container id
+    detail: Detail | None = None  # for the container whose detail is open (`focus`)
 
 
 class Sampler:
@@ -49,9 +72,15 @@ class Sampler:
     def __init__(self, host: HostRoot) -> None:
         self.host = host
         self.collector = Collector(host)
+        self.overview: Overview | None = None  # made at the first refresh (it reads the online CPUs)
+        self._last: OverviewSample | None = None
+        self.processes = ProcessSampler(Collector(host))  # a collector of its own: only the focus's members
+        self._last_processes: tuple[str, dict[tuple[int, int], ProcessSample]] | None = None
         self.count = 0
+        self._ticks = clock_ticks()
 
-    def sample(self, needs: Collection[Need]) -> Frame:
+    def sample(self, needs: Collection[Need], focus: str | None = None) -> Frame:
+        """One Frame; `focus` names the container whose detail is open."""
         hostname, kernel = kernel_identity(self.host.proc)
         system = read_system(self.host.proc)
         processes: Mapping[int, Process] | None = None
@@ -66,6 +95,8 @@ class Sampler:
         trees = None
         if Need.TREES in needs:
             trees = tuple((m, read_tree(m)) for m in self.host.mounts)
+        usage, container_usage = self._usage()
+        detail = self._detail(focus, inventory) if focus is not None else None
         self.count += 1
         return Frame(
             number=self.count,
@@ -77,4 +108,39 @@ class Sampler:
             processes=processes,
             namespaces=namespaces,
             trees=trees,
+            usage=usage,
+            container_usage=container_usage,
+            detail=detail,
         )
+
+    def _usage(self) -> tuple[Usage | None, dict[str, ContainerUsage]]:
+        """Usage against limits since the last refresh (the first has levels, no rates yet)."""
+        try:
+            if self.overview is None:
+                self.overview = Overview(self.host)
+            cur = self.overview.sample()
+        except CgscopeError:  # a captured tree without the host's counters: shown as unknown
+            return None, {}
+        prev, self._last = self._last or cur, cur
+        host, rows = derive_overview(prev, cur)
+        return host, {row.watched.container.id: row for row in rows}
+
+    def _detail(self, focus: str, inventory: Inventory) -> Detail | None:
+        container = next((c for c in inventory.containers if c.id == focus), None)
+        if container is None:
+            return None
+        init = inventory.processes.get(container.init_pid)
+        try:
+            view: ViewInputs | None = read_view(
+                self.host, container.cgroup, init.start_ticks if init else 0, container.pids
+            )
+        except CgscopeError:
+            view = None
+        cur = self.processes.sample(container.pids)
+        prev = self._last_processes[1] if self._last_processes and self._last_processes[0] == focus else {}
+        self._last_processes = (focus, cur)
+        last = self._last
+        sample = last.containers.get(focus) if last is not None else None
+        allowed = memory_allowance(sample, last.host) if sample is not None and last is not None else None
+        rows = process_usage(prev, cur, self._ticks, allowed)
+        return Detail(focus, view, {u.process.pid: u for u in rows})

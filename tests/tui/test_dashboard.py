@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import threading
+import time
 
 import pytest
 from fakehost import HOST_NS, FakeHost
 from rich.text import Text
 from textual.widgets import Label, OptionList, TabbedContent
 
+from cgscope.cli import main
 from cgscope.tui.app import CgscopeApp
 from cgscope.tui.sampler import Frame, Need, Sampler
 from cgscope.tui.screens.container_detail import ContainerDetailScreen
@@ -85,18 +90,21 @@ async def test_sort_by_any_column_from_the_keyboard(host: FakeHost, make_app: Ap
     async with app.run_test(size=(80, 24)) as pilot:
         await drawn(pilot)
         table = table_of(app)
-        assert column(table, "name") == ["(host)", "db", "sh", "web"]
+        assert column(table, "name") == ["(host)", "db", "sh*", "web"]  # *: its cgroup is shared
         await pilot.press("greater_than_sign")  # next column: RUNTIME
         assert table.sort_column == "runtime"
         assert column(table, "runtime") == ["-", "bare", "docker", "podman"]
-        await pilot.press("greater_than_sign", "greater_than_sign")  # PIDS, sorted as numbers
+        await pilot.press("greater_than_sign")  # PIDS, sorted as numbers
         assert table.sort_column == "pids"
         assert column(table, "pids") == ["1", "2", "4", "10"]
         await pilot.press("i")
         assert column(table, "pids") == ["10", "4", "2", "1"]
-        assert table.ordered_columns[3].label.plain == "PIDS▼"
-        await pilot.press("less_than_sign")
-        assert table.sort_column == "id"
+        assert table.ordered_columns[2].label.plain == "PIDS▼"
+        await pilot.press(*["greater_than_sign"] * 4)  # MEM/LIMIT: by the bytes in use
+        assert table.sort_column == "memory"
+        assert [table.cell(k, "name").text for k in table.shown_keys] == ["(host)", "db", "web", "sh*"]
+        await pilot.press("less_than_sign", "less_than_sign")
+        assert table.sort_column == "cpu_limit"
 
 
 async def test_click_on_a_header_sorts_and_a_second_click_inverts(
@@ -106,7 +114,7 @@ async def test_click_on_a_header_sorts_and_a_second_click_inverts(
     async with app.run_test(size=(80, 24)) as pilot:
         await drawn(pilot)
         table = table_of(app)
-        offset = sum(c.get_render_width(table) for c in table.ordered_columns[:3]) + 1
+        offset = sum(c.get_render_width(table) for c in table.ordered_columns[:2]) + 1
         await pilot.click(SortableTable, offset=(offset, 0))
         assert column(table, "pids") == ["1", "2", "4", "10"]
         await pilot.click(SortableTable, offset=(offset, 0))
@@ -297,9 +305,9 @@ async def test_refreshes_show_new_containers_and_read_off_the_ui_thread(
     threads: list[threading.Thread] = []
     real = Sampler.sample
 
-    def sample(self: Sampler, needs: frozenset[Need]) -> Frame:
+    def sample(self: Sampler, needs: frozenset[Need], focus: str | None = None) -> Frame:
         threads.append(threading.current_thread())
-        return real(self, needs)
+        return real(self, needs, focus)
 
     monkeypatch.setattr(Sampler, "sample", sample)
     app = make_app(host)
@@ -375,3 +383,62 @@ async def test_refreshes_by_itself_every_interval(host: FakeHost, make_app: AppF
         await pilot.pause(2.0)
         assert app.frame.number >= first + 2  # the next refresh comes 0.5 s after one ends
         assert app.frame.number <= first + 5
+
+
+async def test_detail_shows_usage_against_limits_and_what_top_inside_would_show(
+    host: FakeHost, make_app: AppFactory
+) -> None:
+    app = make_app(host)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await drawn(pilot)
+        table = table_of(app)
+        table.move_cursor(row=table.shown_keys.index(DOCKER_ID))
+        await pilot.press("enter")
+        detail = await drawn(pilot)
+        assert detail.query_one(TabbedContent).active == "usage"
+        usage = str(detail.query_one("#usage-text").render())
+        inside = str(detail.query_one("#inside-text").render())
+        members = table_of(app, "#members")
+        # cpu.max 50000 100000, memory.max 256M, memory.current 200M (tests/tui/hosts.py)
+        assert "allowance 0.5 CPUs" in usage
+        assert "memory  200.0M of 256.0M (78.1 %) · working set 150.0M · OOM kills 0" in usage
+        assert "PSI     cpu 12.5 %" in usage
+        # Under LXCFS half a CPU shows as one CPU, and free shows the limit as the total.
+        assert inside.splitlines()[:2] == [
+            "nproc   1",
+            "free    total 256M · used 150M · free 56.0M · available 106M",
+        ]
+        # Top inside: a rate needs a second refresh; memory is RSS of the limit.
+        assert column(members, "cpu") == ["…", "…"]
+        assert column(members, "rss") == ["1.6M", "1.6M"]
+        assert column(members, "mem") == ["0.6", "0.6"]
+        detail = await refreshed(pilot)
+        members = table_of(app, "#members")
+        assert column(members, "cpu") == ["0.0", "0.0"]  # the fixture's counters stand still
+        assert (
+            str(detail.query_one("#cpu-label").render())
+            == "CPU % of one CPU: 0.0 %, steady over 2 refresh(es)"
+        )
+
+
+async def test_detail_isolation_pane_says_what_inspect_says(host: FakeHost, make_app: AppFactory) -> None:
+    """The fixture host lacks the container's mountinfo: the pane holds the CLI's one-line message."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["--root", str(host.root), "inspect", "--no-sizes", "web"]) == 1
+    app = make_app(host)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await drawn(pilot)
+        table = table_of(app)
+        table.move_cursor(row=table.shown_keys.index(DOCKER_ID))
+        await pilot.press("enter")
+        detail = await drawn(pilot)
+        pane = detail.query_one("#isolation-text")
+        assert str(pane.render()) == "read when this pane opens"
+        await pilot.press("o")
+        deadline = time.monotonic() + 10
+        while str(pane.render()) == "reading…":
+            assert time.monotonic() < deadline
+            await pilot.pause()
+            await asyncio.sleep(0.01)
+        assert "cgscope: " + str(pane.render()) == err.getvalue().strip()

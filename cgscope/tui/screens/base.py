@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
+from cgscope.tui.actions import Selection
 from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.widgets.filter import FilterBar
 from cgscope.tui.widgets.header import HostHeader
@@ -64,6 +65,15 @@ class DataScreen(Screen[None]):
             self.show(frame)
         if frame is None or not self.satisfied_by(frame):
             self.dashboard.refresh_now()
+
+    def detail_key(self) -> str | None:
+        """The container whose details (usage of its processes, its /proc view) this screen shows."""
+        return None
+
+    def selection(self, *, process: bool = False) -> Selection | None:
+        """What the change keys act on here: the selected container or process (with `process`, only
+        a process), or None."""
+        return None
 
     def sync_header(self) -> None:
         header = self.query_one(HostHeader)

@@ -1,33 +1,79 @@
-"""One container (or the host): its processes numbered as inside and on the host, its namespaces and
-which of them it shares with the host, its cgroup in each hierarchy. Each is a pane of its own."""
+"""One container (or the host): its usage against its limits over the last minutes and what its /proc
+would say inside (LXCFS), its processes numbered as inside and on the host with their CPU and memory
+(as top inside it shows them), its namespaces and which of them it shares with the host, its cgroup in
+each hierarchy. Each is a pane of its own."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import io
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Label, TabbedContent, TabPane
+from textual.containers import VerticalScroll
+from textual.widgets import Label, Sparkline, Static, TabbedContent, TabPane
 
+from cgscope.errors import CgscopeError
+from cgscope.fs import cgstats
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.procfs import NS_TYPES
-from cgscope.model.containers import Container
+from cgscope.model import procview
+from cgscope.model.collect import Collector
+from cgscope.model.containers import Container, group_containers
+from cgscope.model.derive import ProcessUsage, Usage
+from cgscope.model.inspection import inspect, resolve
 from cgscope.model.process import Process
+from cgscope.model.usage import ViewInputs
 from cgscope.render import views
+from cgscope.render.inspect import heading, inspection_sections
+from cgscope.render.table import print_table
+from cgscope.render.top import pct, size
+from cgscope.tui.actions import Selection
 from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.screens.base import DataScreen
-from cgscope.tui.screens.containers import HOST_KEY
-from cgscope.tui.widgets.table import Cell, Column, SortableTable
+from cgscope.tui.screens.containers import HOST_KEY, container_selection
+from cgscope.tui.screens.processes import process_selection
+from cgscope.tui.widgets.header import human_kib, human_uptime
+from cgscope.tui.widgets.table import UNKNOWN, Cell, Column, SortableTable
 
-MEMBER_COLUMNS: tuple[Column[Process], ...] = (
-    Column("nspid", "PID INSIDE", lambda p: Cell.of(p.nspid), "right"),
-    Column("pid", "HOST PID", lambda p: Cell.of(p.pid), "right"),
-    Column("ppid", "PPID", lambda p: Cell.of(p.ppid), "right"),
-    Column("user", "USER", lambda p: Cell.of(p.user)),
-    Column("state", "S", lambda p: Cell.of(p.state)),
-    Column("command", "COMMAND", lambda p: Cell.of(p.command)),
+HISTORY = 300  # refreshes kept for the sparklines: 10 minutes at the default 2 s
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    process: Process
+    usage: ProcessUsage | None  # None: not sampled (the host's processes) or gone meanwhile
+
+
+def _cpu_cell(r: MemberRow) -> Cell:
+    value = r.usage.cpu_percent if r.usage else None
+    return Cell(pct(value) or ("…" if r.usage else UNKNOWN), value)
+
+
+def _rss_cell(r: MemberRow) -> Cell:
+    value = r.usage.rss_bytes if r.usage else None
+    return Cell(size(value) or UNKNOWN, value)
+
+
+def _mem_cell(r: MemberRow) -> Cell:
+    value = r.usage.memory_percent if r.usage else None
+    return Cell(pct(value) or UNKNOWN, value)
+
+
+MEMBER_COLUMNS: tuple[Column[MemberRow], ...] = (
+    Column("nspid", "PID INSIDE", lambda r: Cell.of(r.process.nspid), "right"),
+    Column("pid", "HOST PID", lambda r: Cell.of(r.process.pid), "right"),
+    Column("ppid", "PPID", lambda r: Cell.of(r.process.ppid), "right"),
+    Column("user", "USER", lambda r: Cell.of(r.process.user)),
+    Column("state", "S", lambda r: Cell.of(r.usage.state if r.usage else r.process.state)),
+    Column("cpu", "CPU%", _cpu_cell, "right"),
+    Column("rss", "RSS", _rss_cell, "right"),
+    Column("mem", "%MEM", _mem_cell, "right"),
+    Column("command", "COMMAND", lambda r: Cell.of(r.process.command)),
 )
 
 
@@ -75,6 +121,73 @@ def summary(c: Container | None, pids: int) -> str:
     return " · ".join(parts)
 
 
+def usage_lines(u: Usage | None) -> str:
+    """CPU, memory, pids, pressure and OOM kills against the limits, as numbers."""
+    if u is None:
+        return f"usage: {UNKNOWN} (its counters are unreadable)"
+    lines = []
+    c, m, p = u.cpu, u.memory, u.pids
+    if c is not None:
+        now = "… (from the next refresh)" if c.host_percent is None else f"{pct(c.host_percent)} %"
+        line = f"CPU     {now} · allowance {c.limit_cpus:g} CPUs"
+        if c.limit_percent is not None:
+            line += f" ({pct(c.limit_percent)} % of it)"
+        if c.quota_cpus is not None and c.throttled_percent is not None:
+            line += f" · throttled {pct(c.throttled_percent)} %"
+        lines.append(line)
+    if m is not None:
+        limit = f"{size(m.limit_bytes)} ({pct(m.limit_percent)} %)" if m.limit_bytes else "no limit"
+        lines.append(
+            f"memory  {size(m.usage_bytes)} of {limit} · working set {size(m.working_set_bytes)}"
+            f" · OOM kills {m.oom_kills if m.oom_kills is not None else UNKNOWN}"
+        )
+    if p is not None:
+        lines.append(f"pids    {p.current} of {p.max if p.max is not None else 'no limit'}")
+    if u.pressure:
+        lines.append(
+            "PSI     " + " · ".join(f"{kind} {psi.some.avg10:.1f} %" for kind, psi in u.pressure.items())
+        )
+    return "\n".join(lines) or f"usage: {UNKNOWN}"
+
+
+def inside_lines(view: ViewInputs | None) -> str:
+    """What nproc, free and top (uptime, load) would print inside under LXCFS (model/procview)."""
+    if view is None:
+        return f"as seen inside: {UNKNOWN} (its counters are unreadable)"
+    mem = cgstats.meminfo(procview.meminfo(view))
+    total, free, available = mem.get("MemTotal"), mem.get("MemFree"), mem.get("MemAvailable")
+    used = total - available if total is not None and available is not None else None
+    up, _ = procview.uptime(view).split()
+    load = procview.loadavg(view).split()
+    shown = [human_kib(v) if v is not None else UNKNOWN for v in (total, used, free, available)]
+    return "\n".join(
+        [
+            f"nproc   {len(procview.visible_cpus(view))}",
+            "free    total {} · used {} · free {} · available {}".format(*shown),
+            f"top     up {human_uptime(float(up))} · load average {' '.join(load[:3])} · tasks {load[3]}",
+        ]
+    )
+
+
+def inspection_text(host: HostRoot, key: str) -> str:
+    """The isolation map, rootfs and lifecycle as `cgscope inspect --no-sizes` prints them."""
+    collector = Collector(host)
+    inv = group_containers(host, collector)
+    if key == HOST_KEY:
+        return "the host: run 'cgscope inspect PID' for one of its processes"
+    subject = resolve(inv, collector, key)
+    ins = inspect(host, collector, inv, subject, sizes=False)
+    out = io.StringIO()
+    out.write(heading(subject) + "\n")
+    for section in inspection_sections(ins):
+        out.write(f"\n{section.title}\n")
+        if section.table is not None:
+            print_table(section.table, out, False)
+        for line in section.lines:
+            out.write(line + "\n")
+    return out.getvalue().rstrip("\n")
+
+
 def cgroup_rows(host: HostRoot, c: Container | None) -> list[tuple[str, CgroupRow]]:
     rows = []
     for m in host.mounts:
@@ -94,14 +207,19 @@ class ContainerDetailScreen(DataScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("backspace", "app.pop_screen", "Back", show=False),
+        Binding("s", "pane('usage')", "Usage", show=False),
         Binding("p", "pane('processes')", "Processes", show=False),
         Binding("n", "pane('namespaces')", "Namespaces", show=False),
         Binding("g", "pane('cgroups')", "Cgroups", show=False),
+        Binding("o", "pane('isolation')", "Isolation", show=False),
     ]
 
     def __init__(self, key: str) -> None:
         super().__init__()
         self.key = key  # a container id, or HOST_KEY
+        self.cpu_history: deque[float] = deque(maxlen=HISTORY)
+        self.memory_history: deque[float] = deque(maxlen=HISTORY)
+        self.isolation_read = False
 
     def needs(self) -> frozenset[Need]:
         # The host's processes are not read in full for the containers list; a container's are.
@@ -110,15 +228,62 @@ class ContainerDetailScreen(DataScreen):
     def compose_body(self) -> ComposeResult:
         yield Label("reading…", id="summary", markup=False)
         with TabbedContent(id="panes"):
+            with TabPane("Usage", id="usage"), VerticalScroll():
+                yield Static("reading…", id="usage-text", markup=False)
+                yield Label("CPU % of one CPU", id="cpu-label", classes="spark-label", markup=False)
+                yield Sparkline([], id="cpu-spark")
+                yield Label("memory in use", id="memory-label", classes="spark-label", markup=False)
+                yield Sparkline([], id="memory-spark")
+                yield Label("As seen inside (under LXCFS)", classes="spark-label")
+                yield Static("reading…", id="inside-text", markup=False)
             with TabPane("Processes", id="processes"):
                 yield SortableTable(MEMBER_COLUMNS, sort="nspid", id="members")
             with TabPane("Namespaces", id="namespaces"):
                 yield SortableTable(NAMESPACE_COLUMNS, id="namespaces-table")
             with TabPane("Cgroups", id="cgroups"):
                 yield SortableTable(CGROUP_COLUMNS, id="cgroups-table")
+            with TabPane("Isolation / Filesystem", id="isolation"), VerticalScroll():
+                yield Static("read when this pane opens", id="isolation-text", markup=False)
+
+    def selection(self, *, process: bool = False) -> Selection | None:
+        """The container; with `process`, the process selected in its Processes pane."""
+        frame = self.drawn
+        if process:
+            members = self.query_one("#members", SortableTable)
+            member = members.item(members.selected_key or "")
+            return process_selection(member.process) if isinstance(member, MemberRow) else None
+        container = next((c for c in frame.inventory.containers if c.id == self.key), None) if frame else None
+        return container_selection(container) if container is not None else None
+
+    def detail_key(self) -> str | None:
+        return None if self.key == HOST_KEY else self.key
+
+    def satisfied_by(self, frame: Frame) -> bool:
+        """A container's detail waits for the Frame that read its processes' usage and /proc view."""
+        if not super().satisfied_by(frame):
+            return False
+        if self.key == HOST_KEY or not any(c.id == self.key for c in frame.inventory.containers):
+            return True
+        return frame.detail is not None and frame.detail.key == self.key
 
     def action_pane(self, pane: str) -> None:
         self.query_one(TabbedContent).active = pane
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "isolation" and not self.isolation_read:
+            self.isolation_read = True
+            self.query_one("#isolation-text", Static).update("reading…")
+            self.read_isolation()
+
+    @work(thread=True, exclusive=True, group="isolation")
+    def read_isolation(self) -> None:
+        """`cgscope inspect`'s report (without layer sizes: walking a rootfs may take seconds), read once
+        the pane is first opened, off the UI thread."""
+        try:
+            text = inspection_text(self.dashboard.host, self.key)
+        except CgscopeError as exc:
+            text = str(exc)
+        self.app.call_from_thread(self.query_one("#isolation-text", Static).update, text)
 
     def draw(self, frame: Frame) -> None:
         inv = frame.inventory
@@ -131,10 +296,43 @@ class ContainerDetailScreen(DataScreen):
             pids, namespaces, procs = container.pids, container.namespaces, inv.processes
         else:
             pids, namespaces, procs = inv.host_pids, inv.host_namespaces, frame.processes or {}
-        members = [(str(pid), procs[pid]) for pid in pids if pid in procs]
+        detail = frame.detail if frame.detail is not None and frame.detail.key == self.key else None
+        used = detail.processes if detail is not None else {}
+        members = [(str(pid), MemberRow(procs[pid], used.get(pid))) for pid in pids if pid in procs]
         self.query_one("#summary", Label).update(summary(container, len(pids)))
         self.query_one("#members", SortableTable).show(members)
+        self._draw_usage(frame, container, detail.view if detail is not None else None)
         self.query_one("#namespaces-table", SortableTable).show(
             namespace_rows(namespaces, inv.host_namespaces)
         )
         self.query_one("#cgroups-table", SortableTable).show(cgroup_rows(self.dashboard.host, container))
+
+    def _spark(self, name: str, what: str, history: deque[float], text: Callable[[float], str]) -> None:
+        """A sparkline of the history, scaled from its lowest to its highest value (the label says them)."""
+        steady = len(history) < 2 or min(history) == max(history)
+        self.query_one(f"#{name}-spark", Sparkline).data = [] if steady else list(history)
+        minutes = len(history) * self.dashboard.interval / 60
+        if not history:
+            label = f"{what}: {UNKNOWN}"
+        elif steady:
+            label = f"{what}: {text(history[-1])}, steady over {len(history)} refresh(es)"
+        else:
+            label = f"{what}, last {minutes:.1f} min: {text(min(history))} to {text(max(history))}"
+        self.query_one(f"#{name}-label", Label).update(label)
+
+    def _draw_usage(self, frame: Frame, container: Container | None, view: ViewInputs | None) -> None:
+        if container is None:
+            usage = frame.usage
+        else:
+            row = frame.container_usage.get(container.id)
+            usage = row.usage if row is not None else None
+        self.query_one("#usage-text", Static).update(usage_lines(usage))
+        cpu = usage.cpu.host_percent if usage is not None and usage.cpu is not None else None
+        if cpu is not None:
+            self.cpu_history.append(cpu)
+        if usage is not None and usage.memory is not None:
+            self.memory_history.append(float(usage.memory.usage_bytes))
+        self._spark("cpu", "CPU % of one CPU", self.cpu_history, lambda v: f"{v:.1f} %")
+        self._spark("memory", "memory in use", self.memory_history, lambda v: size(v) or UNKNOWN)
+        inside = inside_lines(view) if container is not None else "the host: its own /proc"
+        self.query_one("#inside-text", Static).update(inside)

@@ -10,6 +10,7 @@ from textual.widgets import DataTable
 from cgscope.model.containers import Container
 from cgscope.model.process import Process
 from cgscope.render import views
+from cgscope.tui.actions import Selection
 from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.screens.base import TableScreen
 from cgscope.tui.screens.containers import HOST_KEY
@@ -26,6 +27,10 @@ def process_rows(
     processes: Mapping[int, Process], container_of: Mapping[int, Container]
 ) -> list[tuple[str, ProcessRow]]:
     return [(str(pid), ProcessRow(p, container_of.get(pid))) for pid, p in processes.items()]
+
+
+def process_selection(p: Process) -> Selection:
+    return Selection("process", str(p.pid), p.pid, f"process {p.pid} ({p.comm})")
 
 
 PROCESS_COLUMNS: tuple[Column[ProcessRow], ...] = (
@@ -55,6 +60,10 @@ class ProcessesScreen(TableScreen[ProcessRow]):
         assert frame.processes is not None
         inside = sum(1 for pid in frame.processes if pid in frame.inventory.container_of)
         return f"{len(frame.processes)} processes · {inside} in containers · Enter: its container"
+
+    def selection(self, *, process: bool = False) -> Selection | None:
+        row = self.table.item(self.table.selected_key or "")
+        return process_selection(row.process) if row is not None else None
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

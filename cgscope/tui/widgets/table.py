@@ -42,6 +42,29 @@ class Cell:
         return cls(value if value.isprintable() else visible(value), value)
 
 
+BAR_WIDTH = 5  # cells of a usage bar
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def bar(percent: float) -> str:
+    """A bar BAR_WIDTH cells wide on a light track, full at 100 % (and beyond), in eighths of a cell."""
+    eighths = round(max(0.0, min(percent, 100.0)) / 100 * BAR_WIDTH * 8)
+    full, rest = divmod(eighths, 8)
+    return ("█" * full + (_EIGHTHS[rest] if rest else "")).ljust(BAR_WIDTH, "░")
+
+
+def bar_cell(percent: float | None, text: str | None, sort: SortValue = None) -> Cell:
+    """A bar of `percent` before `text` (the value); sorted by `sort`, else by the percentage. Past 90 %
+    the value is bold (no fixed colour: every theme draws it)."""
+    if text is None:
+        return Cell(UNKNOWN, None)
+    if percent is None:
+        return Cell(f"{'':{BAR_WIDTH}} {text}", sort)
+    drawn = bar(percent)
+    styled = Text.assemble(drawn, (f" {text}", "bold" if percent > 90 else ""))
+    return Cell(f"{drawn} {text}", sort if sort is not None else percent, styled)
+
+
 @dataclass(frozen=True)
 class Column(Generic[T]):
     key: str
