@@ -37,8 +37,7 @@ def inspect(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.model.containers import group_containers
     from cgscope.model.inspection import inspect as read_inspection
     from cgscope.model.inspection import resolve
-    from cgscope.render.inspect import heading, inspection_json, inspection_sections
-    from cgscope.render.table import print_table
+    from cgscope.render.inspect import inspection_json, write_inspection
 
     collector = Collector(host)
     inv = group_containers(host, collector)
@@ -47,13 +46,7 @@ def inspect(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     if args.json:
         emit_json(out, inspection_json(ins))
         return
-    out.write(heading(subject) + "\n")
-    for section in inspection_sections(ins):
-        out.write(f"\n{section.title}\n")
-        if section.table is not None:
-            print_table(section.table, out, out.isatty())
-        for line in section.lines:
-            out.write(line + "\n")
+    write_inspection(ins, out, out.isatty())
 
 
 def diff(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:

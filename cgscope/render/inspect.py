@@ -4,7 +4,7 @@ dashboard's "Isolation / Filesystem" part. Schemas: docs/inspect.md."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from cgscope.fs.security import IdMap
 from cgscope.model.diff import Change
@@ -12,7 +12,7 @@ from cgscope.model.inspection import Inspection, Subject
 from cgscope.model.isolation import ALL_CAPABILITIES, SECCOMP_MODES, Isolation, Note, cap_names
 from cgscope.model.layers import RootFs
 from cgscope.model.lifecycle import Lifecycle, ProcRef
-from cgscope.render.table import Column, Table
+from cgscope.render.table import Column, Table, print_table
 from cgscope.render.views import short_id
 
 LISTED = 10  # rows of a long list (zombies, outsiders) shown as text; JSON has them all
@@ -313,3 +313,14 @@ def diff_lines(changes: list[Change]) -> list[str]:
     for ch in changes:
         table.add(ch.kind, ch.path + ("  (replaced)" if ch.replaced else ""))
     return [" ".join(row) for row in table.rows]
+
+
+def write_inspection(ins: Inspection, out: TextIO, terminal: bool) -> None:
+    """The report `cgscope inspect` prints: a heading, then each section's table and notes."""
+    out.write(heading(ins.subject) + "\n")
+    for section in inspection_sections(ins):
+        out.write(f"\n{section.title}\n")
+        if section.table is not None:
+            print_table(section.table, out, terminal)
+        for line in section.lines:
+            out.write(line + "\n")

@@ -29,8 +29,7 @@ from cgscope.model.inspection import inspect, resolve
 from cgscope.model.process import Process
 from cgscope.model.usage import ViewInputs
 from cgscope.render import views
-from cgscope.render.inspect import heading, inspection_sections
-from cgscope.render.table import print_table
+from cgscope.render.inspect import write_inspection
 from cgscope.render.top import pct, size
 from cgscope.tui.actions import Selection
 from cgscope.tui.sampler import Frame, Need
@@ -178,13 +177,7 @@ def inspection_text(host: HostRoot, key: str) -> str:
     subject = resolve(inv, collector, key)
     ins = inspect(host, collector, inv, subject, sizes=False)
     out = io.StringIO()
-    out.write(heading(subject) + "\n")
-    for section in inspection_sections(ins):
-        out.write(f"\n{section.title}\n")
-        if section.table is not None:
-            print_table(section.table, out, False)
-        for line in section.lines:
-            out.write(line + "\n")
+    write_inspection(ins, out, terminal=False)
     return out.getvalue().rstrip("\n")
 
 
