@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any, TextIO
 
@@ -54,9 +55,10 @@ def containers(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     table.title = f"{identity[0]} · kernel {identity[1]} · cgroup {host.mode}"
     print_table(table, out, out.isatty())
     if inv.uninspected:
+        advice = "not even root may read them" if os.geteuid() == 0 else "run as root to place them"
         print(
             f"cgscope: {len(inv.uninspected)} processes could not be inspected (permission denied): "
-            "they are counted as the host's; run as root to place them",
+            f"they are counted as the host's; {advice}",
             file=sys.stderr,
         )
 
