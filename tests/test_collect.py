@@ -7,6 +7,7 @@ from fakehost import FakeHost
 
 from cgscope.fs.hostroot import HostRoot
 from cgscope.model.collect import PLACEMENT_ROUNDS, Collector
+from cgscope.model.containers import group_containers
 
 
 def set_ns(h: FakeHost, pid: int, kind: str, inode: int) -> None:
@@ -41,3 +42,21 @@ def test_placements_read_a_new_process_at_once(tmp_path: Path) -> None:
     shutil.rmtree(h.path("/proc/10"))
     h.path("/proc/12").rename(h.path("/proc/10"))
     assert collector.placements(collector.pids())[10]["pid"] == 4026538888
+
+
+def test_a_containers_init_is_read_afresh_its_members_recalled(tmp_path: Path) -> None:
+    h = FakeHost(tmp_path, "v2")
+    h.add_process(1, "init", ["/sbin/init"], ppid=0)
+    inside = {"pid": 4026532500, "mnt": 4026532501}
+    h.add_process(20, "sh", ["sh"], nspid=(20, 1), ns=inside)
+    h.add_process(21, "sleep", ["sleep", "9"], ppid=20, nspid=(21, 2), ns=inside)
+    host = HostRoot.at(h.root)
+    collector = Collector(host)
+    [before] = group_containers(host, collector).containers
+    assert (before.init_pid, before.cgroup["unified"]) == (20, "/")
+    # `cgscope limit` moved the container's processes into a cgroup of their own.
+    for pid in (20, 21):
+        h.path(f"/proc/{pid}/cgroup").write_text("0::/cgscope-20\n")
+    [after] = group_containers(host, collector).containers
+    assert after.cgroup["unified"] == "/cgscope-20"  # the init is read afresh: the move shows at once
+    assert after.pids == (20, 21)

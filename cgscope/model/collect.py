@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from cgscope.errors import AccessDenied, ProcessGone
 from cgscope.fs import procfs
@@ -16,7 +17,8 @@ from cgscope.fs.mounts import UNIFIED
 from cgscope.fs.users import UserNames
 from cgscope.model.process import Process
 
-PLACEMENT_ROUNDS = 10  # placements() re-reads a process's namespaces at least once in this many calls
+PLACEMENT_ROUNDS = 10  # placements() and recall() read each process again at least once in this many rounds
+T = TypeVar("T")
 _Immutable = tuple[tuple[str, ...], Mapping[str, int | None]]  # cmdline, namespaces
 
 
@@ -61,6 +63,7 @@ class Collector:
         self.reader = os.getpid() if host.root == Path("/") else None
         self._listed: dict[int, int] = {}  # pid -> /proc/PID inode, from the last pids()
         self._placed: dict[int, tuple[int | None, Mapping[str, int | None]]] = {}
+        self._recalled: dict[int, tuple[int | None, Process]] = {}
         self._round = 0
 
     def process(self, pid: int) -> Process:
@@ -105,7 +108,9 @@ class Collector:
         )
 
     def pids(self) -> list[int]:
+        """The processes now; each call starts a new round of the in-turn re-reads below."""
         self._listed = procfs.pids(self.host.proc)
+        self._round += 1
         return list(self._listed)
 
     def namespaces(self, pid: int, types: tuple[str, ...]) -> dict[str, int | None]:
@@ -113,25 +118,35 @@ class Collector:
         return procfs.read_ns(self.host.proc, pid, types)
 
     def placements(self, pids: Iterable[int]) -> dict[int, Mapping[str, int | None]]:
-        """The pid and mount namespace inodes of many processes, as cheaply as a refresh allows.
+        """The pid and mount namespace inodes of many processes, as cheaply as a refresh allows (see
+        in_turn): one that calls setns()/unshare() without a new pid is seen within ten refreshes."""
+        return self._in_turn(
+            self._placed, pids, lambda pid: procfs.read_ns(self.host.proc, pid, ("pid", "mnt"))
+        )
 
-        A process seen before (same /proc/PID inode as at the last pids()) keeps its inodes, and a
-        tenth of them are read again each call, in turn: one that calls setns()/unshare() without a
-        new pid is seen within ten refreshes. New processes are read at once. Gone ones are left out.
-        """
-        self._round += 1
-        out: dict[int, Mapping[str, int | None]] = {}
+    def recall(self, pids: Iterable[int]) -> dict[int, Process]:
+        """Processes as last read, for what a list may show a refresh or ten late (a container's
+        members); see in_turn. Read a process afresh with process() where it must be current."""
+        return self._in_turn(self._recalled, pids, self.process)
+
+    def _in_turn(
+        self, cache: dict[int, tuple[int | None, T]], pids: Iterable[int], read: Callable[[int], T]
+    ) -> dict[int, T]:
+        """A process seen before (same /proc/PID inode as at the last pids(): a reused pid is a new
+        directory) keeps what was read, and a tenth of them are read again each round, in turn. New
+        processes are read at once; gone ones are left out."""
+        out: dict[int, T] = {}
         for pid in pids:
             inode = self._listed.get(pid)
-            known = self._placed.get(pid)
+            known = cache.get(pid)
             if known is not None and known[0] == inode and (pid + self._round) % PLACEMENT_ROUNDS:
                 out[pid] = known[1]
                 continue
             with suppress(ProcessGone, AccessDenied):
-                out[pid] = procfs.read_ns(self.host.proc, pid, ("pid", "mnt"))
-                self._placed[pid] = (inode, out[pid])
-        for pid in self._placed.keys() - self._listed.keys():
-            del self._placed[pid]
+                out[pid] = read(pid)
+                cache[pid] = (inode, out[pid])
+        for pid in cache.keys() - self._listed.keys():
+            del cache[pid]
         return out
 
     def processes(self, pids: Iterable[int]) -> dict[int, Process]:

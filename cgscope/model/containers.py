@@ -71,21 +71,29 @@ def group_containers(
     host: HostRoot, collector: Collector, known: Mapping[int, Process] | None = None
 ) -> Inventory:
     """Find every container. The cost grows with cgroups, not processes: runtime cgroups are found by
-    walking the systemd hierarchy, and host processes cost one or two namespace readlinks each. Only members
-    of containers are read in full — unless `known` already holds a full snapshot."""
+    walking the systemd hierarchy, and host processes cost one or two namespace readlinks each. Only
+    members of containers are read in full — unless `known` already holds a full snapshot — and a
+    collector kept across refreshes recalls members as last read, reading each container's init afresh."""
     primary = host.primary
     found: dict[int, Process] = dict(known or {})
+    free = set(collector.pids()) if known is None else set(known)
 
     def read(pids: Iterable[int]) -> dict[int, Process]:
         pids = list(pids)
         missing = [pid for pid in pids if pid not in found]
-        found.update(collector.processes(missing))
+        found.update(collector.recall(missing))
         return {pid: found[pid] for pid in pids if pid in found}
+
+    def current(p: Process) -> Process:
+        """A container's init as it is now: its cgroup is the container's, and a move shows at once."""
+        if known is None:
+            with suppress(ProcessGone, AccessDenied):
+                p = found[p.pid] = collector.process(p.pid)
+        return p
 
     host_ns = host_namespaces(
         read([1, 2] + ([collector.reader] if collector.reader else [])), collector.reader
     )
-    free = set(collector.pids()) if known is None else set(known)
     namer = _Namer(host)
     containers: list[Container] = []
     for match, pids in _runtime_cgroups(host):
@@ -93,7 +101,9 @@ def group_containers(
         if members:
             free -= members.keys()
             name = namer(match.runtime, match.id)
-            containers.append(_container(match.id, match.runtime, name, members, host_ns, match=match))
+            containers.append(
+                _container(match.id, match.runtime, name, members, host_ns, fresh=current, match=match)
+            )
     for state in runtime_state.oci_states(host):
         init = read([state.init_pid]).get(state.init_pid)
         if (
@@ -112,11 +122,19 @@ def group_containers(
         free -= members.keys()
         cgroup = {key: _cgroup_path(host, key, d) for key, d in claimed.items()}
         containers.append(
-            _container(state.id, state.runtime, state.id, members, host_ns, cgroup=cgroup or None)
+            _container(
+                state.id, state.runtime, state.id, members, host_ns, fresh=current, cgroup=cgroup or None
+            )
         )
     uninspected: set[int] = set()
     bare = _bare(
-        collector, free, host_ns, read, primary=primary.key if primary else None, uninspected=uninspected
+        collector,
+        free,
+        host_ns,
+        read,
+        fresh=current,
+        primary=primary.key if primary else None,
+        uninspected=uninspected,
     )
     containers = _adopt(containers, bare)
     containers.sort(key=lambda c: (c.runtime, c.name, c.id))
@@ -194,10 +212,11 @@ def _container(
     members: Mapping[int, Process],
     host_ns: Mapping[str, int | None],
     *,
+    fresh: Callable[[Process], Process],
     match: RuntimeMatch | None = None,
     cgroup: Mapping[str, str] | None = None,
 ) -> Container:
-    init = _init_of(members.values())
+    init = fresh(_init_of(members.values()))
     if cgroup is None:
         cgroup = {key: _own_cgroup(path, match) for key, path in init.cgroups.items()}
     shared = tuple(
@@ -240,6 +259,7 @@ def _bare(
     host_ns: Mapping[str, int | None],
     read: Callable[[Iterable[int]], dict[int, Process]],
     *,
+    fresh: Callable[[Process], Process],
     primary: str | None,
     uninspected: set[int],
 ) -> list[Container]:
@@ -271,7 +291,7 @@ def _bare(
     for (kind, inode), group in members.items():
         if group:
             init = _init_of(group.values())
-            containers.append(_container(f"{kind}-{inode}", "bare", init.comm, group, host_ns))
+            containers.append(_container(f"{kind}-{inode}", "bare", init.comm, group, host_ns, fresh=fresh))
     return containers
 
 
