@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -336,16 +336,45 @@ def _raise_on_signal(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def stop_on_signals() -> None:
+    """SIGINT, SIGTERM and SIGHUP unwind through the finally blocks that remove the load."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) != signal.SIG_IGN:  # respect nohup and background jobs
+            signal.signal(sig, _raise_on_signal)
+
+
+def machine() -> dict[str, Any]:
+    return {"kernel": platform.release(), "cpus": os.cpu_count(), "python": platform.python_version()}
+
+
+def finish(
+    build: Callable[[], dict[str, Any]],
+    as_json: bool,
+    printer: Callable[[dict[str, Any]], None],
+    failures: tuple[type[Exception], ...] = (LoadError,),
+) -> int:
+    """Build the report and print it (JSON for scripts); the exit status of a bench script."""
+    try:
+        report = build()
+    except failures as e:
+        log(f"failed: {e}")
+        return 1
+    except KeyboardInterrupt as e:
+        log(f"interrupted ({e or 'SIGINT'}); the load was removed")
+        return 130
+    if as_json:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+    else:
+        printer(report)
+    return 0
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     python = sys.executable
     hierarchies = find_hierarchies(v1=not args.no_v1)
     report: dict[str, Any] = {
-        "machine": {
-            "kernel": platform.release(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "hierarchies": [f"{h.name}={h.mountpoint}" for h in hierarchies],
-        },
+        "machine": {**machine(), "hierarchies": [f"{h.name}={h.mountpoint}" for h in hierarchies]},
         "repeat": args.repeat,
         "goal_cpu_ratio_vs_ps": GOAL_RATIO,
     }
@@ -364,27 +393,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.geteuid() != 0:
         log("needs root (creates cgroups and namespaces)")
         return 2
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(sig) != signal.SIG_IGN:  # respect nohup and background jobs
-            signal.signal(sig, _raise_on_signal)  # unwinds through the finally blocks that clean up
-    try:
-        if args.cleanup_stale:
-            removed = remove_stale(find_hierarchies(), log)
-            log(f"{removed} stale bench cgroup(s) removed")
-            return 0
-        report = run(args)
-    except LoadError as e:
-        log(f"load failed: {e}")
-        return 1
-    except KeyboardInterrupt as e:
-        log(f"interrupted ({e or 'SIGINT'}); the load was removed")
-        return 130
-    if args.json:
-        json.dump(report, sys.stdout, indent=2)
-        print()
-    else:
-        print_report(report)
-    return 0
+    stop_on_signals()
+    if args.cleanup_stale:
+        log(f"{remove_stale(find_hierarchies(), log)} stale bench cgroup(s) removed")
+        return 0
+    return finish(lambda: run(args), args.json, print_report)
 
 
 if __name__ == "__main__":

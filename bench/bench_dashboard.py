@@ -9,11 +9,8 @@ all its threads, from /proc/PID/stat) and its peak resident memory (VmHWM). Need
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -21,12 +18,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cli import console_script, fmt, log
-from load import Load, LoadError, find_hierarchies, pid_capacity, task_count
+from bench_cli import console_script, finish, fmt, log, machine, stop_on_signals
+from load import Load, find_hierarchies, pid_capacity, task_count
 
 GOAL_CPU_VS_TOP = 1.0  # cgscope's CPU per second <= top's
 GOAL_RSS_MIB = 100.0  # cgscope's peak memory at the largest N
@@ -269,10 +265,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _raise_on_signal(signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if os.geteuid() != 0:
@@ -281,34 +273,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if shutil.which("tmux") is None:
         log("needs tmux (Debian package tmux)")
         return 2
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(sig) != signal.SIG_IGN:
-            signal.signal(sig, _raise_on_signal)  # unwinds through the finally blocks that clean up
-    report: dict[str, Any] = {
-        "machine": {
-            "kernel": platform.release(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-        },
-        "delay": args.delay,
-        "seconds": args.seconds,
-        "warmup": args.warmup,
-        "view": args.view,
-    }
-    try:
+    stop_on_signals()
+
+    def build() -> dict[str, Any]:
+        report: dict[str, Any] = {
+            "machine": machine(),
+            "delay": args.delay,
+            "seconds": args.seconds,
+            "warmup": args.warmup,
+            "view": args.view,
+        }
         report["sizes"] = [bench_size(n, args) for n in args.sizes]
-    except LoadError as e:
-        log(f"load failed: {e}")
-        return 1
-    except KeyboardInterrupt as e:
-        log(f"interrupted ({e or 'SIGINT'}); the load was removed")
-        return 130
-    if args.json:
-        json.dump(report, sys.stdout, indent=2)
-        print()
-    else:
-        print_report(report)
-    return 0
+        return report
+
+    return finish(build, args.json, print_report)
 
 
 if __name__ == "__main__":

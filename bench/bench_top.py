@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -32,10 +30,13 @@ from bench_cli import (
     Background,
     Command,
     CommandFailed,
+    finish,
     fmt,
     log,
+    machine,
     measure,
     run_measured,
+    stop_on_signals,
 )
 from load import Load, LoadError, find_hierarchies, pid_capacity, remove_stale, task_count
 
@@ -158,29 +159,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _raise_on_signal(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if os.geteuid() != 0:
         log("needs root (creates cgroups and namespaces)")
         return 2
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(sig) != signal.SIG_IGN:
-            signal.signal(sig, _raise_on_signal)
+    stop_on_signals()
+    if args.cleanup_stale:
+        log(f"{remove_stale(find_hierarchies(), log)} stale bench cgroup(s) removed")
+        return 0
     python = sys.executable
-    try:
-        if args.cleanup_stale:
-            log(f"{remove_stale(find_hierarchies(), log)} stale bench cgroup(s) removed")
-            return 0
+
+    def build() -> dict[str, Any]:
         report: dict[str, Any] = {
-            "machine": {
-                "kernel": platform.release(),
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-            },
+            "machine": machine(),
             "repeat": args.repeat,
             "refreshes": args.refreshes,
             "groups": args.groups,
@@ -190,18 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["comparison"] = [point(n, args.groups, args.ns_fraction, args, python) for n in args.sizes]
         report["by_cgroups"] = [point(args.curve_n, g, 1.0, args, python) for g in args.curve_cgroups]
         report["by_processes"] = [point(n, args.curve_groups, 1.0, args, python) for n in args.curve_sizes]
-    except (LoadError, CommandFailed) as e:
-        log(f"failed: {e}")
-        return 1
-    except KeyboardInterrupt as e:
-        log(f"interrupted ({e or 'SIGINT'}); the load was removed")
-        return 130
-    if args.json:
-        json.dump(report, sys.stdout, indent=2)
-        print()
-    else:
-        print_report(report)
-    return 0
+        return report
+
+    return finish(build, args.json, print_report, failures=(LoadError, CommandFailed))
 
 
 if __name__ == "__main__":
