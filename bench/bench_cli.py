@@ -304,10 +304,21 @@ def print_report(report: dict[str, Any]) -> None:
                 print(f"  N={s['n']:<6} {r['command']:<16} {shown:>7}  {verdict}")
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def counts(text: str) -> list[int]:
+    """ "2000,10000" -> [2000, 10000]"""
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give whole numbers separated by commas") from None
+
+
+def add_load_options(p: argparse.ArgumentParser) -> None:
+    """The options every load benchmark shares: the load's shape, the cgroups it makes, the output."""
     p.add_argument(
-        "--sizes", default="2000,10000", help="process counts, comma-separated (default 2000,10000)"
+        "--sizes",
+        type=counts,
+        default=[2000, 10000],
+        help="process counts, comma-separated (default 2000,10000)",
     )
     p.add_argument("--groups", type=int, default=50, help="cgroups per load (default 50)")
     p.add_argument(
@@ -316,17 +327,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=0.1,
         help="fraction of groups in their own namespaces (default 0.1)",
     )
-    p.add_argument("--repeat", type=int, default=5, help="runs per command, median reported (default 5)")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds allowed per command run")
     p.add_argument("--no-v1", action="store_true", help="create cgroups in the cgroup2 tree only")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    add_load_options(p)
+    p.add_argument("--repeat", type=int, default=5, help="runs per command, median reported (default 5)")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds allowed per command run")
     p.add_argument(
         "--cleanup-stale",
         action="store_true",
         help="remove cgscope-bench-* cgroups left by a killed run (killing their members) and exit",
     )
     args = p.parse_args(argv)
-    args.sizes = [int(x) for x in str(args.sizes).split(",") if x.strip()]
     if args.repeat < 1 or not args.sizes or not 0 <= args.ns_fraction <= 1:
         p.error("need --repeat >= 1, at least one size and 0 <= --ns-fraction <= 1")
     return args

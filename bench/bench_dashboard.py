@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cli import console_script, finish, fmt, log, machine, stop_on_signals
+from bench_cli import add_load_options, console_script, finish, fmt, log, machine, stop_on_signals
 from load import Load, find_hierarchies, pid_capacity, task_count
 
 GOAL_CPU_VS_TOP = 1.0  # cgscope's CPU per second <= top's
@@ -236,13 +236,7 @@ def print_report(report: dict[str, Any]) -> None:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument(
-        "--sizes", default="2000,10000", help="process counts, comma-separated (default 2000,10000)"
-    )
-    p.add_argument("--groups", type=int, default=50, help="cgroups per load (default 50)")
-    p.add_argument(
-        "--ns-fraction", type=float, default=0.1, help="fraction of groups in namespaces (default 0.1)"
-    )
+    add_load_options(p)
     p.add_argument(
         "--delay", type=float, default=1.0, help="each tool's refresh interval in seconds (default 1)"
     )
@@ -256,10 +250,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="containers",
         help="the dashboard's view (default containers)",
     )
-    p.add_argument("--no-v1", action="store_true", help="create cgroups in the cgroup2 tree only")
-    p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     args = p.parse_args(argv)
-    args.sizes = [int(x) for x in str(args.sizes).split(",") if x.strip()]
     if not args.sizes or args.seconds <= 0 or args.delay <= 0:
         p.error("need at least one size, --seconds > 0 and --delay > 0")
     return args

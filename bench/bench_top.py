@@ -30,6 +30,8 @@ from bench_cli import (
     Background,
     Command,
     CommandFailed,
+    add_load_options,
+    counts,
     finish,
     fmt,
     log,
@@ -132,24 +134,16 @@ def print_report(report: dict[str, Any]) -> None:
             )
 
 
-def sizes(text: str) -> list[int]:
-    return [int(x) for x in text.split(",") if x.strip()]
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("--sizes", type=sizes, default=[2000, 10000], help="N for the comparison (2000,10000)")
-    p.add_argument("--groups", type=int, default=50, help="cgroups in the comparison's load (50)")
-    p.add_argument("--ns-fraction", type=float, default=0.1, help="containers among them (0.1)")
+    add_load_options(p)  # --sizes, --groups, --ns-fraction: the comparison's load
     p.add_argument("--curve-n", type=int, default=2000, help="processes while cgroups vary (2000)")
-    p.add_argument("--curve-cgroups", type=sizes, default=[10, 50, 200, 500], help="(10,50,200,500)")
+    p.add_argument("--curve-cgroups", type=counts, default=[10, 50, 200, 500], help="(10,50,200,500)")
     p.add_argument("--curve-groups", type=int, default=50, help="containers while processes vary (50)")
-    p.add_argument("--curve-sizes", type=sizes, default=[500, 2000, 10000], help="(500,2000,10000)")
+    p.add_argument("--curve-sizes", type=counts, default=[500, 2000, 10000], help="(500,2000,10000)")
     p.add_argument("--refreshes", type=int, default=10, help="K: extra refreshes timed (10)")
     p.add_argument("--repeat", type=int, default=5, help="runs per command, median reported (5)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per command run")
-    p.add_argument("--no-v1", action="store_true", help="create cgroups in the cgroup2 tree only")
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument(
         "--cleanup-stale", action="store_true", help="remove a killed run's cgscope-bench-* cgroups"
     )

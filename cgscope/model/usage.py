@@ -263,7 +263,9 @@ class Overview:
     """
 
     def __init__(self, host: HostRoot, collector: Collector | None = None) -> None:
+        """`collector`: one the caller keeps (the dashboard's), shared rather than read twice."""
         self.host = host
+        self._owns_collector = collector is None
         self.collector = collector or Collector(host)
         self.sampler = Sampler(host)
         self._tree: frozenset[Path] | None = None
@@ -276,8 +278,8 @@ class Overview:
 
     def discover(self) -> None:
         self._inventory = inv = group_containers(self.host, self.collector)
-        # what is cached for processes gone since the last discovery is of no more use
-        self.collector.cache.prune({(p.pid, p.start_ticks, p.comm) for p in inv.processes.values()})
+        if self._owns_collector:  # what is cached for processes gone since is of no more use
+            self.collector.retain(inv.processes.values())
         self._watched = tuple(
             Watched(c, locate(self.host, c.cgroup), self._shared(c)) for c in inv.containers
         )

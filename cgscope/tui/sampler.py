@@ -117,7 +117,7 @@ class Sampler:
         """Usage against limits since the last refresh (the first has levels, no rates yet)."""
         try:
             if self.overview is None:
-                self.overview = Overview(self.host)
+                self.overview = Overview(self.host, self.collector)
             cur = self.overview.sample()
         except CgscopeError:  # a captured tree without the host's counters: shown as unknown
             return None, {}
