@@ -161,7 +161,7 @@ def cli(h: FakeHost, *args: str) -> str:
 
 
 def top_json(h: FakeHost) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(cli(h, "top", "--json", "-d", "0"))
+    data: dict[str, Any] = json.loads(cli(h, "top", "--json", "-d", "0.1"))
     return data
 
 
@@ -186,7 +186,7 @@ def test_v2_container_figures_and_limits_on_the_path(tmp_path: Path) -> None:
         "swap_bytes": 2 * MIB,
         "oom_kills": 1,
     }
-    assert c["pids"] == {"current": 3, "max": 1000}  # system.slice's pids.max
+    assert c["tasks"] == {"current": 3, "max": 1000}  # system.slice's pids.max
     assert c["io"] == {
         "read_bytes_per_s": 0,
         "write_bytes_per_s": 0,
@@ -208,7 +208,7 @@ def test_v2_host_row(tmp_path: Path) -> None:
     assert host["memory"]["usage_bytes"] == (8039412 - 3919244) * 1024  # all that is not free
     assert host["memory"]["working_set_bytes"] == (8039412 - 3919244 - 1507900) * 1024
     assert host["memory"]["oom_kills"] == 2
-    assert host["pids"] == {"current": 214, "max": 63449}
+    assert host["tasks"] == {"current": 214, "max": 63449}
     assert host["pressure"]["memory"]["some"]["avg10"] == 12.5
 
 
@@ -254,7 +254,8 @@ def test_v2_procview(tmp_path: Path) -> None:
 def test_procview_json_and_every_file(tmp_path: Path) -> None:
     h = v2_host(tmp_path)
     data = json.loads(cli(h, "procview", "web", "--json"))
-    assert data["target"] == {"id": CID, "name": "web"}
+    ref = {"id": CID, "name": "web", "runtime": data["container"]["runtime"], "init_pid": data["pid"]}
+    assert data["container"] == ref
     assert data["cgroup"] == {"unified": V2_CG}
     assert list(data["files"]) == [
         "/proc/meminfo", "/proc/cpuinfo", "/proc/stat", "/proc/uptime", "/proc/loadavg", "/proc/swaps",
@@ -291,24 +292,24 @@ def test_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "no view of 'slabinfo'" in capsys.readouterr().err
     assert main(["--root", str(h.root), "top", "-n", "0"]) == 2
     assert main(["--root", str(h.root), "top", "-d", "-1"]) == 2
-    assert main(["--root", str(h.root), "top", "nosuch", "-d", "0"]) == 1
+    assert main(["--root", str(h.root), "top", "nosuch", "-d", "0.1"]) == 1
 
 
 def test_top_table_and_processes(tmp_path: Path) -> None:
     h = v2_host(tmp_path)
-    text = cli(h, "top", "-d", "0", "-n", "2")
+    text = cli(h, "top", "-d", "0.1", "-n", "2")
     assert text.count("NAME") == 2  # two refreshes
     header, host_row, web = text.splitlines()[:3]
     assert header.split()[:6] == ["NAME", "RUNTIME", "CPU%", "CPUS", "%LIM", "THR%"]
     assert host_row.startswith("(host)") and web.startswith("web ")
     assert web.split()[6:11] == ["100.0M", "75.0M", "200.0M", "50.0", "3/1000"]
-    data = json.loads(cli(h, "top", "web", "--json", "-d", "0"))
+    data = json.loads(cli(h, "top", "web", "--json", "-d", "0.1"))
     [p] = data["processes"]
     assert (p["pid"], p["nspid"], p["user"], p["command"]) == (4242, 1, "root", "nginx -g daemon off;")
     rss = 400 * os.sysconf("SC_PAGE_SIZE")  # stat's rss field, in pages
     assert p["rss_bytes"] == rss
     assert p["memory_percent"] == pytest.approx(rss / (200 * MIB) * 100, abs=0.01)  # of what it may use
-    table = cli(h, "top", "web", "-d", "0")
+    table = cli(h, "top", "web", "-d", "0.1")
     assert " PID  NSPID  USER  S  CPU%   RSS  %MEM  COMMAND\n" in table and "nginx -g daemon off;" in table
 
 
@@ -324,7 +325,7 @@ def test_hybrid_container_figures(tmp_path: Path) -> None:
     assert c["memory"]["limit_bytes"] == 256 * MIB  # hierarchical_memory_limit
     assert c["memory"]["working_set_bytes"] == 75 * MIB
     assert c["memory"]["swap_bytes"] == 0 and c["memory"]["oom_kills"] == 0
-    assert c["pids"] == {"current": 5, "max": 64}
+    assert c["tasks"] == {"current": 5, "max": 64}
     assert c["io"]["read_bytes_per_s"] == 0
     assert c["pressure"]["cpu"]["some"]["avg10"] == 12.5  # from its cgroup2 directory
     assert set(c["pressure"]) == {"cpu"}
@@ -385,5 +386,5 @@ def test_a_bare_container_in_a_shared_cgroup_is_marked(
     rows = {c["name"]: c for c in top_json(h)["containers"]}
     assert rows["sh"]["shared_cgroup"] is True  # bash lives in its cgroup too
     assert rows["web"]["shared_cgroup"] is False
-    assert "sh*" in cli(h, "top", "-d", "0")
+    assert "sh*" in cli(h, "top", "-d", "0.1")
     assert "shares its cgroup with other processes" in capsys.readouterr().err

@@ -366,7 +366,7 @@ def test_v2_ps_all(v2: FakeHost) -> None:
         "state": "S",
         "command": "nginx: worker process",
         "start_time": round(v2.btime + 5010 / 100, 2),
-        "container": DOCKER_ID,
+        "container": {"id": DOCKER_ID, "name": "nginx", "runtime": "docker", "init_pid": 530},
         "cgroups": {"unified": DOCKER_CG},
         "namespaces": {**HOST_NS, **private(2)},
     }
@@ -462,7 +462,7 @@ def test_v2_ns(v2: FakeHost) -> None:
 
 def test_v2_tree(v2: FakeHost) -> None:
     data = cli_json(v2, "tree")
-    assert data["mode"] == "v2"
+    assert data["cgroup_mode"] == "v2"
     [unified] = data["hierarchies"]
     assert (unified["name"], unified["version"]) == ("unified", 2)
     assert unified["mountpoint"] == "/sys/fs/cgroup"
@@ -663,7 +663,7 @@ def test_v1_cgroupfs_drivers(v1: FakeHost) -> None:
 
 def test_v1_tree(v1: FakeHost) -> None:
     data = cli_json(v1, "tree", "-H", "cpu,cpuacct")
-    assert data["mode"] == "v1"
+    assert data["cgroup_mode"] == "v1"
     [cpu] = data["hierarchies"]
     assert (cpu["name"], cpu["version"]) == ("cpu,cpuacct", 1)
     root = cpu["tree"]
@@ -735,7 +735,7 @@ def test_hybrid(tmp_path: Path) -> None:
     assert agent["cgroups"]["memory"] == "/process_api/44b44fef020b68810f1938a94c68706f"
     assert agent["cgroups"]["unified"] == "/"
     tree = cli_json(h, "tree")
-    assert tree["mode"] == "hybrid"
+    assert tree["cgroup_mode"] == "hybrid"
     memory = next(x for x in tree["hierarchies"] if x["name"] == "memory")["tree"]
     assert tree_node(memory, "/process_api/44b44fef020b68810f1938a94c68706f")["procs"] == 1
 

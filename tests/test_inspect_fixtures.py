@@ -147,7 +147,7 @@ def docker_host(tmp_path: Path) -> FakeHost:
 
 def test_docker_overlay2_layers_top_first(docker_host: FakeHost) -> None:
     data = cli_json(docker_host, "inspect", "web")
-    assert data["container"] == {"id": DID, "name": "web", "runtime": "docker"}
+    assert data["container"] == {"id": DID, "name": "web", "runtime": "docker", "init_pid": data["pid"]}
     rootfs = data["rootfs"]
     assert (rootfs["driver"], rootfs["workdir"]) == ("overlay", f"{O2}/{CACHE}/work")
     assert rootfs["mount"] == {

@@ -348,6 +348,6 @@ def test_every_view_is_rendered_by_name() -> None:
         assert procview.render(name, v).endswith("\n") or name == "diskstats"
 
 
-@pytest.mark.parametrize("argv", [["top", "--json", "-d", "0"], ["procview", "1", "meminfo", "--json"]])
+@pytest.mark.parametrize("argv", [["top", "--json", "-d", "0.1"], ["procview", "1", "meminfo", "--json"]])
 def test_top_and_procview_load_no_ui_library(argv: list[str]) -> None:
     assert loaded_ui_modules(argv) == []

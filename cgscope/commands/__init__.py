@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 from cgscope.fs.hostroot import HostRoot
@@ -24,6 +25,64 @@ MODULES = (
     "cgscope.commands.inspect",
     "cgscope.commands.control",
 )
+
+DELAY_MIN, DELAY_MAX = 0.1, 3600.0  # seconds between refreshes, for top and the dashboard alike
+
+
+def seconds(text: str) -> float:
+    """A refresh interval: a number of seconds from DELAY_MIN to DELAY_MAX."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not DELAY_MIN <= value <= DELAY_MAX:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds between {DELAY_MIN:g} and {DELAY_MAX:g}"
+        )
+    return value
+
+
+class GlobalOptions:
+    """Options that mean the same before or after the command (`cgscope --root X ps`, `cgscope ps
+    --root X`). The main parser holds their defaults; a subcommand's copy has none (argparse.SUPPRESS),
+    so it sets only what is given after the command and never undoes what came before it."""
+
+    @staticmethod
+    def add_to(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+        def default(value: object) -> object:
+            return value if defaults else argparse.SUPPRESS
+
+        parser.add_argument(
+            "--root",
+            type=Path,
+            default=default(Path("/")),
+            metavar="DIR",
+            help="read proc/ and the cgroup mounts under DIR instead of the live host (a captured or "
+            "test tree)",
+        )
+        parser.add_argument(
+            "-d",
+            "--delay",
+            type=seconds,
+            default=default(None),
+            metavar="SECONDS",
+            help="seconds between refreshes, for the dashboard (default 2; + and - change it while it "
+            "runs) and top (default 1)",
+        )
+        parser.add_argument(
+            "--read-only",
+            action="store_true",
+            default=default(False),
+            help="change nothing: the dashboard's change keys are off, and commands that would change "
+            "something refuse",
+        )
+
+
+def refusal(args: argparse.Namespace) -> str | None:
+    """Why the command may not run as asked: a change under --read-only."""
+    if args.read_only and args.writes:
+        return f"read-only (--read-only): {args.command} would change the system, and is off"
+    return None
 
 
 class Commands:
@@ -40,13 +99,18 @@ class Commands:
         *,
         json_output: bool = True,
         schema: str = "docs/json.md",
+        writes: bool = False,
+        refreshes: bool = False,
     ) -> argparse.ArgumentParser:
-        parser = self._sub.add_parser(name, help=help_text, description=help_text)
+        """`writes`: the command changes cgroups or processes (refused under --read-only); `refreshes`:
+        it samples more than once and takes -d."""
+        parser = self._sub.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
         if json_output:
             parser.add_argument(
                 "--json", action="store_true", help=f"print JSON for scripts (schema: {schema})"
             )
-        parser.set_defaults(run=run)
+        GlobalOptions.add_to(parser, defaults=False)
+        parser.set_defaults(run=run, writes=writes, refreshes=refreshes)
         return parser
 
 

@@ -35,6 +35,7 @@ def register(commands: Commands) -> None:
         "limit a process's or a container's CPU, memory, pids, CPUs or IO",
         limit,
         schema="docs/control.md",
+        writes=True,
     )
     limit_parser.add_argument("target", metavar="PID|CONTAINER")
     for flag, dest, metavar, help_text in LIMIT_OPTIONS:
@@ -52,7 +53,11 @@ def register(commands: Commands) -> None:
     _change_options(limit_parser)
 
     move_parser = commands.add(
-        "move", "move a process, with all its threads, into a cgroup", move, schema="docs/control.md"
+        "move",
+        "move a process, with all its threads, into a cgroup",
+        move,
+        schema="docs/control.md",
+        writes=True,
     )
     move_parser.add_argument("pid", metavar="PID")
     move_parser.add_argument("cgroup", metavar="CGROUP", help="a path as /proc/PID/cgroup shows it: /a/b")
@@ -72,17 +77,24 @@ def register(commands: Commands) -> None:
             f"{verb} every process of a container (its cgroup's freezer)",
             freeze,
             schema="docs/control.md",
+            writes=True,
         )
         parser.add_argument("target", metavar="CONTAINER")
         parser.set_defaults(frozen=name == "freeze")
         _change_options(parser)
 
     commands.add("history", "list every change cgscope made (its journal)", history, schema="docs/control.md")
-    undo_parser = commands.add("undo", "undo the last change(s) cgscope made", undo, schema="docs/control.md")
+    undo_parser = commands.add(
+        "undo", "undo the last change(s) cgscope made", undo, schema="docs/control.md", writes=True
+    )
     undo_parser.add_argument("count", nargs="?", default="1", metavar="N", help="how many (default 1)")
 
     nsenter_parser = commands.add(
-        "nsenter", "run a command inside a process's or a container's namespaces", nsenter, json_output=False
+        "nsenter",
+        "run a command inside a process's or a container's namespaces",
+        nsenter,
+        json_output=False,
+        writes=True,
     )
     nsenter_parser.add_argument("target", metavar="PID|CONTAINER")
     nsenter_parser.add_argument(
@@ -209,12 +221,15 @@ def undo(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
 
 def nsenter(args: argparse.Namespace, host: HostRoot, out: TextIO) -> int:
     from cgscope.control import nsenter as enter
-    from cgscope.control.target import resolve
+    from cgscope.model.collect import Collector
+    from cgscope.model.containers import group_containers
+    from cgscope.model.target import resolve
 
     if host.root != Path("/"):
         raise CgscopeError("nsenter enters live processes: it cannot run with --root")
     ns, command = _after_target(args.ns, args.argv)
-    pid = int(args.target) if args.target.isdigit() else resolve(host, args.target).init_pid
+    collector = Collector(host)
+    pid = resolve(group_containers(host, collector), args.target, collector.process).pid
     namespaces = enter.parse_namespaces(ns) if ns is not None else enter.ORDER
     return enter.run(host.proc, enter.prepare(host.proc, pid, namespaces, command))  # the command's status
 

@@ -66,6 +66,7 @@ def containers(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
 def ps(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.model.collect import Collector
     from cgscope.model.containers import group_containers
+    from cgscope.model.target import resolve
     from cgscope.render import views
     from cgscope.render.table import print_table
 
@@ -73,17 +74,9 @@ def ps(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     procs = collector.snapshot().processes
     inv = group_containers(host, collector, procs)
     selected = sorted(procs)
-    target: str | None = args.target
-    if target is not None:
-        pid = int(target) if target.isdigit() else None
-        if pid is not None and pid in procs and pid not in inv.container_of:
-            selected = [pid]  # a host process: show it alone
-        elif (
-            pid is not None and pid not in procs and not any(c.id.startswith(target) for c in inv.containers)
-        ):
-            raise NotFound(f"no such process: {target} (see 'cgscope ps')")
-        else:
-            selected = list(inv.find(target).pids)
+    if args.target is not None:
+        found = resolve(inv, args.target, collector.process)
+        selected = list(found.container.pids) if found.container else [found.pid]  # a host process: alone
     rows = [procs[pid] for pid in selected if pid in procs]
     if args.json:
         emit_json(out, {"processes": [views.process_json(p, inv) for p in rows]})
@@ -115,7 +108,7 @@ def tree(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     trees = [(m, read_tree(m)) for m in mounts]
     if args.json:
         data: dict[str, Any] = {
-            "mode": host.mode,
+            "cgroup_mode": host.mode,
             "hierarchies": [{**views.hierarchy_json(host, m), "tree": views.tree_json(t)} for m, t in trees],
         }
         emit_json(out, data)

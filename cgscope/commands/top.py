@@ -14,26 +14,24 @@ if TYPE_CHECKING:
     from cgscope.model.derive import ContainerUsage, ProcessUsage, Usage
     from cgscope.render.table import Table
 
+DEFAULT_DELAY = 1.0  # seconds between two samples: rates are over this interval
 VIEW_FILES = ("meminfo", "cpuinfo", "stat", "uptime", "loadavg", "swaps", "diskstats", "online")
 
 
 def register(commands: Commands) -> None:
     top_parser = commands.add(
-        "top", "what each container uses against what it may use, like top -b", top, schema="docs/top.md"
+        "top",
+        "what each container uses against what it may use, like top -b (-d: seconds between samples, "
+        "default 1)",
+        top,
+        schema="docs/top.md",
+        refreshes=True,
     )
     top_parser.add_argument(
         "target",
         nargs="?",
         metavar="CONTAINER",
         help="also list this container's processes (a name, an id prefix or any member pid)",
-    )
-    top_parser.add_argument(
-        "-d",
-        "--delay",
-        type=_seconds,
-        default=1.0,
-        metavar="SECONDS",
-        help="seconds between two samples: rates are over this interval (default 1)",
     )
     top_parser.add_argument(
         "-n", "--iterations", type=_count, default=1, metavar="N", help="refreshes to print (default 1)"
@@ -56,16 +54,6 @@ def register(commands: Commands) -> None:
     )
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 3600:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 3600")
-    return value
-
-
 def _count(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of refreshes")
@@ -86,27 +74,32 @@ def top(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.fs.procfs import kernel_identity
     from cgscope.model.collect import Collector
     from cgscope.model.derive import derive_overview, memory_allowance, process_usage
+    from cgscope.model.target import resolve_container
     from cgscope.model.usage import Overview, OverviewSample, ProcessSampler, Watched
 
+    delay = args.delay if args.delay is not None else DEFAULT_DELAY
     overview = Overview(host)
     identity = kernel_identity(host.proc)
     prev = overview.sample()
+    chosen = None
+    if args.target:
+        chosen = resolve_container(prev.inventory, args.target, overview.collector.process, what="top")
 
     def selected(sample: OverviewSample) -> Watched:
-        ident = sample.inventory.find(args.target).id
-        found = [w for w in sample.watched if w.container.id == ident and ident in sample.containers]
+        assert chosen is not None
+        found = [w for w in sample.watched if w.container.id == chosen.id and chosen.id in sample.containers]
         if not found:
-            raise NotFound(f"container {args.target!r} has gone")
+            raise NotFound(f"container {chosen.name} ({chosen.runtime}) has exited")
         return found[0]
 
     processes = ProcessSampler(Collector(host))  # a collector of its own: its cache holds only these
-    prev_procs = processes.sample(overview.members(selected(prev))) if args.target else {}
+    prev_procs = processes.sample(overview.members(selected(prev))) if chosen else {}
     for i in range(args.iterations):
-        time.sleep(args.delay)
+        time.sleep(delay)
         cur = overview.sample()
         host_usage, rows = derive_overview(prev, cur)
         procs = None
-        if args.target:
+        if chosen:
             watched = selected(cur)
             rows = [r for r in rows if r.watched.container.id == watched.container.id]
             cur_procs = processes.sample(overview.members(watched))
@@ -175,35 +168,28 @@ def procview(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.model.collect import Collector
     from cgscope.model.containers import group_containers
     from cgscope.model.procview import FILES, render
+    from cgscope.model.target import resolve
     from cgscope.model.usage import read_view
+    from cgscope.render.views import container_ref
 
     collector = Collector(host)
     inv = group_containers(host, collector)
-    target: str = args.target
-    pid = int(target) if target.isdigit() else None
-    if (
-        pid is not None
-        and pid not in inv.container_of
-        and not any(c.id.startswith(target) for c in inv.containers)
-    ):
-        # A host process sees its own cgroups; the init of its pid namespace is the host's.
-        process = next(iter(collector.processes([pid]).values()), None)
-        if process is None:
-            raise NotFound(f"no such process: {target} (see 'cgscope ps')")
-        about: dict[str, object] = {"pid": pid}
-        cgroups, init_ticks = process.cgroups, 0
+    found = resolve(inv, args.target, collector.process)
+    container = found.container
+    if container is None:  # a host process sees its own cgroups; the init of its pid namespace is the host's
+        assert found.process is not None
+        cgroups, init_ticks = found.process.cgroups, 0
         primary = host.primary
         directory = primary.directory(cgroups.get(primary.key, "/")) if primary is not None else None
-        pids = sorted(subtree_procs(directory)) if directory is not None else [pid]
+        pids = sorted(subtree_procs(directory)) if directory is not None else [found.pid]
     else:
-        container = inv.find(target)
         init = inv.processes.get(container.init_pid)
-        about = {"id": container.id, "name": container.name}
         cgroups, init_ticks, pids = container.cgroup, init.start_ticks if init else 0, list(container.pids)
     inputs = read_view(host, cgroups, init_ticks, pids)
     texts = {FILES[name]: render(name, inputs) for name in dict.fromkeys(args.files or VIEW_FILES)}
     if args.json:
-        emit_json(out, {"target": about, "cgroup": dict(cgroups), "files": texts})
+        ref = container_ref(container) if container is not None else None
+        emit_json(out, {"container": ref, "pid": found.pid, "cgroup": dict(cgroups), "files": texts})
     elif len(texts) == 1:
         out.write(next(iter(texts.values())))
     else:  # as head(1) separates files

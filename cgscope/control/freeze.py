@@ -43,4 +43,4 @@ def plan_freeze(host: HostRoot, ref: str, frozen: bool) -> Plan:
     else:
         steps = (Step("freeze", mount.key, current, file, value, old=now),)
         notes = (f"{'freezes' if frozen else 'thaws'} {mount.key}:{current}",)
-    return Plan(action, target.label, target.pids, steps, tuple(affected), notes)
+    return Plan(action, target.label, target.pids, steps, tuple(affected), notes, container=target.container)

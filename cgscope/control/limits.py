@@ -111,6 +111,7 @@ class _Planner:
             affected=tuple(affected),
             notes=tuple(self.notes),
             warnings=tuple(self.warnings),
+            container=self.target.container,
         )
 
     # -- where ----------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from cgscope.model.containers import Container
+
 Op = Literal["mkdir", "write", "enable", "move", "freeze"]
 
 
@@ -95,6 +97,7 @@ class Plan:
     affected: tuple[Affected, ...] = ()
     notes: tuple[str, ...] = ()  # what cgscope decided and why ("made /cgscope-1234 for it")
     warnings: tuple[str, ...] = ()  # risks that need a confirmation ("below current usage: OOM")
+    container: Container | None = None  # the container acted on, if the target is one
 
     @property
     def others(self) -> tuple[Affected, ...]:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from cgscope.control.errors import InvalidRequest
-from cgscope.errors import NotFound, ProcessGone
 from cgscope.fs.hostroot import HostRoot
+from cgscope.model import target as model_target
 from cgscope.model.collect import Collector
 from cgscope.model.containers import Container, Inventory, group_containers
 from cgscope.model.process import Process
+from cgscope.model.target import resolve_process
 
 
 @dataclass(frozen=True)
@@ -22,32 +23,26 @@ class Target:
     pids: tuple[int, ...]
     processes: Mapping[int, Process]
     cgroups: Mapping[str, str]  # hierarchy -> the container's own cgroup, or the process's
+    container: Container | None = None
 
 
 def resolve(host: HostRoot, ref: str, *, containers: bool = True) -> Target:
-    """A pid names that process — or, when `containers` and the process belongs to a container, the
-    container (as `cgscope ps PID` does); anything else names a container."""
+    """A reference by model/target.py's rules, with the control layer's safety checks: a pid names that
+    process — or, when `containers` and the process belongs to a container, the container (as `cgscope ps
+    PID` does); anything else names a container."""
     collector = Collector(host)
-    if ref.isdigit():
-        pid = int(ref)
-        proc = _process(collector, pid)
-        if containers:
-            inv = group_containers(host, collector)
-            found = inv.container_of.get(pid)
-            if found is not None:
-                return _container(found, inv)
-        return Target("process", f"process {pid} ({proc.comm})", pid, (pid,), {pid: proc}, dict(proc.cgroups))
     if not containers:
-        raise InvalidRequest(f"{ref!r} is not a pid: give a process id (see 'cgscope ps')")
+        return _process(resolve_process(ref, collector.process))
     inv = group_containers(host, collector)
-    return _container(inv.find(ref), inv)
+    found = model_target.resolve(inv, ref, collector.process)
+    if found.container is not None:
+        return _container(found.container, inv)
+    assert found.process is not None
+    return _process(found.process)
 
 
-def _process(collector: Collector, pid: int) -> Process:
-    try:
-        proc = collector.process(pid)
-    except ProcessGone:
-        raise NotFound(f"no such process: {pid} (see 'cgscope ps')") from None
+def _process(proc: Process) -> Target:
+    pid = proc.pid
     if proc.kernel_thread:
         raise InvalidRequest(
             f"process {pid} ([{proc.comm}]) is a kernel thread: cgscope changes only user processes"
@@ -56,7 +51,7 @@ def _process(collector: Collector, pid: int) -> Process:
         raise InvalidRequest(f"process {pid} is a zombie: it has exited already")
     if pid == 1:
         raise InvalidRequest("process 1 is the host's init: cgscope never limits or moves it")
-    return proc
+    return Target("process", f"process {pid} ({proc.comm})", pid, (pid,), {pid: proc}, dict(proc.cgroups))
 
 
 def _container(c: Container, inv: Inventory) -> Target:
@@ -67,7 +62,7 @@ def _container(c: Container, inv: Inventory) -> Target:
     init = members.get(c.init_pid) or next(iter(live.values()))
     cgroups = {**init.cgroups, **c.cgroup}
     return Target(
-        "container", f"container {c.name} ({c.runtime})", init.pid, tuple(sorted(live)), live, cgroups
+        "container", f"container {c.name} ({c.runtime})", init.pid, tuple(sorted(live)), live, cgroups, c
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from pathlib import Path
 
-from cgscope.errors import AccessDenied, NotFound, ProcessGone
+from cgscope.errors import AccessDenied, ProcessGone
 from cgscope.fs import cgroupfs, runtime_state
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
@@ -49,22 +49,6 @@ class Inventory:
     processes: Mapping[int, Process]  # those read in full: every container member, at least
     host_namespaces: Mapping[str, int | None]
     uninspected: frozenset[int] = frozenset()  # host pids whose namespaces we may not read (EACCES)
-
-    def find(self, ref: str) -> Container:
-        """A container named by name, id prefix, or any member pid."""
-        if ref.isdigit() and int(ref) in self.container_of:
-            return self.container_of[int(ref)]
-        exact = [c for c in self.containers if ref in (c.name, c.id)]
-        found = exact or [c for c in self.containers if c.id.startswith(ref)]
-        if len(found) == 1:
-            return found[0]
-        if not found:
-            raise NotFound(
-                f"no container named {ref!r}: give a name, an id prefix or a member pid "
-                "(see 'cgscope containers')"
-            )
-        ids = ", ".join(c.id[:12] for c in found)
-        raise NotFound(f"{ref!r} matches {len(found)} containers ({ids}): give more of the id")
 
 
 def group_containers(

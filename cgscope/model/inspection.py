@@ -7,7 +7,7 @@ from __future__ import annotations
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
-from cgscope.errors import AccessDenied, NotFound, ProcessGone
+from cgscope.errors import AccessDenied
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounttable import Mount, read_mount_table, root_device
 from cgscope.model.collect import Collector
@@ -16,6 +16,7 @@ from cgscope.model.isolation import Isolation, namespace_states, read_isolation,
 from cgscope.model.layers import RootFs, read_rootfs
 from cgscope.model.lifecycle import Lifecycle, read_lifecycle
 from cgscope.model.process import Process
+from cgscope.model.target import ReadProcess, Resolved
 
 
 @dataclass(frozen=True)
@@ -34,23 +35,13 @@ class Inspection:
     lifecycle: Lifecycle | None  # None for a host process
 
 
-def resolve(inv: Inventory, collector: Collector, ref: str) -> Subject:
-    """A container named by name, id prefix or member pid; or, for the pid of a host process, that process."""
-    if ref.isdigit():
-        pid = int(ref)
-        container = inv.container_of.get(pid)
-        if container is None:
-            try:
-                process = inv.processes.get(pid) or collector.process(pid)
-            except ProcessGone:
-                process = None
-            if process is not None:
-                return Subject(None, process)
-            if not any(c.id.startswith(ref) for c in inv.containers):
-                raise NotFound(f"no such process or container: {ref} (see 'cgscope containers')")
-    container = inv.find(ref)
-    init = inv.processes.get(container.init_pid) or collector.process(container.init_pid)
-    return Subject(container, init)
+def subject_of(inv: Inventory, found: Resolved, read: ReadProcess) -> Subject:
+    """What to inspect for a resolved reference: a container through its init, or a host process."""
+    if found.container is None:
+        assert found.process is not None
+        return Subject(None, found.process)
+    init = inv.processes.get(found.container.init_pid) or read(found.container.init_pid)
+    return Subject(found.container, init)
 
 
 def mount_table(host: HostRoot, pid: int) -> list[Mount] | None:

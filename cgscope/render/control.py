@@ -11,6 +11,7 @@ from cgscope.control.plan import Plan, Step
 from cgscope.control.undo import Undone
 from cgscope.fs.hostroot import HostRoot
 from cgscope.render.table import Column, Table
+from cgscope.render.views import container_ref
 
 
 def _quoted(value: str) -> str:
@@ -54,6 +55,7 @@ def plan_json(plan: Plan, *, dry_run: bool, change: Change | None) -> dict[str, 
     return {
         "action": plan.action,
         "target": plan.target,
+        "container": container_ref(plan.container) if plan.container is not None else None,
         "target_pids": list(plan.target_pids),
         "dry_run": dry_run,
         "change_id": change.id if change is not None else None,

@@ -13,7 +13,7 @@ from cgscope.model.isolation import ALL_CAPABILITIES, SECCOMP_MODES, Isolation, 
 from cgscope.model.layers import RootFs
 from cgscope.model.lifecycle import Lifecycle, ProcRef
 from cgscope.render.table import Column, Table, print_table
-from cgscope.render.views import short_id
+from cgscope.render.views import container_ref, short_id
 
 LISTED = 10  # rows of a long list (zombies, outsiders) shown as text; JSON has them all
 
@@ -33,7 +33,7 @@ class Section:
 def subject_json(subject: Subject) -> dict[str, Any]:
     c, p = subject.container, subject.process
     return {
-        "container": {"id": c.id, "name": c.name, "runtime": c.runtime} if c is not None else None,
+        "container": container_ref(c) if c is not None else None,
         "pid": p.pid,
         "command": p.command,
     }

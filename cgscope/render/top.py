@@ -8,7 +8,7 @@ from typing import Any
 
 from cgscope.model.derive import ContainerUsage, CpuUsage, IoUsage, MemoryUsage, ProcessUsage, Usage
 from cgscope.render.table import Column, Table
-from cgscope.render.views import HOST
+from cgscope.render.views import HOST, container_ref
 
 OVERVIEW_COLUMNS = (
     Column("NAME"),
@@ -120,7 +120,7 @@ def usage_json(u: Usage) -> dict[str, Any]:
     return {
         "cpu": cpu_json(u.cpu),
         "memory": memory_json(u.memory),
-        "pids": None if u.pids is None else {"current": u.pids.current, "max": u.pids.max},
+        "tasks": None if u.pids is None else {"current": u.pids.current, "max": u.pids.max},
         "io": io_json(u.io),
         "pressure": {
             kind: {
@@ -146,9 +146,7 @@ def host_json(identity: tuple[str, str], mode: str, u: Usage) -> dict[str, Any]:
 def container_json(row: ContainerUsage) -> dict[str, Any]:
     c = row.watched.container
     return {
-        "id": c.id,
-        "name": c.name,
-        "runtime": c.runtime,
+        **container_ref(c),
         "cgroup": dict(c.cgroup),
         "shared_cgroup": row.watched.shared,
         **usage_json(row.usage),

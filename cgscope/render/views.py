@@ -39,13 +39,16 @@ def hierarchy_json(host: HostRoot, mount: CgroupMount) -> dict[str, Any]:
     }
 
 
+def container_ref(c: Container) -> dict[str, Any]:
+    """How every command's JSON names a container (docs/json.md, "The container reference")."""
+    return {"id": c.id, "name": c.name, "runtime": c.runtime, "init_pid": c.init_pid}
+
+
 def container_json(c: Container, inv: Inventory) -> dict[str, Any]:
+    """`containers --json`: the container reference and all cgscope knows of the container."""
     procs = inv.processes
     return {
-        "id": c.id,
-        "name": c.name,
-        "runtime": c.runtime,
-        "init_pid": c.init_pid,
+        **container_ref(c),
         "pids": list(c.pids),
         "nspids": {str(pid): procs[pid].nspid for pid in c.pids},
         "cgroup": dict(c.cgroup),
@@ -110,7 +113,7 @@ def process_json(p: Process, inv: Inventory) -> dict[str, Any]:
         "state": p.state,
         "command": p.command,
         "start_time": round(p.start_time, 2),
-        "container": c.id if c else None,
+        "container": container_ref(c) if c else None,
         "cgroups": dict(p.cgroups),
         "namespaces": dict(p.namespaces),
     }

@@ -49,7 +49,7 @@ def test_ps_by_member_pid_shows_inner_pids(bare_container: BareContainer) -> Non
     by_pid = {p["pid"]: p for p in procs}
     for pid, nspid in bc.nspids.items():
         assert by_pid[pid]["nspid"] == nspid
-        assert by_pid[pid]["container"] == f"pid-{bc.namespaces['pid']}"
+        assert by_pid[pid]["container"]["id"] == f"pid-{bc.namespaces['pid']}"
     assert by_pid[bc.init_pid]["nspid"] == 1
 
 

@@ -25,8 +25,9 @@ from cgscope.model import procview
 from cgscope.model.collect import Collector
 from cgscope.model.containers import Container, group_containers
 from cgscope.model.derive import ProcessUsage, Usage
-from cgscope.model.inspection import inspect, resolve
+from cgscope.model.inspection import inspect, subject_of
 from cgscope.model.process import Process
+from cgscope.model.target import Resolved, find_container
 from cgscope.model.usage import ViewInputs
 from cgscope.render import views
 from cgscope.render.inspect import write_inspection
@@ -174,7 +175,7 @@ def inspection_text(host: HostRoot, key: str) -> str:
     inv = group_containers(host, collector)
     if key == HOST_KEY:
         return "the host: run 'cgscope inspect PID' for one of its processes"
-    subject = resolve(inv, collector, key)
+    subject = subject_of(inv, Resolved(find_container(inv, key), None), collector.process)
     ins = inspect(host, collector, inv, subject, sizes=False)
     out = io.StringIO()
     write_inspection(ins, out, terminal=False)
