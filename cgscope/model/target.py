@@ -85,6 +85,15 @@ def resolve_process(ref: str, read: ReadProcess) -> Process:
         raise NotFound(f"no such process: {ref} (see 'cgscope ps')") from None
 
 
+def user_process(p: Process, what: str) -> Process:
+    """`p`, unless it is a kernel thread: no namespaces of its own to enter, no rootfs, no /proc view."""
+    if p.kernel_thread:
+        raise CgscopeError(
+            f"process {p.pid} ([{p.comm}]) is a kernel thread: {what} works on user processes and containers"
+        )
+    return p
+
+
 def find_container(inv: Inventory, ref: str) -> Container:
     """A container by its exact name or id, a unique id prefix, or an alias, in that order."""
     containers = inv.containers
