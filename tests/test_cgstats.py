@@ -300,9 +300,9 @@ def test_top_table_and_processes(tmp_path: Path) -> None:
     text = cli(h, "top", "-d", "0.1", "-n", "2")
     assert text.count("NAME") == 2  # two refreshes
     header, host_row, web = text.splitlines()[:3]
-    assert header.split()[:6] == ["NAME", "RUNTIME", "CPU%", "CPUS", "%LIM", "THR%"]
+    assert header.split()[:7] == ["NAME", "RUNTIME", "CPU%", "CPUS", "%CPU", "LIM", "THR%"]
     assert host_row.startswith("(host)") and web.startswith("web ")
-    assert web.split()[6:11] == ["100.0M", "75.0M", "200.0M", "50.0", "3/1000"]
+    assert web.split()[6:11] == ["100M", "75.0M", "200M", "50.0", "3/1000"]
     data = json.loads(cli(h, "top", "web", "--json", "-d", "0.1"))
     [p] = data["processes"]
     assert (p["pid"], p["nspid"], p["user"], p["command"]) == (4242, 1, "root", "nginx -g daemon off;")

@@ -38,6 +38,8 @@ def containers(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.model.collect import Collector
     from cgscope.model.containers import group_containers
     from cgscope.render import views
+    from cgscope.render.columns import pick, table
+    from cgscope.render.columns.containers import COLUMNS, INVENTORY, ContainerRow
     from cgscope.render.table import print_table
 
     inv = group_containers(host, Collector(host))
@@ -51,9 +53,10 @@ def containers(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
             },
         )
         return
-    table = views.containers_table(inv, host.primary.key if host.primary else None)
-    table.title = f"{identity[0]} · kernel {identity[1]} · cgroup {host.mode}"
-    print_table(table, out, out.isatty())
+    primary = host.primary.key if host.primary else None
+    rows = [ContainerRow(c, inv, primary) for c in inv.containers] + [ContainerRow(None, inv, primary)]
+    title = f"{identity[0]} · kernel {identity[1]} · cgroup {host.mode}"
+    print_table(table(pick(COLUMNS, INVENTORY), rows, title), out, out.isatty())
     if inv.uninspected:
         advice = "not even root may read them" if os.geteuid() == 0 else "run as root to place them"
         print(
@@ -68,6 +71,8 @@ def ps(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.model.containers import group_containers
     from cgscope.model.target import resolve
     from cgscope.render import views
+    from cgscope.render.columns import pick, table
+    from cgscope.render.columns.processes import COLUMNS, PS, ProcessRow
     from cgscope.render.table import print_table
 
     collector = Collector(host)
@@ -81,20 +86,23 @@ def ps(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     if args.json:
         emit_json(out, {"processes": [views.process_json(p, inv) for p in rows]})
     else:
-        print_table(views.ps_table(rows, inv), out, out.isatty())
+        listed = [ProcessRow(p, inv.container_of.get(p.pid)) for p in rows]
+        print_table(table(pick(COLUMNS, PS), listed), out, out.isatty())
 
 
 def ns(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.model.collect import Collector
     from cgscope.model.namespaces import list_namespaces
     from cgscope.render import views
+    from cgscope.render.columns import pick, table
+    from cgscope.render.columns.namespaces import COLUMNS, LSNS, NamespaceRow
     from cgscope.render.table import print_table
 
     rows = [n for n in list_namespaces(Collector(host).snapshot()) if args.type in (None, n.type)]
     if args.json:
         emit_json(out, {"namespaces": [views.namespace_json(n) for n in rows]})
     else:
-        print_table(views.namespaces_table(rows), out, out.isatty())
+        print_table(table(pick(COLUMNS, LSNS), [NamespaceRow(n) for n in rows]), out, out.isatty())
 
 
 def tree(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:

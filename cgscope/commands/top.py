@@ -11,6 +11,7 @@ from cgscope.errors import NotFound
 from cgscope.fs.hostroot import HostRoot
 
 if TYPE_CHECKING:
+    from cgscope.model.containers import Inventory
     from cgscope.model.derive import ContainerUsage, ProcessUsage, Usage
     from cgscope.render.table import Table
 
@@ -107,23 +108,26 @@ def top(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
             procs = process_usage(prev_procs, cur_procs, overview.sampler.ticks, allowed)
             prev_procs = cur_procs
         prev = cur
-        _print_refresh(args, out, (identity, host.mode), host_usage, rows, procs=procs, first=i == 0)
+        shown = (host_usage, rows, cur.inventory)
+        _print_refresh(args, out, (host, identity), shown, procs=procs, first=i == 0)
 
 
 def _print_refresh(
     args: argparse.Namespace,
     out: TextIO,
-    about: tuple[tuple[str, str], str],
-    host_usage: Usage,
-    rows: list[ContainerUsage],
+    about: tuple[HostRoot, tuple[str, str]],
+    shown: tuple[Usage, list[ContainerUsage], Inventory],
     *,
     procs: list[ProcessUsage] | None,
     first: bool,
 ) -> None:
     from cgscope.render import top as render
+    from cgscope.render.columns.containers import SHARED_MARK
     from cgscope.render.table import print_table
 
-    identity, mode = about
+    host, identity = about
+    host_usage, rows, inv = shown
+    mode = host.mode
     if args.json:
         data = {
             "host": render.host_json(identity, mode, host_usage),
@@ -135,7 +139,7 @@ def _print_refresh(
         return
     if not first:
         out.write("\n")
-    table = render.overview_table(host_usage, rows)
+    table = render.overview_table(host_usage, rows, inv, host.primary.key if host.primary else None)
     table.title = render.title(identity, mode, host_usage.interval)
     print_table(table, out, _fits_terminal(table, out))
     if procs is not None:
@@ -144,7 +148,7 @@ def _print_refresh(
         print_table(processes_table, out, _fits_terminal(processes_table, out))
     if any(r.watched.shared for r in rows):
         print(
-            f"cgscope: {render.SHARED_MARK} shares its cgroup with other processes (or is in the root "
+            f"cgscope: {SHARED_MARK} shares its cgroup with other processes (or is in the root "
             "cgroup): its figures are the whole cgroup's",
             file=sys.stderr,
         )

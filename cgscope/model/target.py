@@ -18,6 +18,7 @@ from cgscope.model.containers import Container, Inventory
 from cgscope.model.process import Process
 
 SHORT_ID = 12  # as `docker ps` shortens its 64-hex ids; longer where that would not tell ids apart
+LONG_ID = 32  # ids longer than this are shortened: runtimes' hex ids, not names or "pid-<inode>"
 
 ReadProcess = Callable[[int], Process]  # reads one process (Collector.process): ProcessGone if none
 
@@ -124,10 +125,12 @@ def aliases(c: Container, inv: Inventory) -> frozenset[str]:
 
 
 def short_id(c: Container, among: Iterable[Container]) -> str:
-    """The shortest start of `c`'s id (at least SHORT_ID characters) that no other container's id shares;
-    the whole id when it is short."""
+    """A runtime's long hex id shortened as `docker ps` does, to its first SHORT_ID characters — more where
+    another container's id starts the same; other ids ("pid-4026532181", a runc name) in full."""
+    if len(c.id) <= LONG_ID:
+        return c.id
     others = [o.id for o in among if o is not c and o.id != c.id]
-    n = min(SHORT_ID, len(c.id))
+    n = SHORT_ID
     while n < len(c.id) and any(o.startswith(c.id[:n]) for o in others):
         n += 1
     return c.id[:n]

@@ -12,8 +12,12 @@ from cgscope.model.inspection import Inspection, Subject
 from cgscope.model.isolation import ALL_CAPABILITIES, SECCOMP_MODES, Isolation, Note, cap_names
 from cgscope.model.layers import RootFs
 from cgscope.model.lifecycle import Lifecycle, ProcRef
+from cgscope.model.target import short_id
+from cgscope.render.columns import UNKNOWN, table
+from cgscope.render.columns.namespaces import ISOLATION
 from cgscope.render.table import Column, Table, print_table
-from cgscope.render.views import container_ref, short_id
+from cgscope.render.views import container_ref
+from cgscope.units import size
 
 LISTED = 10  # rows of a long list (zombies, outsiders) shown as text; JSON has them all
 
@@ -157,22 +161,11 @@ def diff_json(subject: Subject, rootfs: RootFs, changes: list[Change]) -> dict[s
 # -- text ----------------------------------------------------------------------------------------
 
 
-def human_bytes(n: int | None) -> str:
-    if n is None:
-        return "?"
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
-
-
 def heading(subject: Subject) -> str:
     c, p = subject.container, subject.process
     if c is None:  # a host process, or one whose namespaces we may not read
         return f"process {p.pid}, in no container cgscope can see: {p.command}"
-    return f"{c.name} ({c.runtime} container {short_id(c.id)}), its init is host pid {p.pid}: {p.command}"
+    return f"{c.name} ({c.runtime} container {short_id(c, ())}), its init is host pid {p.pid}: {p.command}"
 
 
 def _yes(value: bool | None) -> str:
@@ -193,10 +186,7 @@ def _id_map(id_map: IdMap | None) -> str:
 
 
 def namespaces_table(i: Isolation) -> Table:
-    table = Table([Column("TYPE"), Column("ISOLATION"), Column("INODE", "right"), Column("HOST", "right")])
-    for n in i.namespaces:
-        table.add(n.type, {True: "shared with host", False: "own", None: "?"}[n.shared], n.inode, n.host)
-    return table
+    return table(ISOLATION, i.namespaces)
 
 
 def privileges_table(i: Isolation) -> Table:
@@ -235,7 +225,8 @@ def layers_table(r: RootFs) -> Table:
     )
     for x in r.layers:
         path = f"{x.path} -> {x.resolved}" if x.resolved else x.path
-        table.add(x.role, human_bytes(x.size), "?" if x.files is None else x.files, path)
+        shown = UNKNOWN if x.size is None else size(x.size)
+        table.add(x.role, shown, UNKNOWN if x.files is None else x.files, path)
     return table
 
 

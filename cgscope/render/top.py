@@ -1,78 +1,25 @@
-"""What `cgscope top` shows, as Tables (for people) and JSON-ready dicts (for scripts); the dashboard
-uses the same rows. Schema: docs/top.md."""
+"""What `cgscope top` shows, as Tables (for people, from render/columns as the dashboard's) and JSON-ready
+dicts (for scripts). Schema: docs/top.md."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
+from cgscope.model.containers import Inventory
 from cgscope.model.derive import ContainerUsage, CpuUsage, IoUsage, MemoryUsage, ProcessUsage, Usage
-from cgscope.render.table import Column, Table
-from cgscope.render.views import HOST, container_ref
+from cgscope.render.columns import containers, pick, processes, table
+from cgscope.render.columns.containers import ContainerRow
+from cgscope.render.columns.processes import ProcessRow
+from cgscope.render.table import Table
+from cgscope.render.views import container_ref
+from cgscope.units import cpulist
 
-OVERVIEW_COLUMNS = (
-    Column("NAME"),
-    Column("RUNTIME"),
-    Column("CPU%", "right"),
-    Column("CPUS", "right"),
-    Column("%LIM", "right"),
-    Column("THR%", "right"),
-    Column("MEM", "right"),
-    Column("WSET", "right"),
-    Column("LIMIT", "right"),
-    Column("%MEM", "right"),
-    Column("PIDS", "right"),
-    Column("IO R/W /s", "right"),
-    Column("PSI c/m/io", "right"),
-)
-PROCESS_COLUMNS = (
-    Column("PID", "right"),
-    Column("NSPID", "right"),
-    Column("USER"),
-    Column("S"),
-    Column("CPU%", "right"),
-    Column("RSS", "right"),
-    Column("%MEM", "right"),
-    Column("COMMAND", wrap=True),
-)
-SHARED_MARK = "*"
-
-
-# -- formatting ----------------------------------------------------------------------------------------
-
-
-def cpulist(cpus: Iterable[int]) -> str:
-    """(0, 1, 2, 5) -> "0-2,5", as the kernel writes CPU lists."""
-    ranges: list[list[int]] = []
-    for c in sorted(cpus):
-        if ranges and c == ranges[-1][1] + 1:
-            ranges[-1][1] = c
-        else:
-            ranges.append([c, c])
-    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
-
-
-def size(n: float | None) -> str | None:
-    """Bytes with binary prefixes, as top shows memory: 512, 1.5K, 100.0M, 2.3G."""
-    if n is None:
-        return None
-    value = float(n)
-    for unit in ("", "K", "M", "G", "T"):
-        if value < 1024 or unit == "T":
-            return f"{value:.0f}" if not unit else f"{value:.1f}{unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
-def pct(x: float | None) -> str | None:
-    return None if x is None else f"{x:.1f}"
+# -- JSON ----------------------------------------------------------------------------------------------
 
 
 def _round(x: float | None, digits: int = 2) -> float | None:
     return None if x is None else round(x, digits)
-
-
-# -- JSON ----------------------------------------------------------------------------------------------
 
 
 def cpu_json(c: CpuUsage | None) -> dict[str, Any] | None:
@@ -169,47 +116,15 @@ def process_json(p: ProcessUsage) -> dict[str, Any]:
 # -- tables --------------------------------------------------------------------------------------------
 
 
-def _cells(u: Usage) -> list[str | None]:
-    c, m, p, io = u.cpu, u.memory, u.pids, u.io
-    psi = None
-    if u.pressure:
-        kinds = ("cpu", "memory", "io")
-        psi = "/".join(f"{u.pressure[k].some.avg10:.1f}" if k in u.pressure else "-" for k in kinds)
-    return [
-        pct(c.host_percent) if c else None,
-        f"{c.limit_cpus:g}" if c else None,
-        pct(c.limit_percent) if c else None,
-        pct(c.throttled_percent) if c else None,
-        size(m.usage_bytes) if m else None,
-        size(m.working_set_bytes) if m else None,
-        size(m.limit_bytes) if m else None,
-        pct(m.limit_percent) if m else None,
-        None if p is None else (str(p.current) if p.max is None else f"{p.current}/{p.max}"),
-        f"{size(io.read_bytes_per_s)}/{size(io.write_bytes_per_s)}" if io else None,
-        psi,
-    ]
-
-
-def overview_table(host: Usage, rows: Iterable[ContainerUsage]) -> Table:
+def overview_table(host: Usage, rows: Iterable[ContainerUsage], inv: Inventory, primary: str | None) -> Table:
     """The host first, then each container; a container whose cgroup is shared is marked with "*"."""
-    table = Table(list(OVERVIEW_COLUMNS))
-    table.add(HOST, "-", *_cells(host))
-    for row in rows:
-        c = row.watched.container
-        name = c.name + (SHARED_MARK if row.watched.shared else "")
-        table.add(name, c.runtime, *_cells(row.usage))
-    return table
+    listed = [ContainerRow(None, inv, primary, host)]
+    listed += [ContainerRow(r.watched.container, inv, primary, r.usage, r.watched.shared) for r in rows]
+    return table(pick(containers.COLUMNS, containers.USAGE), listed)
 
 
 def processes_table(rows: Iterable[ProcessUsage]) -> Table:
-    table = Table(list(PROCESS_COLUMNS))
-    for u in rows:
-        p = u.process
-        table.add(
-            p.pid, p.nspid, p.user, u.state, pct(u.cpu_percent), size(u.rss_bytes), pct(u.memory_percent),
-            p.command,
-        )  # fmt: skip
-    return table
+    return table(pick(processes.COLUMNS, processes.USAGE), [ProcessRow(u.process, None, u) for u in rows])
 
 
 def title(identity: tuple[str, str], mode: str, interval: float | None) -> str:

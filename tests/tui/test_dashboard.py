@@ -166,7 +166,7 @@ async def test_enter_opens_the_detail_and_escape_goes_back(host: FakeHost, make_
         assert column(namespaces, "type") == list(HOST_NS)
         sharing = dict(zip(column(namespaces, "type"), column(namespaces, "sharing"), strict=True))
         assert {t for t, s in sharing.items() if s == "own"} == set(DOCKER_NS)
-        assert {t for t, s in sharing.items() if s == "shared with the host"} == {"time", "user"}
+        assert {t for t, s in sharing.items() if s == "shared with host"} == {"time", "user"}
         assert namespaces.cell("net", "inode").text == str(DOCKER_NS["net"])
         assert namespaces.cell("net", "host").text == str(HOST_NS["net"])
         await pilot.press("g")
@@ -401,7 +401,7 @@ async def test_detail_shows_usage_against_limits_and_what_top_inside_would_show(
         members = table_of(app, "#members")
         # cpu.max 50000 100000, memory.max 256M, memory.current 200M (tests/tui/hosts.py)
         assert "allowance 0.5 CPUs" in usage
-        assert "memory  200.0M of 256.0M (78.1 %) · working set 150.0M · OOM kills 0" in usage
+        assert "memory  200M of 256M (78.1 %) · working set 150M · OOM kills 0" in usage
         assert "PSI     cpu 12.5 %" in usage
         # Under LXCFS half a CPU shows as one CPU, and free shows the limit as the total.
         assert inside.splitlines()[:2] == [

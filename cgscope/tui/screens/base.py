@@ -15,11 +15,12 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
+from cgscope.render.columns import Column
 from cgscope.tui.actions import Selection
 from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.widgets.filter import FilterBar
 from cgscope.tui.widgets.header import HostHeader
-from cgscope.tui.widgets.table import Column, SortableTable
+from cgscope.tui.widgets.table import SortableTable
 from cgscope.tui.widgets.views import ViewTabs
 
 if TYPE_CHECKING:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import io
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual import work
@@ -23,99 +22,34 @@ from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.procfs import NS_TYPES
 from cgscope.model import procview
 from cgscope.model.collect import Collector
-from cgscope.model.containers import Container, group_containers
-from cgscope.model.derive import ProcessUsage, Usage
+from cgscope.model.containers import Container, Inventory, group_containers
+from cgscope.model.derive import Usage
 from cgscope.model.inspection import inspect, subject_of
-from cgscope.model.process import Process
-from cgscope.model.target import Resolved, find_container
+from cgscope.model.isolation import namespace_states
+from cgscope.model.target import Resolved, find_container, short_id
 from cgscope.model.usage import ViewInputs
-from cgscope.render import views
+from cgscope.render.columns import UNKNOWN, pick, processes
+from cgscope.render.columns import percent as pct
+from cgscope.render.columns.containers import CGROUP_COLUMNS, HOST, CgroupRow
+from cgscope.render.columns.namespaces import ISOLATION
+from cgscope.render.columns.processes import ProcessRow
 from cgscope.render.inspect import write_inspection
-from cgscope.render.top import pct, size
 from cgscope.tui.actions import Selection
 from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.screens.base import DataScreen
 from cgscope.tui.screens.containers import HOST_KEY, container_selection
 from cgscope.tui.screens.processes import process_selection
-from cgscope.tui.widgets.header import human_kib, human_uptime
-from cgscope.tui.widgets.table import UNKNOWN, Cell, Column, SortableTable
+from cgscope.tui.widgets.header import human_uptime
+from cgscope.tui.widgets.table import SortableTable
+from cgscope.units import size
 
 HISTORY = 300  # refreshes kept for the sparklines: 10 minutes at the default 2 s
 
 
-@dataclass(frozen=True, slots=True)
-class MemberRow:
-    process: Process
-    usage: ProcessUsage | None  # None: not sampled (the host's processes) or gone meanwhile
-
-
-def _cpu_cell(r: MemberRow) -> Cell:
-    value = r.usage.cpu_percent if r.usage else None
-    return Cell(pct(value) or ("…" if r.usage else UNKNOWN), value)
-
-
-def _rss_cell(r: MemberRow) -> Cell:
-    value = r.usage.rss_bytes if r.usage else None
-    return Cell(size(value) or UNKNOWN, value)
-
-
-def _mem_cell(r: MemberRow) -> Cell:
-    value = r.usage.memory_percent if r.usage else None
-    return Cell(pct(value) or UNKNOWN, value)
-
-
-MEMBER_COLUMNS: tuple[Column[MemberRow], ...] = (
-    Column("nspid", "PID INSIDE", lambda r: Cell.of(r.process.nspid), "right"),
-    Column("pid", "HOST PID", lambda r: Cell.of(r.process.pid), "right"),
-    Column("ppid", "PPID", lambda r: Cell.of(r.process.ppid), "right"),
-    Column("user", "USER", lambda r: Cell.of(r.process.user)),
-    Column("state", "S", lambda r: Cell.of(r.usage.state if r.usage else r.process.state)),
-    Column("cpu", "CPU%", _cpu_cell, "right"),
-    Column("rss", "RSS", _rss_cell, "right"),
-    Column("mem", "%MEM", _mem_cell, "right"),
-    Column("command", "COMMAND", lambda r: Cell.of(r.process.command)),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class NamespaceRow:
-    type: str
-    inode: int | None
-    host_inode: int | None
-
-    @property
-    def sharing(self) -> str:
-        if self.inode is None or self.host_inode is None:
-            return "unknown"  # either link is unreadable: cgscope cannot tell
-        return "shared with the host" if self.inode == self.host_inode else "own"
-
-
-NAMESPACE_COLUMNS: tuple[Column[NamespaceRow], ...] = (
-    Column("type", "TYPE", lambda r: Cell.of(r.type)),
-    Column("inode", "INODE", lambda r: Cell.of(r.inode), "right"),
-    Column("host", "HOST'S", lambda r: Cell.of(r.host_inode), "right"),
-    Column("sharing", "ISOLATION", lambda r: Cell.of(r.sharing)),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class CgroupRow:
-    hierarchy: str
-    version: int
-    path: str
-
-
-CGROUP_COLUMNS: tuple[Column[CgroupRow], ...] = (
-    Column("hierarchy", "HIERARCHY", lambda r: Cell.of(r.hierarchy)),
-    Column("version", "V", lambda r: Cell.of(r.version), "right"),
-    Column("path", "CGROUP", lambda r: Cell.of(r.path)),
-)
-
-
-def summary(c: Container | None, pids: int) -> str:
+def summary(c: Container | None, inv: Inventory, pids: int) -> str:
     if c is None:
-        return f"{views.HOST} · {pids} processes outside containers"
-    parts = [c.name, c.runtime, views.short_id(c.id), f"init {c.init_pid}", f"{pids} processes"]
+        return f"{HOST} · {pids} processes outside containers"
+    parts = [c.name, c.runtime, short_id(c, inv.containers), f"init {c.init_pid}", f"{pids} processes"]
     if c.pod is not None:
         parts.append(f"pod {c.pod.uid} ({c.pod.qos})")
     return " · ".join(parts)
@@ -159,7 +93,7 @@ def inside_lines(view: ViewInputs | None) -> str:
     used = total - available if total is not None and available is not None else None
     up, _ = procview.uptime(view).split()
     load = procview.loadavg(view).split()
-    shown = [human_kib(v) if v is not None else UNKNOWN for v in (total, used, free, available)]
+    shown = [size(v * 1024) if v is not None else UNKNOWN for v in (total, used, free, available)]
     return "\n".join(
         [
             f"nproc   {len(procview.visible_cpus(view))}",
@@ -189,12 +123,6 @@ def cgroup_rows(host: HostRoot, c: Container | None) -> list[tuple[str, CgroupRo
         if path is not None:
             rows.append((m.key, CgroupRow(m.key, m.version, path)))
     return rows
-
-
-def namespace_rows(
-    namespaces: Mapping[str, int | None], host: Mapping[str, int | None]
-) -> list[tuple[str, NamespaceRow]]:
-    return [(t, NamespaceRow(t, namespaces.get(t), host.get(t))) for t in NS_TYPES]
 
 
 class ContainerDetailScreen(DataScreen):
@@ -231,9 +159,9 @@ class ContainerDetailScreen(DataScreen):
                 yield Label("As seen inside (under LXCFS)", classes="spark-label")
                 yield Static("reading…", id="inside-text", markup=False)
             with TabPane("Processes", id="processes"):
-                yield SortableTable(MEMBER_COLUMNS, sort="nspid", id="members")
+                yield SortableTable(pick(processes.COLUMNS, processes.MEMBERS), sort="nspid", id="members")
             with TabPane("Namespaces", id="namespaces"):
-                yield SortableTable(NAMESPACE_COLUMNS, id="namespaces-table")
+                yield SortableTable(ISOLATION, id="namespaces-table")
             with TabPane("Cgroups", id="cgroups"):
                 yield SortableTable(CGROUP_COLUMNS, id="cgroups-table")
             with TabPane("Isolation / Filesystem", id="isolation"), VerticalScroll():
@@ -245,7 +173,7 @@ class ContainerDetailScreen(DataScreen):
         if process:
             members = self.query_one("#members", SortableTable)
             member = members.item(members.selected_key or "")
-            return process_selection(member.process) if isinstance(member, MemberRow) else None
+            return process_selection(member.process) if isinstance(member, ProcessRow) else None
         container = next((c for c in frame.inventory.containers if c.id == self.key), None) if frame else None
         return container_selection(container) if container is not None else None
 
@@ -292,13 +220,15 @@ class ContainerDetailScreen(DataScreen):
             pids, namespaces, procs = inv.host_pids, inv.host_namespaces, frame.processes or {}
         detail = frame.detail if frame.detail is not None and frame.detail.key == self.key else None
         used = detail.processes if detail is not None else {}
-        members = [(str(pid), MemberRow(procs[pid], used.get(pid))) for pid in pids if pid in procs]
-        self.query_one("#summary", Label).update(summary(container, len(pids)))
+        members = [
+            (str(pid), ProcessRow(procs[pid], container, used.get(pid))) for pid in pids if pid in procs
+        ]
+        self.query_one("#summary", Label).update(summary(container, inv, len(pids)))
         self.query_one("#members", SortableTable).show(members)
         self._draw_usage(frame, container, detail.view if detail is not None else None)
-        self.query_one("#namespaces-table", SortableTable).show(
-            namespace_rows(namespaces, inv.host_namespaces)
-        )
+        shared = container.shared_with_host if container else NS_TYPES
+        states = namespace_states(namespaces, inv.host_namespaces, shared)
+        self.query_one("#namespaces-table", SortableTable).show([(n.type, n) for n in states])
         self.query_one("#cgroups-table", SortableTable).show(cgroup_rows(self.dashboard.host, container))
 
     def _spark(self, name: str, what: str, history: deque[float], text: Callable[[float], str]) -> None:

@@ -3,31 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from cgscope.model.containers import Container
-from cgscope.model.namespaces import Namespace
-from cgscope.render import views
+from cgscope.render.columns import Column, pick
+from cgscope.render.columns.namespaces import COLUMNS, DASHBOARD, NamespaceRow
 from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.screens.base import TableScreen
-from cgscope.tui.widgets.table import Cell, Column
-
-
-@dataclass(frozen=True, slots=True)
-class NamespaceRow:
-    namespace: Namespace
-    container: Container | None  # the container of the namespace's lowest pid
-
-
-NAMESPACE_COLUMNS: tuple[Column[NamespaceRow], ...] = (
-    Column("ns", "NS", lambda r: Cell.of(r.namespace.inode), "right"),
-    Column("type", "TYPE", lambda r: Cell.of(r.namespace.type)),
-    Column("nprocs", "NPROCS", lambda r: Cell.of(r.namespace.nprocs), "right"),
-    Column("pid", "PID", lambda r: Cell.of(r.namespace.pid), "right"),
-    Column("user", "USER", lambda r: Cell.of(r.namespace.user)),
-    Column("container", "CONTAINER", lambda r: Cell.of(r.container.name if r.container else views.HOST)),
-    Column("command", "COMMAND", lambda r: Cell.of(r.namespace.command)),
-)
 
 
 class NamespacesScreen(TableScreen[NamespaceRow]):
@@ -36,7 +16,7 @@ class NamespacesScreen(TableScreen[NamespaceRow]):
     SORT = "ns"
 
     def columns(self) -> list[Column[NamespaceRow]]:
-        return list(NAMESPACE_COLUMNS)
+        return pick(COLUMNS, DASHBOARD)
 
     def rows(self, frame: Frame) -> Iterable[tuple[str, NamespaceRow]]:
         assert frame.namespaces is not None

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from textual.widgets import DataTable
 
 from cgscope.model.containers import Container
 from cgscope.model.process import Process
-from cgscope.render import views
+from cgscope.render.columns import Column, pick
+from cgscope.render.columns.processes import COLUMNS, DASHBOARD, ProcessRow
 from cgscope.tui.actions import Selection
 from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.screens.base import TableScreen
 from cgscope.tui.screens.containers import HOST_KEY
-from cgscope.tui.widgets.table import Cell, Column
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessRow:
-    process: Process
-    container: Container | None
 
 
 def process_rows(
@@ -33,24 +26,13 @@ def process_selection(p: Process) -> Selection:
     return Selection("process", str(p.pid), p.pid, f"process {p.pid} ({p.comm})")
 
 
-PROCESS_COLUMNS: tuple[Column[ProcessRow], ...] = (
-    Column("pid", "PID", lambda r: Cell.of(r.process.pid), "right"),
-    Column("nspid", "NSPID", lambda r: Cell.of(r.process.nspid), "right"),
-    Column("ppid", "PPID", lambda r: Cell.of(r.process.ppid), "right"),
-    Column("user", "USER", lambda r: Cell.of(r.process.user)),
-    Column("state", "S", lambda r: Cell.of(r.process.state)),
-    Column("container", "CONTAINER", lambda r: Cell.of(r.container.name if r.container else views.HOST)),
-    Column("command", "COMMAND", lambda r: Cell.of(r.process.command)),
-)
-
-
 class ProcessesScreen(TableScreen[ProcessRow]):
     VIEW = "processes"
     NEEDS = frozenset({Need.PROCESSES})
     SORT = "pid"
 
     def columns(self) -> list[Column[ProcessRow]]:
-        return list(PROCESS_COLUMNS)
+        return pick(COLUMNS, DASHBOARD)
 
     def rows(self, frame: Frame) -> Iterable[tuple[str, ProcessRow]]:
         assert frame.processes is not None

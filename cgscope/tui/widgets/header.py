@@ -11,18 +11,9 @@ from textual.widget import Widget
 from textual.widgets import Label
 
 from cgscope.fs.system import SystemInfo
+from cgscope.render.columns import UNKNOWN
 from cgscope.tui.sampler import Frame
-from cgscope.tui.widgets.table import UNKNOWN
-
-
-def human_kib(kib: int) -> str:
-    """1536 -> "1.5M", as free -h and top print sizes."""
-    value = float(kib)
-    for unit in ("K", "M", "G", "T"):
-        if value < 1024 or unit == "T":
-            return f"{value:.0f}{unit}" if value >= 100 or unit == "K" else f"{value:.1f}{unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
+from cgscope.units import size
 
 
 def human_uptime(seconds: float) -> str:
@@ -50,11 +41,11 @@ def stats_line(system: SystemInfo | None, interval: float, taken_at: float | Non
     if system is not None:
         load = " ".join(f"{x:.2f}" for x in system.load) if system.load else UNKNOWN
         total, available = system.mem_total_kib, system.mem_available_kib
-        used = human_kib(total - available) if total is not None and available is not None else UNKNOWN
+        used = size((total - available) * 1024) if total is not None and available is not None else UNKNOWN
         uptime = human_uptime(system.uptime_s) if system.uptime_s is not None else UNKNOWN
         parts += [
             f"load {load}",
-            f"mem {used}/{human_kib(total) if total is not None else UNKNOWN}",
+            f"mem {used}/{size(total * 1024) if total is not None else UNKNOWN}",
             f"up {uptime}",
         ]
     parts.append(f"every {interval_text(interval)}")

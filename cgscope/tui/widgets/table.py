@@ -1,15 +1,15 @@
 """A table whose rows are sorted by any column (keys or a click on the header) and filtered by text.
 
-A screen describes its columns once (`Column`: a header and a function from one of its items to a
-`Cell`) and hands the table its items after each refresh with `show()`. New columns plug in by adding
-a `Column`; the table keeps the cursor on the same item across refreshes, sorts and filters.
+A screen gives its columns (render/columns specs, shared with the one-shot commands' tables) and hands the
+table its items after each refresh with `show()`; the table keeps the cursor on the same item across
+refreshes, sorts and filters.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.cells import cell_len
 from rich.markup import escape
@@ -18,30 +18,10 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.widgets import DataTable
 
-from cgscope.render.table import visible
+from cgscope.render.columns import Cell, Column
 
 T = TypeVar("T")
-SortValue = str | int | float | None
-UNKNOWN = "?"  # a value cgscope may not read (permission denied)
 MAX_WIDTH = 512  # cells: a longer value (a command line) is cut
-
-
-@dataclass(frozen=True, slots=True)
-class Cell:
-    text: str  # the value as text (control characters made visible): widths and the filter use it
-    sort: SortValue  # None sorts after every known value, whatever the direction
-    styled: Text | None = None  # how to draw it when plain text will not do (a bar, colours)
-
-    @classmethod
-    def of(cls, value: str | int | None) -> Cell:
-        """A plain value; UNKNOWN when None."""
-        if value is None:
-            return cls(UNKNOWN, None)
-        if isinstance(value, int):
-            return cls(str(value), value)
-        return cls(value if value.isprintable() else visible(value), value)
-
-
 BAR_WIDTH = 5  # cells of a usage bar
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
@@ -53,24 +33,9 @@ def bar(percent: float) -> str:
     return ("█" * full + (_EIGHTHS[rest] if rest else "")).ljust(BAR_WIDTH, "░")
 
 
-def bar_cell(percent: float | None, text: str | None, sort: SortValue = None) -> Cell:
-    """A bar of `percent` before `text` (the value); sorted by `sort`, else by the percentage. Past 90 %
-    the value is bold (no fixed colour: every theme draws it)."""
-    if text is None:
-        return Cell(UNKNOWN, None)
-    if percent is None:
-        return Cell(f"{'':{BAR_WIDTH}} {text}", sort)
-    drawn = bar(percent)
-    styled = Text.assemble(drawn, (f" {text}", "bold" if percent > 90 else ""))
-    return Cell(f"{drawn} {text}", sort if sort is not None else percent, styled)
-
-
-@dataclass(frozen=True)
-class Column(Generic[T]):
-    key: str
-    header: str
-    cell: Callable[[T], Cell]
-    justify: Literal["left", "right"] = "left"
+def _width(cell: Cell, spec: Column[Any]) -> int:
+    """Cells the drawn value takes: a share of a limit gets a bar before its text."""
+    return cell_len(cell.text) + (BAR_WIDTH + 1 if spec.bar else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +60,15 @@ def _sort_key(index: int, reverse: bool) -> Callable[[_Row], tuple[bool, bool, A
     return key
 
 
-def _drawn(cell: Cell, justify: Literal["left", "right"], width: int) -> str | Text:
-    """What the DataTable draws: a str is read as markup there, so the data's brackets are escaped."""
-    if cell.styled is not None:
-        return cell.styled
+def _drawn(cell: Cell, spec: Column[Any], width: int) -> str | Text:
+    """What the DataTable draws: a str is read as markup there, so the data's brackets are escaped. A share
+    of a limit is drawn as a bar, its value bold past 90 % (no fixed colour: every theme draws it)."""
+    if spec.bar:
+        if cell.percent is None:
+            return Text(f"{'':{BAR_WIDTH}} {cell.text}")
+        return Text.assemble(bar(cell.percent), (f" {cell.text}", "bold" if cell.percent > 90 else ""))
     text = escape(cell.text) if "[" in cell.text else cell.text
-    return " " * (width - cell_len(cell.text)) + text if justify == "right" else text
+    return " " * (width - cell_len(cell.text)) + text if spec.justify == "right" else text
 
 
 class SortableTable(DataTable[str | Text], Generic[T]):
@@ -144,7 +112,7 @@ class SortableTable(DataTable[str | Text], Generic[T]):
         self._rows = rows
         # Widths fit every row, not only those the filter shows: columns stay put while one types.
         widths = [
-            min(MAX_WIDTH, max([len(spec.header) + 1, *(cell_len(r.cells[i].text) for r in rows)]))
+            min(MAX_WIDTH, max([len(spec.header) + 1, *(_width(r.cells[i], spec) for r in rows)]))
             for i, spec in enumerate(self.specs)
         ]
         changed, self._widths = widths != self._widths, widths
@@ -217,7 +185,7 @@ class SortableTable(DataTable[str | Text], Generic[T]):
 
     def _values(self, row: _Row) -> list[str | Text]:
         return [
-            _drawn(cell, spec.justify, width)
+            _drawn(cell, spec, width)
             for cell, spec, width in zip(row.cells, self.specs, self._widths, strict=True)
         ]
 
