@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -28,10 +29,17 @@ from cgscope.tui.screens.help import HelpScreen
 from cgscope.tui.screens.namespaces import NamespacesScreen
 from cgscope.tui.screens.processes import ProcessesScreen
 from cgscope.tui.screens.tree import TreeScreen
+from cgscope.tui.session import Session
 from cgscope.tui.widgets.views import VIEWS
 
 INTERVALS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)  # the steps of + and -
 DEFAULT_INTERVAL = 2.0
+VIEW_SCREENS: dict[str, type[DataScreen]] = {
+    "containers": ContainersScreen,
+    "tree": TreeScreen,
+    "namespaces": NamespacesScreen,
+    "processes": ProcessesScreen,
+}
 
 
 @dataclass
@@ -47,12 +55,6 @@ class SampleFailed(Message):
 class CgscopeApp(App[int]):
     CSS_PATH = "cgscope.tcss"
     TITLE = "cgscope"
-    MODES: ClassVar = {
-        "containers": ContainersScreen,
-        "tree": TreeScreen,
-        "namespaces": NamespacesScreen,
-        "processes": ProcessesScreen,
-    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys", key_display="?"),
@@ -84,11 +86,12 @@ class CgscopeApp(App[int]):
     ) -> None:
         super().__init__()
         self.sampler = sampler
-        self.read_only = read_only
+        self.session = Session(sampler.host, read_only, clock)
         self.why_read_only = why_read_only  # said when a change key is pressed
         self.controls = controls if controls is not None else Controls(sampler.host)
-        self.clock = clock  # the time of the last refresh in the header (tests leave it out)
         self.frame: Frame | None = None
+        for mode, screen in VIEW_SCREENS.items():
+            self.add_mode(mode, partial(screen, self.session))
         self._timer: Timer | None = None
         self._sampling = False  # a worker is reading a Frame
         self._again = False  # a refresh was asked for meanwhile
@@ -98,6 +101,10 @@ class CgscopeApp(App[int]):
     def host(self) -> HostRoot:
         return self.sampler.host
 
+    @property
+    def read_only(self) -> bool:
+        return self.session.read_only
+
     def on_mount(self) -> None:
         self.switch_mode("containers")  # its screen asks for the first refresh
 
@@ -105,7 +112,18 @@ class CgscopeApp(App[int]):
         if not self._sampling:
             self._schedule()
         if isinstance(self.screen, DataScreen):
-            self.screen.sync_header()
+            self.screen.sync_header(self.interval)
+
+    def on_data_screen_resumed(self, message: DataScreen.Resumed) -> None:
+        """A screen back in view gets the interval and the latest Frame, and a refresh if that Frame
+        lacks what it shows."""
+        screen = message.data_screen
+        screen.sync_header(self.interval)
+        frame = self.frame
+        if frame is not None and frame is not screen.drawn:
+            screen.show(frame)
+        if frame is None or not screen.satisfied_by(frame):
+            self.refresh_now()
 
     def _schedule(self) -> None:
         """The next refresh comes `interval` after the last one ended, as top's delay: a host where

@@ -1,30 +1,32 @@
 """What every dashboard screen shares: the header, the footer, and how a refresh reaches it.
 
-The app's worker posts one Frame per refresh; the app hands it to the screen on top, which draws it
-(`draw`), and a screen that comes back into view draws the latest Frame. A screen names the costly
-parts of a Frame it needs (`needs`); the next refresh reads them.
+Data flows down, messages up: the app's worker posts one Frame per refresh and the app hands it to the
+screen on top (`show`, which draws it with `draw`) along with the refresh interval (`sync_header`). A
+screen that comes back into view posts `Resumed`, and the app answers with the latest Frame (and a refresh
+when that Frame lacks what the screen needs). A screen names the costly parts of a Frame it needs
+(`needs`); the next refresh reads them. Screens never reach into the app.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar, cast
+from typing import ClassVar, Generic, TypeVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
+from cgscope.fs.hostroot import HostRoot
 from cgscope.render.columns import Column
 from cgscope.tui.actions import Selection
 from cgscope.tui.sampler import Frame, Need
+from cgscope.tui.session import Session
 from cgscope.tui.widgets.filter import FilterBar
 from cgscope.tui.widgets.header import HostHeader
 from cgscope.tui.widgets.table import SortableTable
 from cgscope.tui.widgets.views import ViewTabs
-
-if TYPE_CHECKING:
-    from cgscope.tui.app import CgscopeApp
 
 T = TypeVar("T")
 
@@ -33,21 +35,28 @@ class DataScreen(Screen[None]):
     NEEDS: ClassVar[frozenset[Need]] = frozenset()
     VIEW: ClassVar[str | None] = None  # the view (app mode) this screen is the first screen of
 
-    def __init__(self) -> None:
+    class Resumed(Message):
+        """The screen is back in view: it wants the latest Frame and the interval."""
+
+        def __init__(self, data_screen: DataScreen) -> None:
+            super().__init__()
+            self.data_screen = data_screen
+
+    def __init__(self, session: Session) -> None:
         super().__init__()
+        self.session = session
         self.drawn: Frame | None = None
+        self.interval = 0.0  # seconds between refreshes, as the app last said
 
     @property
-    def dashboard(self) -> CgscopeApp:
-        from cgscope.tui.app import CgscopeApp
-
-        return cast(CgscopeApp, self.app)
+    def host(self) -> HostRoot:
+        return self.session.host
 
     def needs(self) -> frozenset[Need]:
         return self.NEEDS
 
     def compose(self) -> ComposeResult:
-        yield HostHeader(self.dashboard.host.mode, clock=self.dashboard.clock)
+        yield HostHeader(self.host.mode, clock=self.session.clock)
         if self.VIEW is not None:
             yield ViewTabs(self.VIEW)
         yield from self.compose_body()
@@ -56,16 +65,8 @@ class DataScreen(Screen[None]):
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
 
-    def on_mount(self) -> None:
-        self.sync_header()
-
     def on_screen_resume(self) -> None:
-        self.sync_header()
-        frame = self.dashboard.frame
-        if frame is not None and frame is not self.drawn:
-            self.show(frame)
-        if frame is None or not self.satisfied_by(frame):
-            self.dashboard.refresh_now()
+        self.post_message(self.Resumed(self))
 
     def detail_key(self) -> str | None:
         """The container whose details (usage of its processes, its /proc view) this screen shows."""
@@ -76,10 +77,11 @@ class DataScreen(Screen[None]):
         a process), or None."""
         return None
 
-    def sync_header(self) -> None:
+    def sync_header(self, interval: float) -> None:
+        self.interval = interval
         header = self.query_one(HostHeader)
-        header.read_only = self.dashboard.read_only
-        header.interval = self.dashboard.interval
+        header.read_only = self.session.read_only
+        header.interval = interval
 
     def satisfied_by(self, frame: Frame) -> bool:
         needs = self.needs()
@@ -103,8 +105,8 @@ class DataScreen(Screen[None]):
             return
         event.stop()
         view = event.tab.id
-        if view is not None and view != self.dashboard.current_mode:
-            self.dashboard.switch_mode(view)
+        if view is not None and view != self.app.current_mode:
+            self.app.switch_mode(view)
 
 
 class TableScreen(DataScreen, Generic[T]):

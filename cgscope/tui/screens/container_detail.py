@@ -39,6 +39,7 @@ from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.screens.base import DataScreen
 from cgscope.tui.screens.containers import HOST_KEY, container_selection
 from cgscope.tui.screens.processes import process_selection
+from cgscope.tui.session import Session
 from cgscope.tui.widgets.header import human_uptime
 from cgscope.tui.widgets.table import SortableTable
 from cgscope.units import size
@@ -136,8 +137,8 @@ class ContainerDetailScreen(DataScreen):
         Binding("o", "pane('isolation')", "Isolation", show=False),
     ]
 
-    def __init__(self, key: str) -> None:
-        super().__init__()
+    def __init__(self, session: Session, key: str) -> None:
+        super().__init__(session)
         self.key = key  # a container id, or HOST_KEY
         self.cpu_history: deque[float] = deque(maxlen=HISTORY)
         self.memory_history: deque[float] = deque(maxlen=HISTORY)
@@ -195,17 +196,20 @@ class ContainerDetailScreen(DataScreen):
         if event.pane.id == "isolation" and not self.isolation_read:
             self.isolation_read = True
             self.query_one("#isolation-text", Static).update("reading…")
-            self.read_isolation()
+            self.read_isolation(self.host, self.key)
 
     @work(thread=True, exclusive=True, group="isolation")
-    def read_isolation(self) -> None:
+    def read_isolation(self, host: HostRoot, key: str) -> None:
         """`cgscope inspect`'s report (without layer sizes: walking a rootfs may take seconds), read once
         the pane is first opened, off the UI thread."""
         try:
-            text = inspection_text(self.dashboard.host, self.key)
+            text = inspection_text(host, key)
         except CgscopeError as exc:
             text = str(exc)
-        self.app.call_from_thread(self.query_one("#isolation-text", Static).update, text)
+        self.app.call_from_thread(self._show_isolation, text)
+
+    def _show_isolation(self, text: str) -> None:
+        self.query_one("#isolation-text", Static).update(text)
 
     def draw(self, frame: Frame) -> None:
         inv = frame.inventory
@@ -229,13 +233,13 @@ class ContainerDetailScreen(DataScreen):
         shared = container.shared_with_host if container else NS_TYPES
         states = namespace_states(namespaces, inv.host_namespaces, shared)
         self.query_one("#namespaces-table", SortableTable).show([(n.type, n) for n in states])
-        self.query_one("#cgroups-table", SortableTable).show(cgroup_rows(self.dashboard.host, container))
+        self.query_one("#cgroups-table", SortableTable).show(cgroup_rows(self.host, container))
 
     def _spark(self, name: str, what: str, history: deque[float], text: Callable[[float], str]) -> None:
         """A sparkline of the history, scaled from its lowest to its highest value (the label says them)."""
         steady = len(history) < 2 or min(history) == max(history)
         self.query_one(f"#{name}-spark", Sparkline).data = [] if steady else list(history)
-        minutes = len(history) * self.dashboard.interval / 60
+        minutes = len(history) * self.interval / 60
         if not history:
             label = f"{what}: {UNKNOWN}"
         elif steady:

@@ -41,7 +41,7 @@ class ContainersScreen(TableScreen[ContainerRow]):
         return pick(COLUMNS, DASHBOARD)
 
     def rows(self, frame: Frame) -> Iterable[tuple[str, ContainerRow]]:
-        primary = self.dashboard.host.primary
+        primary = self.host.primary
         return rows_of(frame, primary.key if primary else None)
 
     def caption(self, frame: Frame) -> str:
@@ -70,4 +70,4 @@ class ContainersScreen(TableScreen[ContainerRow]):
     def open_detail(self, key: str) -> None:
         from cgscope.tui.screens.container_detail import ContainerDetailScreen
 
-        self.app.push_screen(ContainerDetailScreen(key))
+        self.app.push_screen(ContainerDetailScreen(self.session, key))

@@ -53,4 +53,5 @@ class ProcessesScreen(TableScreen[ProcessRow]):
         if row is not None:
             from cgscope.tui.screens.container_detail import ContainerDetailScreen
 
-            self.app.push_screen(ContainerDetailScreen(row.container.id if row.container else HOST_KEY))
+            key = row.container.id if row.container else HOST_KEY
+            self.app.push_screen(ContainerDetailScreen(self.session, key))

@@ -37,9 +37,8 @@ class TreeScreen(DataScreen):
             yield CgroupTree()
 
     def on_mount(self) -> None:
-        super().on_mount()
         hierarchies = self.query_one("#hierarchies", OptionList)
-        host = self.dashboard.host
+        host = self.host
         hierarchies.add_options(Option(f"{m.key} v{m.version}", id=m.key) for m in host.mounts)
         primary = host.primary
         if primary is not None:
@@ -64,7 +63,7 @@ class TreeScreen(DataScreen):
         self.query_one("#caption", Label).update(self._caption(mount, root))
 
     def _caption(self, mount: CgroupMount, root: CgroupNode) -> str:
-        where = self.dashboard.host.shown(mount.mountpoint)
+        where = self.host.shown(mount.mountpoint)
         return f"{where} · {_size(root)} cgroups · {root.total_procs} processes · counts: direct/total"
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -87,5 +86,5 @@ class TreeScreen(DataScreen):
             if c.cgroup.get(key) == event.node.data:
                 from cgscope.tui.screens.container_detail import ContainerDetailScreen
 
-                self.app.push_screen(ContainerDetailScreen(c.id))
+                self.app.push_screen(ContainerDetailScreen(self.session, c.id))
                 return
