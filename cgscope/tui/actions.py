@@ -17,6 +17,8 @@ from cgscope.control.journal import Change, Journal
 from cgscope.control.plan import Plan
 from cgscope.control.writer import CgroupFiles
 from cgscope.fs.hostroot import HostRoot
+from cgscope.model.containers import Container
+from cgscope.model.process import Process
 
 # The limit form's fields: (request field, the CLI's option, an example). Their messages are the CLI's.
 LIMIT_FIELDS = (
@@ -37,6 +39,14 @@ class Selection:
     ref: str  # the container's id, or the pid
     pid: int  # the process, or the container's init
     label: str  # "container web", "process 1020"
+
+    @classmethod
+    def of_container(cls, c: Container) -> Selection:
+        return cls("container", c.id, c.init_pid, f"container {c.name}")
+
+    @classmethod
+    def of_process(cls, p: Process) -> Selection:
+        return cls("process", str(p.pid), p.pid, f"process {p.pid} ({p.comm})")
 
 
 def limit_request(values: Mapping[str, str]) -> request.LimitRequest:

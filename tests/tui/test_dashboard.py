@@ -14,10 +14,11 @@ from rich.text import Text
 from textual.widgets import Label, OptionList, TabbedContent
 
 from cgscope.cli import main
+from cgscope.render.columns.containers import HOST as HOST_KEY
 from cgscope.tui.app import CgscopeApp
 from cgscope.tui.sampler import Frame, Need, Sampler
 from cgscope.tui.screens.container_detail import ContainerDetailScreen
-from cgscope.tui.screens.containers import HOST_KEY, ContainersScreen
+from cgscope.tui.screens.containers import ContainersScreen
 from cgscope.tui.screens.help import HelpScreen
 from cgscope.tui.screens.namespaces import NamespacesScreen
 from cgscope.tui.screens.processes import ProcessesScreen

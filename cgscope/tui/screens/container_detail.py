@@ -37,8 +37,6 @@ from cgscope.render.inspect import write_inspection
 from cgscope.tui.actions import Selection
 from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.screens.base import DataScreen
-from cgscope.tui.screens.containers import HOST_KEY, container_selection
-from cgscope.tui.screens.processes import process_selection
 from cgscope.tui.session import Session
 from cgscope.tui.widgets.header import human_uptime
 from cgscope.tui.widgets.table import SortableTable
@@ -108,7 +106,7 @@ def inspection_text(host: HostRoot, key: str) -> str:
     """The isolation map, rootfs and lifecycle as `cgscope inspect --no-sizes` prints them."""
     collector = Collector(host)
     inv = group_containers(host, collector)
-    if key == HOST_KEY:
+    if key == HOST:
         return "the host: run 'cgscope inspect PID' for one of its processes"
     subject = subject_of(inv, Resolved(find_container(inv, key), None), collector.process)
     ins = inspect(host, collector, inv, subject, sizes=False)
@@ -139,14 +137,14 @@ class ContainerDetailScreen(DataScreen):
 
     def __init__(self, session: Session, key: str) -> None:
         super().__init__(session)
-        self.key = key  # a container id, or HOST_KEY
+        self.key = key  # a container id, or HOST
         self.cpu_history: deque[float] = deque(maxlen=HISTORY)
         self.memory_history: deque[float] = deque(maxlen=HISTORY)
         self.isolation_read = False
 
     def needs(self) -> frozenset[Need]:
         # The host's processes are not read in full for the containers list; a container's are.
-        return frozenset({Need.PROCESSES}) if self.key == HOST_KEY else frozenset()
+        return frozenset({Need.PROCESSES}) if self.key == HOST else frozenset()
 
     def compose_body(self) -> ComposeResult:
         yield Label("reading…", id="summary", markup=False)
@@ -174,18 +172,18 @@ class ContainerDetailScreen(DataScreen):
         if process:
             members = self.query_one("#members", SortableTable)
             member = members.item(members.selected_key or "")
-            return process_selection(member.process) if isinstance(member, ProcessRow) else None
+            return Selection.of_process(member.process) if isinstance(member, ProcessRow) else None
         container = next((c for c in frame.inventory.containers if c.id == self.key), None) if frame else None
-        return container_selection(container) if container is not None else None
+        return Selection.of_container(container) if container is not None else None
 
     def detail_key(self) -> str | None:
-        return None if self.key == HOST_KEY else self.key
+        return None if self.key == HOST else self.key
 
     def satisfied_by(self, frame: Frame) -> bool:
         """A container's detail waits for the Frame that read its processes' usage and /proc view."""
         if not super().satisfied_by(frame):
             return False
-        if self.key == HOST_KEY or not any(c.id == self.key for c in frame.inventory.containers):
+        if self.key == HOST or not any(c.id == self.key for c in frame.inventory.containers):
             return True
         return frame.detail is not None and frame.detail.key == self.key
 
@@ -214,7 +212,7 @@ class ContainerDetailScreen(DataScreen):
     def draw(self, frame: Frame) -> None:
         inv = frame.inventory
         container = next((c for c in inv.containers if c.id == self.key), None)
-        if container is None and self.key != HOST_KEY:
+        if container is None and self.key != HOST:
             self.query_one("#summary", Label).update(f"{self.key}: gone (no process of it is left)")
             self.set_class(True, "-gone")
             return

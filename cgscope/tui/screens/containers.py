@@ -8,18 +8,11 @@ from typing import ClassVar
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from cgscope.model.containers import Container
 from cgscope.render.columns import Column, pick
 from cgscope.render.columns.containers import COLUMNS, DASHBOARD, HOST, ContainerRow
 from cgscope.tui.actions import Selection
 from cgscope.tui.sampler import Frame
 from cgscope.tui.screens.base import TableScreen
-
-HOST_KEY = HOST  # the host's row key; container ids never hold parentheses
-
-
-def container_selection(c: Container) -> Selection:
-    return Selection("container", c.id, c.init_pid, f"container {c.name}")
 
 
 def rows_of(frame: Frame, primary: str | None) -> list[tuple[str, ContainerRow]]:
@@ -29,7 +22,7 @@ def rows_of(frame: Frame, primary: str | None) -> list[tuple[str, ContainerRow]]
         row = frame.container_usage.get(c.id)
         usage, shared = (row.usage, row.watched.shared) if row is not None else (None, False)
         rows.append((c.id, ContainerRow(c, inv, primary, usage, shared)))
-    return [*rows, (HOST_KEY, ContainerRow(None, inv, primary, frame.usage))]
+    return [*rows, (HOST, ContainerRow(None, inv, primary, frame.usage))]
 
 
 class ContainersScreen(TableScreen[ContainerRow]):
@@ -55,7 +48,7 @@ class ContainersScreen(TableScreen[ContainerRow]):
         row = self.table.item(self.table.selected_key or "")
         if process or row is None or row.container is None:
             return None
-        return container_selection(row.container)
+        return Selection.of_container(row.container)
 
     def action_open(self) -> None:
         key = self.table.selected_key

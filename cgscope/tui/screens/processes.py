@@ -9,21 +9,17 @@ from textual.widgets import DataTable
 from cgscope.model.containers import Container
 from cgscope.model.process import Process
 from cgscope.render.columns import Column, pick
+from cgscope.render.columns.containers import HOST
 from cgscope.render.columns.processes import COLUMNS, DASHBOARD, ProcessRow
 from cgscope.tui.actions import Selection
 from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.screens.base import TableScreen
-from cgscope.tui.screens.containers import HOST_KEY
 
 
 def process_rows(
     processes: Mapping[int, Process], container_of: Mapping[int, Container]
 ) -> list[tuple[str, ProcessRow]]:
     return [(str(pid), ProcessRow(p, container_of.get(pid))) for pid, p in processes.items()]
-
-
-def process_selection(p: Process) -> Selection:
-    return Selection("process", str(p.pid), p.pid, f"process {p.pid} ({p.comm})")
 
 
 class ProcessesScreen(TableScreen[ProcessRow]):
@@ -45,7 +41,7 @@ class ProcessesScreen(TableScreen[ProcessRow]):
 
     def selection(self, *, process: bool = False) -> Selection | None:
         row = self.table.item(self.table.selected_key or "")
-        return process_selection(row.process) if row is not None else None
+        return Selection.of_process(row.process) if row is not None else None
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -53,5 +49,5 @@ class ProcessesScreen(TableScreen[ProcessRow]):
         if row is not None:
             from cgscope.tui.screens.container_detail import ContainerDetailScreen
 
-            key = row.container.id if row.container else HOST_KEY
+            key = row.container.id if row.container else HOST
             self.app.push_screen(ContainerDetailScreen(self.session, key))
