@@ -3,7 +3,7 @@
 Three measurements, each over a synthetic load (load.py) and each command's CPU time (user + sys of the
 child, from wait4; median of R interleaved runs):
 
-1. `cgscope top --json -d 0 -n 1` (start-up, finding containers, two samples) against `top -b -n 1`, at
+1. `cgscope top --json -d 0.1 -n 1` (start-up, finding containers, two samples) against `top -b -n 1`, at
    the foundation benchmark's load: N processes in 50 cgroups, a tenth of them bare containers.
 2. The cost of one refresh — a sample of every container's cgroup and the host, derived and printed —
    as `(cpu(-n K+1) - cpu(-n 1)) / K`, with a fixed number of processes and more and more cgroups, every
@@ -46,7 +46,7 @@ TOP_ARGS = ["top", "-b", "-n", "1"]
 
 
 def cgscope_top(python: str, refreshes: int) -> list[str]:
-    return [python, "-m", "cgscope", "top", "--json", "-d", "0", "-n", str(refreshes)]
+    return [python, "-m", "cgscope", "top", "--json", "-d", "0.1", "-n", str(refreshes)]
 
 
 def check_top(argv: Sequence[str], load: Load, timeout: float) -> dict[str, Any]:
@@ -109,7 +109,7 @@ def print_report(report: dict[str, Any]) -> None:
         f"a refresh = (cpu(-n {report['refreshes'] + 1}) - cpu(-n 1)) / {report['refreshes']}"
     )
     groups = report["groups"]
-    print(f"\n1. One refresh of `cgscope top --json -d 0 -n 1` against `top -b -n 1` ({groups} groups)")
+    print(f"\n1. One refresh of `cgscope top --json -d 0.1 -n 1` against `top -b -n 1` ({groups} groups)")
     print(f"  {'N':>6} {'containers':>10} {'cgscope ms':>10} {'top ms':>8} {'cpu/top':>7} {'other CPUs':>10}")
     for p in report["comparison"]:
         print(
