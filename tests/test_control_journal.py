@@ -107,6 +107,7 @@ def test_lock_serialises_writers(tmp_path: Path) -> None:
     with journal.locked():
         waited = time.monotonic() - start
     holder.wait()
+    holder.stdout.close()
     assert waited > 0.5
 
 
