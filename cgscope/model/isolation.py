@@ -193,74 +193,104 @@ def notes_for(i: Isolation, *, sysrq: bool) -> tuple[Note, ...]:
     Capabilities act on the host only when held in the host's user namespace: a capability held in a user
     namespace of the container's own covers only what that namespace owns (user_namespaces(7)).
     """
-    notes: list[Note] = []
     sec = i.security
-    host_user = i.shared("user") is True
-    caps = set(cap_names(sec.cap_effective)) if sec is not None and host_user else set()
+    caps = set(cap_names(sec.cap_effective)) if sec is not None and i.shared("user") is True else set()
     root = sec is not None and sec.euid == 0 and i.root_outside == 0
+    trigger = "/proc/sysrq-trigger"
+    found = [
+        *_privilege_notes(caps, root, host_pid=i.shared("pid") is True),
+        *_sharing_notes(i, caps),
+    ]
+    if sec is not None and sec.seccomp == 0:
+        found.append(("no-seccomp", "no seccomp filter: every system call of the shared kernel is reachable"))
+    if sysrq and root and trigger not in i.masked_paths + i.readonly_paths:
+        found.append(("sysrq", f"{trigger} is writable: root in here can reboot or crash the host's kernel"))
+    return tuple(Note(ident, text) for ident, text in found)
 
-    def note(ident: str, text: str) -> None:
-        notes.append(Note(ident, text))
 
+def _privilege_notes(caps: set[str], root: bool, *, host_pid: bool) -> list[tuple[str, str]]:
+    """Root and the capabilities that reach the one kernel every container shares."""
+    notes = []
     if root:
-        note(
-            "root-is-host-root",
-            "root inside is root on the host (uid 0 maps to host uid 0): whatever gets out of the other "
-            "namespaces acts as host root",
+        notes.append(
+            (
+                "root-is-host-root",
+                "root inside is root on the host (uid 0 maps to host uid 0): whatever gets out of the other "
+                "namespaces acts as host root",
+            )
         )
     if "CAP_SYS_TIME" in caps:
-        note(
-            "host-clock",
-            "holds CAP_SYS_TIME in the host's user namespace: settimeofday() and clock_settime() set the "
-            "host's clock. CLOCK_REALTIME is one for the whole kernel; a time namespace only offsets "
-            "CLOCK_MONOTONIC and CLOCK_BOOTTIME (time_namespaces(7))",
+        notes.append(
+            (
+                "host-clock",
+                "holds CAP_SYS_TIME in the host's user namespace: settimeofday() and clock_settime() set the "
+                "host's clock. CLOCK_REALTIME is one for the whole kernel; a time namespace only offsets "
+                "CLOCK_MONOTONIC and CLOCK_BOOTTIME (time_namespaces(7))",
+            )
         )
     if "CAP_SYS_MODULE" in caps:
-        note(
-            "kernel-modules",
-            "holds CAP_SYS_MODULE: it can load modules into the one kernel all containers share",
+        notes.append(
+            (
+                "kernel-modules",
+                "holds CAP_SYS_MODULE: it can load modules into the one kernel all containers share",
+            )
         )
     if "CAP_SYS_ADMIN" in caps:
-        note(
-            "sys-admin",
-            "holds CAP_SYS_ADMIN in the host's user namespace: it can mount, and reconfigure much of the "
-            "shared kernel; treat it as host root",
+        notes.append(
+            (
+                "sys-admin",
+                "holds CAP_SYS_ADMIN in the host's user namespace: it can mount, and reconfigure much of the "
+                "shared kernel; treat it as host root",
+            )
         )
     if "CAP_SYSLOG" in caps:
-        note("kernel-log", "holds CAP_SYSLOG: it can read and clear the kernel log, which is not namespaced")
-    if "CAP_SYS_BOOT" in caps and i.shared("pid") is True:
-        note(
-            "host-reboot",
-            "holds CAP_SYS_BOOT in the host's pid namespace: reboot() restarts the host (in a pid namespace "
-            "of its own it would only end the container, pid_namespaces(7))",
+        notes.append(
+            ("kernel-log", "holds CAP_SYSLOG: it can read and clear the kernel log, which is not namespaced")
         )
+    if "CAP_SYS_BOOT" in caps and host_pid:
+        notes.append(
+            (
+                "host-reboot",
+                "holds CAP_SYS_BOOT in the host's pid namespace: reboot() restarts the host (in a pid "
+                "namespace of its own it would only end the container, pid_namespaces(7))",
+            )
+        )
+    return notes
+
+
+def _sharing_notes(i: Isolation, caps: set[str]) -> list[tuple[str, str]]:
+    """The host's namespaces the container is in, and what each lets it do there."""
+    notes = []
     if i.shared("pid") is True:
-        note(
-            "host-pid",
-            "shares the host's pid namespace: it sees every host process and can signal those its "
-            "credentials allow",
+        notes.append(
+            (
+                "host-pid",
+                "shares the host's pid namespace: it sees every host process and can signal those its "
+                "credentials allow",
+            )
         )
     if i.shared("net") is True:
         extra = "; with CAP_NET_ADMIN it can reconfigure them" if "CAP_NET_ADMIN" in caps else ""
-        note(
-            "host-network",
-            f"shares the host's network stack: it binds host ports and sees host interfaces{extra}",
+        notes.append(
+            (
+                "host-network",
+                f"shares the host's network stack: it binds host ports and sees host interfaces{extra}",
+            )
         )
     if i.shared("ipc") is True:
-        note("host-ipc", "shares System V IPC objects and POSIX message queues with the host")
+        notes.append(("host-ipc", "shares System V IPC objects and POSIX message queues with the host"))
     if i.shared("uts") is True and "CAP_SYS_ADMIN" in caps:
-        note(
-            "host-hostname",
-            "shares the host's UTS namespace with CAP_SYS_ADMIN: sethostname() renames the host",
+        notes.append(
+            (
+                "host-hostname",
+                "shares the host's UTS namespace with CAP_SYS_ADMIN: sethostname() renames the host",
+            )
         )
     if i.shared("mnt") is True:
-        note("host-mounts", "shares the host's mount namespace: it sees the host's filesystems and mounts")
-    if sec is not None and sec.seccomp == 0:
-        note("no-seccomp", "no seccomp filter: every system call of the shared kernel is reachable")
-    trigger = "/proc/sysrq-trigger"
-    if sysrq and root and trigger not in i.masked_paths + i.readonly_paths:
-        note("sysrq", f"{trigger} is writable: root in here can reboot or crash the host's kernel")
-    return tuple(notes)
+        notes.append(
+            ("host-mounts", "shares the host's mount namespace: it sees the host's filesystems and mounts")
+        )
+    return notes
 
 
 def read_isolation(
