@@ -101,6 +101,17 @@ def read_cmdline(proc: Path, pid: int) -> tuple[str, ...]:
     return tuple(arg.decode(errors="replace") for arg in data.rstrip(b"\0").split(b"\0")) if data else ()
 
 
+def read_environ(proc: Path, pid: int) -> dict[str, str]:
+    """The environment the process was started with (as of its execve: proc(5)); bytes that are not
+    UTF-8 are kept as surrogate escapes, so they reach a child unchanged."""
+    out: dict[str, str] = {}
+    for item in _read(f"{proc}/{pid}/environ").split(b"\0"):
+        key, sep, value = item.partition(b"=")
+        if sep and key:  # the first of two same names wins, as getenv(3) finds it
+            out.setdefault(key.decode(errors="surrogateescape"), value.decode(errors="surrogateescape"))
+    return out
+
+
 def parse_cgroup(data: bytes) -> list[tuple[str, str]]:
     """(controllers, path) per line of /proc/PID/cgroup: "4:memory:/a/b" -> ("memory", "/a/b"); v2 is ""."""
     out = []
