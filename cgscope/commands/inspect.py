@@ -37,12 +37,13 @@ def inspect(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.model.containers import group_containers
     from cgscope.model.inspection import inspect as read_inspection
     from cgscope.model.inspection import subject_of
-    from cgscope.model.target import resolve
+    from cgscope.model.target import resolve, user_process
     from cgscope.render.inspect import inspection_json, write_inspection
 
     collector = Collector(host)
     inv = group_containers(host, collector)
     subject = subject_of(inv, resolve(inv, args.target, collector.process), collector.process)
+    user_process(subject.process, "inspect")
     ins = read_inspection(host, collector, inv, subject, sizes=not args.no_sizes)
     if args.json:
         emit_json(out, inspection_json(ins))
@@ -58,12 +59,13 @@ def diff(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.model.diff import read_changes
     from cgscope.model.inspection import mount_table, subject_of
     from cgscope.model.layers import read_rootfs
-    from cgscope.model.target import resolve
+    from cgscope.model.target import resolve, user_process
     from cgscope.render.inspect import diff_json, diff_lines
 
     collector = Collector(host)
     inv = group_containers(host, collector)
     subject = subject_of(inv, resolve(inv, args.target, collector.process), collector.process)
+    user_process(subject.process, "diff")
     pid = subject.process.pid
     mounts = mount_table(host, pid)
     if mounts is None:

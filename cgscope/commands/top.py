@@ -172,13 +172,15 @@ def procview(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.model.collect import Collector
     from cgscope.model.containers import group_containers
     from cgscope.model.procview import FILES, render
-    from cgscope.model.target import resolve
+    from cgscope.model.target import resolve, user_process
     from cgscope.model.usage import read_view
     from cgscope.render.views import container_ref
 
     collector = Collector(host)
     inv = group_containers(host, collector)
     found = resolve(inv, args.target, collector.process)
+    if found.process is not None:
+        user_process(found.process, "procview")
     container = found.container
     if container is None:  # a host process sees its own cgroups; the init of its pid namespace is the host's
         assert found.process is not None

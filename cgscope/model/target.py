@@ -87,10 +87,16 @@ def resolve_process(ref: str, read: ReadProcess) -> Process:
 
 
 def user_process(p: Process, what: str) -> Process:
-    """`p`, unless it is a kernel thread: no namespaces of its own to enter, no rootfs, no /proc view."""
+    """`p`, unless it is a kernel thread (no namespaces of its own to enter, no rootfs, no /proc view)
+    or has exited (a zombie keeps only its exit status for its parent: proc(5) refuses the rest)."""
     if p.kernel_thread:
         raise CgscopeError(
             f"process {p.pid} ([{p.comm}]) is a kernel thread: {what} works on user processes and containers"
+        )
+    if p.state == "Z":
+        raise ProcessGone(
+            f"process {p.pid} ({p.comm}) has exited (a zombie its parent {p.ppid} has not reaped): "
+            f"nothing left for {what}"
         )
     return p
 
