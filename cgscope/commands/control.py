@@ -89,9 +89,13 @@ def register(commands: Commands) -> None:
     )
     undo_parser.add_argument("count", nargs="?", default="1", metavar="N", help="how many (default 1)")
 
+    _register_nsenter(commands)
+
+
+def _register_nsenter(commands: Commands) -> None:
     nsenter_parser = commands.add(
         "nsenter",
-        "run a command inside a process's or a container's namespaces",
+        "run a command inside a process's or a container's namespaces and cgroups (as docker exec)",
         nsenter,
         json_output=False,
         writes=True,
@@ -99,6 +103,16 @@ def register(commands: Commands) -> None:
     nsenter_parser.add_argument("target", metavar="PID|CONTAINER")
     nsenter_parser.add_argument(
         "--ns", metavar="LIST", help="only these: mnt,uts,ipc,net,pid,user,cgroup,time (default: all)"
+    )
+    nsenter_parser.add_argument(
+        "--keep-cgroup",
+        action="store_true",
+        help="stay in cgscope's own cgroups, outside the target's limits (as util-linux nsenter)",
+    )
+    nsenter_parser.add_argument(
+        "--keep-caps",
+        action="store_true",
+        help="keep cgscope's capabilities, not the target's bounding set (as util-linux nsenter)",
     )
     nsenter_parser.add_argument(
         "argv", nargs=argparse.REMAINDER, metavar="-- CMD", help="default: the target's shell"
@@ -227,24 +241,38 @@ def nsenter(args: argparse.Namespace, host: HostRoot, out: TextIO) -> int:
 
     if host.root != Path("/"):
         raise CgscopeError("nsenter enters live processes: it cannot run with --root")
-    ns, command = _after_target(args.ns, args.argv)
+    options = _after_target(args, args.argv)
     collector = Collector(host)
     pid = resolve(group_containers(host, collector), args.target, collector.process).pid
-    namespaces = enter.parse_namespaces(ns) if ns is not None else enter.ORDER
-    return enter.run(host.proc, enter.prepare(host.proc, pid, namespaces, command))  # the command's status
+    namespaces = enter.parse_namespaces(options.ns) if options.ns is not None else enter.ORDER
+    entry = enter.prepare(
+        host,
+        pid,
+        namespaces,
+        options.argv,
+        keep_cgroup=options.keep_cgroup,
+        keep_caps=options.keep_caps,
+    )
+    return enter.run(host, entry)  # the command's status
 
 
-def _after_target(ns: str | None, words: list[str]) -> tuple[str | None, list[str]]:
-    """argparse hands everything after the target to the command: take an --ns given there
-    (`nsenter PID --ns uts -- hostname`), then the `--` that starts the command."""
+def _after_target(args: argparse.Namespace, words: list[str]) -> argparse.Namespace:
+    """argparse hands everything after the target to the command: take nsenter's own options given
+    there (`nsenter PID --ns uts --keep-cgroup -- hostname`), then the `--` that starts the command."""
     from cgscope.control.errors import InvalidRequest
 
+    ns, keep_cgroup, keep_caps = args.ns, args.keep_cgroup, args.keep_caps
     rest = list(words)
-    while rest and rest[0].startswith("--ns"):
-        if rest[0] == "--ns" and len(rest) > 1:
+    while rest and (rest[0] in ("--keep-cgroup", "--keep-caps") or rest[0].startswith("--ns")):
+        if rest[0] == "--keep-cgroup":
+            keep_cgroup, rest = True, rest[1:]
+        elif rest[0] == "--keep-caps":
+            keep_caps, rest = True, rest[1:]
+        elif rest[0] == "--ns" and len(rest) > 1:
             ns, rest = rest[1], rest[2:]
         elif rest[0].startswith("--ns="):
             ns, rest = rest[0].removeprefix("--ns="), rest[1:]
         else:
             raise InvalidRequest("--ns: give the namespace types to enter, such as --ns uts,net")
-    return ns, rest[1:] if rest[:1] == ["--"] else rest
+    argv = rest[1:] if rest[:1] == ["--"] else rest
+    return argparse.Namespace(ns=ns, keep_cgroup=keep_cgroup, keep_caps=keep_caps, argv=argv)

@@ -268,12 +268,12 @@ class CgscopeApp(App[int]):
             return
         from cgscope.control import nsenter
 
-        proc = self.controls.host.proc
+        host = self.controls.host
         try:
-            entry = nsenter.prepare(proc, selected.pid)
+            entry = nsenter.prepare(host, selected.pid)
             with self.suspend():
                 print(f"cgscope: a shell in {selected.label}'s namespaces; exit returns to the dashboard")
-                status = nsenter.run(proc, entry)
+                status = nsenter.run(host, entry)
         except CgscopeError as exc:
             self.notify(str(exc), title="cgscope", severity="error")
             return
