@@ -69,6 +69,7 @@ def test_records_fold_into_changes(tmp_path: Path) -> None:
             "old": "max",
             "restore": "max",
             "after": "5",
+            "written": True,
         }
     ]
     assert one["undone"]["problems"] == ["a problem"]

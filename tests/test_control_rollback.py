@@ -128,7 +128,8 @@ def test_undo_after_a_crash(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         apply(host, three_writes(host, "400"), journal, files=Crash(fake))
     [change] = journal.changes()
-    assert change.status == "incomplete" and change.after is None
+    assert change.status == "incomplete" and change.written == (True, None, False)  # killed in step 2
+    assert change.after == ("50000", None, None)
     undo(host, journal, files=FixtureFiles(fake))
     assert snapshot(fake.root) == before
 

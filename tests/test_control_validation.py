@@ -47,7 +47,7 @@ HYBRID_CASES = [
     (["limit", "100", "--memory", "1.5.5G"], "give a size"),
     (["limit", "100", "--memory", "99999999E"], "more than the kernel can count"),
     (["limit", "100", "--memory", "256M", "--memory-swap", "128M"], "below --memory"),
-    (["limit", "100", "--memory", "1M"], "below the 1.562 MiB process 100 (sh) uses now"),
+    (["limit", "100", "--memory", "1M"], "below the 1.6M process 100 (sh) uses now"),
     # pids
     (["limit", "100", "--pids", "0"], "from 1 to"),
     (["limit", "100", "--pids", "-3"], "whole number"),

@@ -1,32 +1,36 @@
-"""Changing things: limit, move, freeze, thaw, history, undo, nsenter. All go through cgscope/control/."""
+"""Changing things: limit, move, freeze, thaw, kill, history, undo, nsenter. All go through
+cgscope/control/."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cgscope.commands import Commands, emit_json
+from cgscope.control import request
 from cgscope.errors import CgscopeError
 from cgscope.fs.hostroot import HostRoot
 
 if TYPE_CHECKING:
     from cgscope.control.plan import Plan
 
-# limit's options: (flag, dest, metavar, help)
-LIMIT_OPTIONS = (
-    ("--cpu", "cpu", "SHARE", "CPU time: a percentage of one CPU (20%%), a number of CPUs (1.5), or max"),
-    ("--cpu-period", "cpu_period", "USEC", "the CFS period the quota counts in (1000-1000000 µs)"),
-    ("--cpu-weight", "cpu_weight", "N", "CPU weight 1-10000, default 100 (v1: cpu.shares = N * 1024 / 100)"),
-    ("--memory", "memory", "SIZE", "memory limit: 256M, 1.5G, bytes, or max"),
-    ("--memory-swap", "memory_swap", "SIZE", "memory + swap limit, as docker's --memory-swap, or max"),
-    ("--pids", "pids", "N", "most processes and threads at once, or max"),
-    ("--cpuset", "cpuset", "CPUS", "the CPUs it may run on: 0-1, 0,2, or max (all of the parent's)"),
-    ("--io-weight", "io_weight", "N", "IO weight 1-10000 (v1 BFQ: 1-1000)"),
-    ("--into", "into", "NAME", "put the target in this cgroup: a name below its cgroup, or /PATH"),
-)
+
+class _DockerFlag(argparse.Action):
+    """An option of `docker run`/`docker update`: one line naming cgscope's, its value converted."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        flag: str | None = None,
+    ) -> None:
+        assert flag is not None
+        parser.exit(2, f"{parser.prog}: {request.docker_hint(flag, values)}\n")
 
 
 def register(commands: Commands) -> None:
@@ -38,18 +42,18 @@ def register(commands: Commands) -> None:
         writes=True,
     )
     limit_parser.add_argument("target", metavar="PID|CONTAINER")
-    for flag, dest, metavar, help_text in LIMIT_OPTIONS:
-        limit_parser.add_argument(flag, dest=dest, metavar=metavar, help=help_text)
-    limit_parser.add_argument(
-        "--io-max",
-        action="append",
-        default=[],
-        metavar="MAJ:MIN:KEY=V,...",
-        help="IO limits for a disk: rbps, wbps (bytes/s), riops, wiops; each a number or max",
-    )
-    limit_parser.add_argument(
-        "--clear", action="store_true", help="remove the CPU, memory, swap and pids limits"
-    )
+    for option in request.LIMIT_OPTIONS:
+        limit_parser.add_argument(
+            option.flag,
+            dest=option.dest,
+            metavar=option.metavar,
+            help=option.help.replace("%", "%%"),
+            action="append" if option.repeat else "store",
+            default=[] if option.repeat else None,
+        )
+    limit_parser.add_argument("--clear", action="store_true", help=request.CLEAR_HELP)
+    for flag in request.DOCKER_FLAGS:
+        limit_parser.add_argument(flag, nargs="?", action=_DockerFlag, help=argparse.SUPPRESS)
     _change_options(limit_parser)
 
     move_parser = commands.add(
@@ -83,11 +87,27 @@ def register(commands: Commands) -> None:
         parser.set_defaults(frozen=name == "freeze")
         _change_options(parser)
 
+    kill_parser = commands.add(
+        "kill", "send a signal to a process (journaled; a signal cannot be undone)", kill, writes=True,
+        schema="docs/control.md",
+    )  # fmt: skip
+    kill_parser.add_argument("pid", metavar="PID")
+    kill_parser.add_argument(
+        "-s", "--signal", default="TERM", metavar="SIG", help="TERM (default), KILL, HUP, INT, STOP or CONT, "
+        "by name or number",
+    )  # fmt: skip
+    _change_options(kill_parser)
+
     commands.add("history", "list every change cgscope made (its journal)", history, schema="docs/control.md")
     undo_parser = commands.add(
-        "undo", "undo the last change(s) cgscope made", undo, schema="docs/control.md", writes=True
+        "undo", "undo the last change cgscope made, or one by its id", undo, schema="docs/control.md",
+        writes=True,
+    )  # fmt: skip
+    undo_parser.add_argument(
+        "id", nargs="?", metavar="ID", help="the change, as 'cgscope history' numbers it"
     )
-    undo_parser.add_argument("count", nargs="?", default="1", metavar="N", help="how many (default 1)")
+    undo_parser.add_argument("--last", metavar="N", help="the last N changes in effect, newest first")
+    _change_options(undo_parser, yes="do not ask before undoing more than one change")
 
     _register_nsenter(commands)
 
@@ -119,29 +139,21 @@ def _register_nsenter(commands: Commands) -> None:
     )
 
 
-def _change_options(parser: argparse.ArgumentParser) -> None:
+def _change_options(
+    parser: argparse.ArgumentParser, yes: str = "do not ask before changing processes outside the target"
+) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the exact writes and change nothing")
-    parser.add_argument(
-        "-y", "--yes", action="store_true", help="do not ask before changing processes outside the target"
-    )
+    parser.add_argument("-y", "--yes", action="store_true", help=yes)
 
 
 def limit(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.control.limits import plan_limit
-    from cgscope.control.request import parse_request
     from cgscope.control.target import resolve
 
-    request = parse_request(
-        **{dest: getattr(args, dest) for _, dest, _, _ in LIMIT_OPTIONS},
-        io_max=args.io_max,
-        clear=args.clear,
-    )
-    command = ["limit", args.target]
-    for flag, dest, _, _ in LIMIT_OPTIONS:
-        if getattr(args, dest) is not None:
-            command += [flag, getattr(args, dest)]
-    command += [x for value in args.io_max for x in ("--io-max", value)] + ["--clear"] * args.clear
-    _carry_out(args, host, out, plan_limit(host, resolve(host, args.target), request), command)
+    given = {option.dest: getattr(args, option.dest) for option in request.LIMIT_OPTIONS}
+    parsed = request.parse_request(clear=args.clear, **given)
+    command = request.command_line(args.target, given, clear=args.clear)
+    _carry_out(args, host, out, plan_limit(host, resolve(host, args.target), parsed), command)
 
 
 def move(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
@@ -160,12 +172,23 @@ def freeze(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     _carry_out(args, host, out, plan, ["freeze" if args.frozen else "thaw", args.target])
 
 
+def kill(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
+    from cgscope.control.kill import parse_signal, plan_kill
+
+    name = parse_signal(args.signal)
+    if host.root != Path("/"):
+        raise CgscopeError("kill signals live processes: it cannot run with --root")
+    _carry_out(args, host, out, plan_kill(host, args.pid, name), ["kill", args.pid, "-s", name])
+
+
 def _carry_out(args: argparse.Namespace, host: HostRoot, out: TextIO, plan: Plan, command: list[str]) -> None:
     """Print a dry run, or ask where needed, apply, and say what was done."""
-    from cgscope.control.apply import apply
+    from cgscope.control.apply import apply, review
     from cgscope.control.journal import Journal
     from cgscope.render.control import plan_json, plan_lines
 
+    journal = Journal.default()
+    plan = review(host, plan, journal)
     if args.dry_run:
         if args.json:
             emit_json(out, plan_json(plan, dry_run=True, change=None))
@@ -173,34 +196,44 @@ def _carry_out(args: argparse.Namespace, host: HostRoot, out: TextIO, plan: Plan
             out.write("\n".join(plan_lines(plan, host, f"cgscope would {plan.action} {plan.target}")) + "\n")
         return
     confirmed = _confirm(plan, host, args.yes)
-    change = apply(host, plan, Journal.default(), command=command, confirmed=confirmed)
+    change = apply(host, plan, journal, command=command, confirmed=confirmed)
     if args.json:
         emit_json(out, plan_json(plan, dry_run=False, change=change))
     elif change is None:
         out.write("\n".join(plan_lines(plan, host, f"nothing to change for {plan.target}")) + "\n")
     else:
         done = replace(plan, steps=change.steps)  # with the old values read just before writing
-        heading = f"change {change.id}: {plan.action} {plan.target} ('cgscope undo' reverts it)"
+        way_back = "'cgscope undo' reverts it" if plan.undoable else "a signal cannot be undone"
+        heading = f"change {change.id}: {plan.action} {plan.target} ({way_back})"
         out.write("\n".join(plan_lines(done, host, heading)) + "\n")
+
+
+def _ask(lines: Sequence[str], question: str, reason: str) -> None:
+    """Show `lines` and ask on the terminal; without one, refuse saying `reason` (nothing changed)."""
+    from cgscope.control.errors import NeedsConfirmation
+
+    if not sys.stdin.isatty():
+        raise NeedsConfirmation(f"nothing changed: {reason}; confirm on a terminal, or add --yes")
+    sys.stderr.write("\n".join(lines) + "\n")
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        raise NeedsConfirmation("nothing changed: not confirmed")
 
 
 def _confirm(plan: Plan, host: HostRoot, yes: bool) -> bool:
     """Ask on a terminal before a change that reaches other processes or risks an OOM kill."""
-    from cgscope.control.errors import NeedsConfirmation
     from cgscope.render.control import plan_lines
 
-    if not plan.needs_confirmation or yes:
-        return True
-    if not sys.stdin.isatty():
-        raise NeedsConfirmation(
-            f"nothing changed: {plan.confirmation_reason()}; confirm on a terminal, or add --yes"
-        )
-    sys.stderr.write("\n".join(plan_lines(plan, host, f"cgscope will {plan.action} {plan.target}")) + "\n")
-    sys.stderr.write("Apply this change? [y/N] ")
-    sys.stderr.flush()
-    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-        raise CgscopeError("nothing changed: not confirmed")
+    if plan.needs_confirmation and not yes:
+        lines = plan_lines(plan, host, f"cgscope will {plan.action} {plan.target}")
+        _ask(lines, "Apply this change?", plan.confirmation_reason())
     return True
+
+
+def _warn_skipped(path: Path, skipped: Sequence[str]) -> None:
+    for line in skipped:
+        print(f"cgscope: warning: {path}: {line}: skipped", file=sys.stderr)
 
 
 def history(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
@@ -209,28 +242,52 @@ def history(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.render.table import print_table
 
     journal = Journal.default()
-    changes = journal.changes()
+    reading = journal.read()
+    _warn_skipped(journal.path, reading.skipped)
     if args.json:
-        emit_json(out, history_json(journal.path, changes))
-    elif not changes:
+        emit_json(out, history_json(journal.path, reading.changes, reading.skipped))
+    elif not reading.changes:
         out.write(f"no changes recorded in {journal.path}\n")
     else:
-        print_table(history_table(changes), out, out.isatty())
+        print_table(history_table(reading.changes), out, out.isatty())
 
 
 def undo(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
-    from cgscope.control.errors import InvalidRequest
     from cgscope.control.journal import Journal
     from cgscope.control.undo import undo as undo_changes
     from cgscope.render.control import undone_json, undone_lines
 
-    if not args.count.isdigit():
-        raise InvalidRequest(f"undo {args.count}: give how many changes to undo (1 or more)")
-    undone = undo_changes(host, Journal.default(), int(args.count))
+    change_id = _whole(args.id, f"undo {args.id!r}: give a change id as 'cgscope history' numbers it")
+    last = _whole(args.last, f"--last {args.last!r}: give how many changes to undo")
+    if change_id is not None and last is not None:
+        raise CgscopeError("undo: give an ID or --last N, not both")
+    journal = Journal.default()
+    _warn_skipped(journal.path, journal.read().skipped)
+    if last is not None and last > 1 and not args.dry_run and not args.yes:
+        preview = undo_changes(host, journal, last=last, dry_run=True)
+        ids = ", ".join(str(u.change.id) for u in preview)
+        _ask(
+            undone_lines(preview, dry_run=True),
+            f"Undo these {last} changes?",
+            f"undo --last {last} undoes changes {ids}",
+        )
+    undone = undo_changes(host, journal, change_id=change_id, last=last, dry_run=args.dry_run)
     if args.json:
-        emit_json(out, undone_json(undone))
+        emit_json(out, undone_json(undone, dry_run=args.dry_run))
     else:
-        out.write("\n".join(undone_lines(undone)) + "\n")
+        out.write("\n".join(undone_lines(undone, dry_run=args.dry_run)) + "\n")
+
+
+def _whole(text: str | None, refusal: str) -> int | None:
+    """A number the user gave (ASCII digits, 1 or more), or None when not given."""
+    from cgscope.control.errors import InvalidRequest
+    from cgscope.control.plan import ID_MAX
+
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > 16 or not 1 <= int(text) <= ID_MAX:
+        raise InvalidRequest(f"{refusal} (1 or more)")
+    return int(text)
 
 
 def nsenter(args: argparse.Namespace, host: HostRoot, out: TextIO) -> int:

@@ -10,6 +10,8 @@ from cgscope.fs.cgroupfs import subtree_procs
 from cgscope.fs.controlfiles import read_value
 from cgscope.fs.hostroot import HostRoot
 
+PAUSING_RUNTIMES = ("docker", "podman")  # they record pause in their own state (docker inspect: Paused)
+
 
 def plan_freeze(host: HostRoot, ref: str, frozen: bool) -> Plan:
     action = "freeze" if frozen else "thaw"
@@ -39,8 +41,29 @@ def plan_freeze(host: HostRoot, ref: str, frozen: bool) -> Plan:
     affected += [Affected(pid, names[pid], False) for pid in others if pid in names]
     steps: tuple[Step, ...] = ()
     if now == value:
-        notes = (f"{target.label} is {'frozen' if frozen else 'thawed'} already",)
+        notes = [f"{target.label} is {'frozen' if frozen else 'thawed'} already"]
     else:
         steps = (Step("freeze", mount.key, current, file, value, old=now),)
-        notes = (f"{'freezes' if frozen else 'thaws'} {mount.key}:{current}",)
-    return Plan(action, target.label, target.pids, steps, tuple(affected), notes, container=target.container)
+        notes = [f"{'freezes' if frozen else 'thaws'} {mount.key}:{current}"]
+    warnings = []
+    runtime = target.container.runtime if target.container is not None else ""
+    if steps and target.container is not None and runtime in PAUSING_RUNTIMES:
+        name = target.container.name or target.container.id[:12]
+        notes.append(f"{runtime} keeps its own paused state: it will still report {name} as it was")
+        warnings.append(_paused_warning(runtime, name, frozen))
+    return Plan(
+        action, target.label, target.pids, steps, tuple(affected), tuple(notes), tuple(warnings),
+        container=target.container,
+    )  # fmt: skip
+
+
+def _paused_warning(runtime: str, name: str, frozen: bool) -> str:
+    if frozen:
+        return (
+            f"{runtime} tracks pause itself and will not know {name} is frozen: "
+            f"'{runtime} pause {name}' pauses it the way {runtime} sees"
+        )
+    return (
+        f"{runtime} tracks pause itself: if '{runtime} pause' froze {name}, a thaw here leaves {runtime} "
+        f"at Paused=true and a later '{runtime} unpause' fails: use '{runtime} unpause {name}'"
+    )

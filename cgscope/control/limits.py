@@ -12,7 +12,9 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from cgscope import units
 from cgscope.control.errors import InvalidRequest
+from cgscope.control.explain import MISSING_FILE
 from cgscope.control.placement import (
     check_destination,
     existing_ancestor,
@@ -22,9 +24,9 @@ from cgscope.control.placement import (
     threads,
 )
 from cgscope.control.plan import Affected, Plan, Step
-from cgscope.control.request import MAX, QUOTA_MIN, LimitRequest, Max, format_cpulist, format_size
+from cgscope.control.request import QUOTA_MIN, LimitRequest
 from cgscope.control.target import Target, commands
-from cgscope.control.writer import MISSING_FILE
+from cgscope.control.values import MAX, Max
 from cgscope.errors import ProcessGone
 from cgscope.fs import procfs
 from cgscope.fs.cgroupfs import subtree_procs
@@ -315,9 +317,7 @@ class _Planner:
                     "(cgroup v2's memory.swap.max limits swap alone)"
                 )
             if swap < limit:
-                raise InvalidRequest(
-                    f"--memory-swap {format_size(swap)} is below the memory limit {format_size(limit)}"
-                )
+                raise InvalidRequest(f"--memory-swap {_size(swap)} is below the memory limit {_size(limit)}")
             self._write(place, "memory.swap.max", str(swap - limit))
 
     def _memory_v1(self, place: _Place, mem: int | Max | None, swap: int | Max | None) -> None:
@@ -335,13 +335,11 @@ class _Planner:
         new_mem = mem if mem is not None else mem_now
         if swap is None and mem is not None and swap_now != MAX and _above(mem, swap_now):
             raise InvalidRequest(
-                f"--memory {format_size(mem)} is above the memory+swap limit {format_size(swap_now)} of "
+                f"--memory {_size(mem)} is above the memory+swap limit {_size(swap_now)} of "
                 f"{place.cgroup}: give --memory-swap too"
             )
         if swap is not None and _above(new_mem, swap):
-            raise InvalidRequest(
-                f"--memory-swap {format_size(swap)} is below the memory limit {format_size(new_mem)}"
-            )
+            raise InvalidRequest(f"--memory-swap {_size(swap)} is below the memory limit {_size(new_mem)}")
         writes = [("memory.limit_in_bytes", _v1_limit(mem))] if mem is not None else []
         if swap is not None and memsw is not None:
             raising = mem is not None and _above(mem, swap_now)
@@ -363,7 +361,7 @@ class _Planner:
             used, who = (int(now) if now else 0), f"{place.mount.key}:{place.cgroup} holds"
         if limit < used:
             self.warnings.append(
-                f"--memory {format_size(limit)} is below the {format_size(used)} {who} now: "
+                f"--memory {_size(limit)} is below the {_size(used)} {who} now: "
                 "the kernel will reclaim memory or OOM-kill"
             )
 
@@ -395,15 +393,15 @@ class _Planner:
             host_cpus = frozenset(read_online(self.host))
             if not cpus <= host_cpus:
                 raise InvalidRequest(
-                    f"--cpuset {format_cpulist(cpus)}: CPU {min(cpus - host_cpus)} does not exist "
-                    f"(this host has {format_cpulist(host_cpus)})"
+                    f"--cpuset {units.cpulist(cpus)}: CPU {min(cpus - host_cpus)} does not exist "
+                    f"(this host has {units.cpulist(host_cpus)})"
                 )
             if not cpus <= allowed:
                 raise InvalidRequest(
-                    f"--cpuset {format_cpulist(cpus)} is outside the CPUs {allowed_text} its parent "
+                    f"--cpuset {units.cpulist(cpus)} is outside the CPUs {allowed_text} its parent "
                     f"{parent} allows"
                 )
-            value = format_cpulist(cpus)
+            value = units.cpulist(cpus)
         target_file = place.directory / "cpuset.cpus"
         for i, step in enumerate(self.writes):
             if step.path == target_file:  # a new v1 cpuset: set its cpus once, to the value asked
@@ -464,3 +462,7 @@ def _above(a: int | Max, b: int | Max) -> bool:
     if a == MAX:
         return b != MAX
     return b != MAX and a > b
+
+
+def _size(value: int | Max) -> str:
+    return MAX if value == MAX else units.size(value)

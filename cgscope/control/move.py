@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cgscope.control.errors import InvalidRequest
-from cgscope.control.paths import parse_cgroup_path
 from cgscope.control.placement import check_destination, make_steps, move_step, threads
 from cgscope.control.plan import Affected, Plan, Step
 from cgscope.control.target import resolve
+from cgscope.control.values import parse_cgroup_path
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
 

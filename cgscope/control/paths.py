@@ -1,4 +1,4 @@
-"""Which paths cgscope may change: cgroup names as users give them, and the files the writer touches.
+"""Which paths cgscope may change: the cgroup directories and interface files the writer touches.
 
 Every path the writer touches must lie in a cgroup mount, hold no `..`, and pass no symlink below the
 mountpoint (a symlink could lead a write anywhere); only the interface files cgscope knows are written.
@@ -10,70 +10,24 @@ import os
 import stat
 from pathlib import Path
 
+from cgscope.control import request
 from cgscope.control.errors import InvalidRequest
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
 
-# The interface files cgscope writes (cgroup-v1/*.rst, cgroup-v2.rst); anything else is refused.
-WRITABLE = frozenset(
-    {
-        "cgroup.procs",
-        "cgroup.subtree_control",
-        "cgroup.freeze",
-        "freezer.state",
-        "cpu.cfs_quota_us",
-        "cpu.cfs_period_us",
-        "cpu.shares",
-        "cpu.max",
-        "cpu.weight",
-        "cpuset.cpus",
-        "cpuset.mems",
-        "memory.limit_in_bytes",
-        "memory.memsw.limit_in_bytes",
-        "memory.max",
-        "memory.swap.max",
-        "pids.max",
-        "io.weight",
-        "io.max",
-        "blkio.bfq.weight",
-        "blkio.throttle.read_bps_device",
-        "blkio.throttle.write_bps_device",
-        "blkio.throttle.read_iops_device",
-        "blkio.throttle.write_iops_device",
-    }
-)
+# The interface files cgscope writes (cgroup-v1/*.rst, cgroup-v2.rst); anything else is refused. Those of
+# the limits come from their options (request.LIMIT_OPTIONS); these are for placing and freezing.
+WRITABLE = request.written_files() | {
+    "cgroup.procs",
+    "cgroup.subtree_control",
+    "cgroup.freeze",
+    "freezer.state",
+    "cpuset.cpus",  # a new v1 cpuset is empty: it gets its parent's CPUs and memory nodes
+    "cpuset.mems",
+}
 # A root cgroup's limits are the whole machine's: there cgscope only moves processes and, on cgroup v2,
 # enables controllers for the children.
 ROOT_WRITABLE = frozenset({"cgroup.procs", "cgroup.subtree_control"})
-NAME_MAX = 255  # bytes in one path component (kernfs, like every Linux file system)
-
-
-def parse_cgroup_path(text: str, *, what: str = "cgroup", relative_ok: bool = False) -> str:
-    """A cgroup path given by a user: absolute ("/a/b", as /proc/PID/cgroup shows it) or, if
-    `relative_ok`, one name. Returns it normalised ("/a/b", or the name); refuses `.`, `..`, empty
-    components, newlines and over-long names."""
-    if not text:
-        raise InvalidRequest(f"empty {what} name")
-    if "\0" in text or "\n" in text:
-        raise InvalidRequest(f"{what} {text!r}: a cgroup name may not hold a newline or NUL")
-    absolute = text.startswith("/")
-    if not absolute and not relative_ok:
-        raise InvalidRequest(
-            f"{what} {text!r}: give an absolute cgroup path, as /proc/PID/cgroup shows it (/a/b)"
-        )
-    parts = text.strip("/").split("/") if text.strip("/") else []
-    for part in parts:
-        if part in ("", ".", ".."):
-            raise InvalidRequest(f"{what} {text!r}: a cgroup path may not hold empty, '.' or '..' components")
-        if len(part.encode()) > NAME_MAX:
-            raise InvalidRequest(f"{what} {text!r}: a cgroup name is at most {NAME_MAX} bytes")
-    if absolute:
-        return "/" + "/".join(parts)
-    if len(parts) != 1:
-        raise InvalidRequest(
-            f"{what} {text!r}: give one name (made below the target's cgroup) or an absolute path"
-        )
-    return parts[0]
 
 
 def mount_of(host: HostRoot, path: Path) -> CgroupMount:

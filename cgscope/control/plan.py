@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast, get_args
 
 from cgscope.model.containers import Container
 
-Op = Literal["mkdir", "write", "enable", "move", "freeze"]
+Op = Literal["mkdir", "write", "enable", "move", "freeze", "signal"]
+OPS: tuple[Op, ...] = get_args(Op)
+ID_MAX = 2**53  # ids, pids and ticks beyond this are not what cgscope wrote (JSON's exact integers)
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class Step:
     - move: write `pid` to `path`, the destination's cgroup.procs; the process leaves `source`.
     - freeze: write `value` to freezer.state (v1) or cgroup.freeze (v2) and wait until the kernel
       reports the state reached.
+    - signal: send the signal `value` ("TERM") to `pid`, if it is still the process started at
+      `start_ticks`; `path` is its /proc directory. A signal cannot be undone.
     """
 
     op: Op
@@ -56,27 +60,66 @@ class Step:
                 source=self.source,
                 source_path=str(self.source_path) if self.source_path else None,
             )
+        if self.op == "signal":
+            data.update(pid=self.pid, start_ticks=self.start_ticks)
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Step:
-        source_path = data.get("source_path")
+    def from_json(cls, data: object) -> Step:
+        """A step as the journal holds it; ValueError saying what is wrong for anything cgscope would
+        not have written (the journal is a file: trust nothing in it)."""
+        if not isinstance(data, dict):
+            raise ValueError("a step is not an object")
+        op = field(data, "op", str)
+        if op not in OPS:
+            raise ValueError(f"unknown step {op!r}")
+        source_path = field(data, "source_path", str, None)
         return cls(
-            op=data["op"],
-            hierarchy=data["hierarchy"],
-            cgroup=data["cgroup"],
-            path=Path(data["path"]),
-            value=data.get("value", ""),
-            old=data.get("old"),
-            restore=data.get("restore"),
-            pid=data.get("pid"),
-            start_ticks=data.get("start_ticks"),
-            source=data.get("source"),
-            source_path=Path(source_path) if source_path else None,
+            op=op,
+            hierarchy=field(data, "hierarchy", str),
+            cgroup=field(data, "cgroup", str),
+            path=absolute(field(data, "path", str)),
+            value=field(data, "value", str, ""),
+            old=field(data, "old", str, None),
+            restore=field(data, "restore", str, None),
+            pid=whole(data, "pid", None),
+            start_ticks=whole(data, "start_ticks", None),
+            source=field(data, "source", str, None),
+            source_path=absolute(source_path) if source_path else None,
         )
 
     def with_old(self, old: str | None, restore: str | None) -> Step:
         return replace(self, old=old, restore=restore)
+
+
+T = TypeVar("T")
+_REQUIRED: Any = object()
+
+
+def field(data: dict[str, Any], key: str, kind: type[T], default: Any = _REQUIRED) -> T:
+    """data[key] if it is a `kind` (or null, where the default is None)."""
+    if key not in data or (data[key] is None and default is None):
+        if default is _REQUIRED:
+            raise ValueError(f"no {key!r}")
+        return cast(T, default)
+    value = data[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):  # True is an int
+        raise ValueError(f"{key!r} holds a {type(value).__name__} where a {kind.__name__} belongs")
+    return value
+
+
+def whole(data: dict[str, Any], key: str, default: Any = _REQUIRED) -> Any:
+    """A whole number from 0 to ID_MAX (JSON's 1e400 is a float, and no pid or id)."""
+    value = field(data, key, int, default)
+    if value is not None and not 0 <= value <= ID_MAX:
+        raise ValueError(f"{key!r} is out of range")
+    return value
+
+
+def absolute(text: str) -> Path:
+    if not text.startswith("/") or "\0" in text:
+        raise ValueError(f"{text!r} is not an absolute path")
+    return Path(text)
 
 
 @dataclass(frozen=True)
@@ -90,7 +133,7 @@ class Affected:
 
 @dataclass(frozen=True)
 class Plan:
-    action: str  # "limit", "move", "freeze", "thaw"
+    action: str  # "limit", "move", "freeze", "thaw", "kill"
     target: str  # "process 1234 (sh)", "container web (runc)"
     target_pids: tuple[int, ...]
     steps: tuple[Step, ...]
@@ -102,6 +145,11 @@ class Plan:
     @property
     def others(self) -> tuple[Affected, ...]:
         return tuple(a for a in self.affected if not a.in_target)
+
+    @property
+    def undoable(self) -> bool:
+        """False for a plan that sends a signal: what a signal did cannot be taken back."""
+        return all(s.op != "signal" for s in self.steps)
 
     @property
     def needs_confirmation(self) -> bool:

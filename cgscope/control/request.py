@@ -1,48 +1,121 @@
-"""What `limit` is asked to do, parsed from the user's strings with one-line errors. The dashboard's
-form calls the same parsers, so it refuses exactly what the CLI refuses."""
+"""What `limit` is asked to do: the one table of its options, and the request parsed from them.
+
+Each entry of LIMIT_OPTIONS is one option — its flag, help, an example, its parser, the controller whose
+planner writes it (limits.py, a method `_<controller>`) and the interface files it writes. From the table
+come `cgscope limit`'s argparse options, the dashboard's limit form, the command line the journal
+records, the "nothing to change" message, and the files the writer accepts (paths.WRITABLE). A new limit
+is one entry here (and its LimitRequest field) plus its planner.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Final, Literal
+from typing import Any
 
+from cgscope import units
 from cgscope.control.errors import InvalidRequest
-from cgscope.control.paths import parse_cgroup_path
-from cgscope.fs.cgstats import cpulist
-
-Max = Literal["max"]
-MAX: Final[Max] = "max"  # remove the limit
+from cgscope.control.values import (
+    MAX,
+    IoLimit,
+    Max,
+    count_or_max,
+    number,
+    parse_cgroup_path,
+    parse_cpu,
+    parse_cpuset,
+    parse_io_max,
+    parse_size,
+    plain,
+)
 
 PERIOD_MIN, PERIOD_MAX = 1_000, 1_000_000  # µs: the kernel's CFS period bounds (kernel/sched/core.c)
 QUOTA_MIN = 1_000  # µs: the kernel refuses a quota under 1 ms
 WEIGHT_MIN, WEIGHT_MAX = 1, 10_000  # cpu.weight and io.weight (cgroup-v2.rst)
 PID_MAX_LIMIT = 4_194_304  # include/linux/threads.h: no pid count above this means anything
-SIZE_MAX = 2**63 - 1
-IO_KEYS = ("rbps", "wbps", "riops", "wiops")  # io.max (cgroup-v2.rst)
-
-_CPU = re.compile(r"(\d+(?:\.\d+)?)(%?)")
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)([kmgtpe]?)(i?b)?", re.IGNORECASE)
-_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5, "e": 6}
-_DEVICE = re.compile(r"(\d+):(\d+)")
-_CPULIST = re.compile(r"\d+(-\d+)?(,\d+(-\d+)?)*")
 
 
 @dataclass(frozen=True)
-class IoLimit:
-    major: int
-    minor: int
-    values: Mapping[str, int | Max]  # some of IO_KEYS
+class LimitOption:
+    flag: str  # "--cpu"; its LimitRequest field (argparse's dest) is the flag's name in snake case
+    metavar: str
+    help: str
+    example: str  # what the dashboard's field suggests
+    parse: Callable[[str], object]
+    controller: str | None  # whose planner writes it; None: says where, not what
+    files: tuple[str, ...] = ()  # the interface files it writes (cgroup v1 and v2)
+    repeat: bool = False  # may be given more than once (argparse's append)
+    form: bool = True  # a field of the dashboard's limit form
+    cleared: bool = False  # --clear sets it to max
 
     @property
-    def device(self) -> str:
-        return f"{self.major}:{self.minor}"
+    def dest(self) -> str:
+        return self.flag.removeprefix("--").replace("-", "_")
+
+
+LIMIT_OPTIONS: tuple[LimitOption, ...] = (
+    LimitOption(
+        "--cpu", "SHARE", "CPU time: a percentage of one CPU (20%), a number of CPUs (1.5), or max",
+        "20% of one CPU, 1.5 CPUs, or max", parse_cpu, "cpu",
+        ("cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.max"), cleared=True,
+    ),
+    LimitOption(
+        "--cpu-period", "USEC", f"the CFS period the quota counts in ({PERIOD_MIN}-{PERIOD_MAX} µs)",
+        "100000 µs", lambda t: number(t, "--cpu-period", PERIOD_MIN, PERIOD_MAX, unit=" µs"), "cpu",
+        ("cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.max"), form=False,
+    ),
+    LimitOption(
+        "--cpu-weight", "N", "CPU weight 1-10000, default 100 (v1: cpu.shares = N * 1024 / 100)",
+        "1-10000 (default 100)", lambda t: number(t, "--cpu-weight", WEIGHT_MIN, WEIGHT_MAX), "cpu",
+        ("cpu.shares", "cpu.weight"),
+    ),
+    LimitOption(
+        "--memory", "SIZE", "memory limit: 256M, 1.5G, bytes, or max", "256M, 1.5G, or max",
+        lambda t: parse_size(t, "--memory"), "memory", ("memory.limit_in_bytes", "memory.max"), cleared=True,
+    ),
+    LimitOption(
+        "--memory-swap", "SIZE", "memory + swap limit, as docker's --memory-swap, or max",
+        "memory + swap: 512M, or max", lambda t: parse_size(t, "--memory-swap"), "memory",
+        ("memory.memsw.limit_in_bytes", "memory.swap.max"), cleared=True,
+    ),
+    LimitOption(
+        "--pids", "N", "most processes and threads at once, or max", "most tasks at once: 100, or max",
+        lambda t: count_or_max(t, "--pids", 1, PID_MAX_LIMIT), "pids", ("pids.max",), cleared=True,
+    ),
+    LimitOption(
+        "--cpuset", "CPUS", "the CPUs it may run on: 0-1, 0,2, or max (all of the parent's)",
+        "CPUs it may run on: 0-1, or max", parse_cpuset, "cpuset", ("cpuset.cpus",),
+    ),
+    LimitOption(
+        "--io-weight", "N", "IO weight 1-10000 (v1 BFQ: 1-1000)", "1-10000 (default 100)",
+        lambda t: number(t, "--io-weight", WEIGHT_MIN, WEIGHT_MAX), "io", ("io.weight", "blkio.bfq.weight"),
+        form=False,
+    ),
+    LimitOption(
+        "--io-max", "MAJ:MIN:KEY=V,...",
+        "IO limits for a disk: rbps, wbps (bytes/s), riops, wiops; each a number or max",
+        "8:0:rbps=1M,wiops=100", parse_io_max, "io",
+        ("io.max", *(f"blkio.throttle.{d}_{k}_device" for d in ("read", "write") for k in ("bps", "iops"))),
+        repeat=True, form=False,
+    ),
+    LimitOption(
+        "--into", "NAME", "put the target in this cgroup: a name below its cgroup, or /PATH",
+        "a cgroup name, or /PATH", lambda t: parse_cgroup_path(t, what="--into", relative_ok=True), None,
+        form=False,
+    ),
+)  # fmt: skip
+OPTIONS = {o.dest: o for o in LIMIT_OPTIONS}
+CLEARED = [o for o in LIMIT_OPTIONS if o.cleared]
+CLEAR_HELP = f"remove the {', '.join(o.flag for o in CLEARED[:-1])} and {CLEARED[-1].flag} limits"
+
+Given = str | Sequence[str] | None  # an option's text as given: None when absent, a list if repeatable
 
 
 @dataclass(frozen=True)
 class LimitRequest:
+    """The parsed options: one field per entry of LIMIT_OPTIONS (None, or () for a repeatable one, when
+    not given)."""
+
     cpu: float | Max | None = None  # CPUs (0.2 = 20 % of one CPU)
     cpu_period: int | None = None  # µs
     cpu_weight: int | None = None  # 1-10000, cgroup v2's scale (v1 cpu.shares = weight * 1024 / 100)
@@ -54,206 +127,137 @@ class LimitRequest:
     io_max: tuple[IoLimit, ...] = ()
     into: str | None = None  # a name (made below the target's cgroup) or an absolute cgroup path
 
+    def _values(self, controller: str) -> list[object]:
+        return [getattr(self, o.dest) for o in LIMIT_OPTIONS if o.controller == controller]
+
     def controllers(self) -> list[str]:
-        """The controllers the request needs, in the order their writes are planned."""
-        wanted = {
-            "cpu": (self.cpu, self.cpu_period, self.cpu_weight),
-            "memory": (self.memory, self.memory_swap),
-            "pids": (self.pids,),
-            "cpuset": (self.cpuset,),
-            "io": (self.io_weight, self.io_max or None),
-        }
-        return [name for name, values in wanted.items() if any(v is not None for v in values)]
+        """The controllers the request needs, in the order their writes are planned (the table's)."""
+        names = dict.fromkeys(o.controller for o in LIMIT_OPTIONS if o.controller is not None)
+        return [name for name in names if any(v not in (None, ()) for v in self._values(name))]
 
     def sets(self, controller: str) -> bool:
         """True if the request sets a limit or weight for `controller` (not only removes limits)."""
-        values: dict[str, Sequence[object]] = {
-            "cpu": (self.cpu, self.cpu_period, self.cpu_weight),
-            "memory": (self.memory, self.memory_swap),
-            "pids": (self.pids,),
-            "cpuset": (self.cpuset,),
-            "io": (self.io_weight, *[v for limit in self.io_max for v in limit.values.values()]),
-        }
-        return any(v is not None and v != MAX for v in values[controller])
+        return any(_sets(v) for v in self._values(controller))
 
 
-def parse_request(
-    *,
-    cpu: str | None = None,
-    cpu_period: str | None = None,
-    cpu_weight: str | None = None,
-    memory: str | None = None,
-    memory_swap: str | None = None,
-    pids: str | None = None,
-    cpuset: str | None = None,
-    io_weight: str | None = None,
-    io_max: Sequence[str] = (),
-    clear: bool = False,
-    into: str | None = None,
-) -> LimitRequest:
-    """Parse `limit`'s options. `clear` removes the CPU, memory, swap and pids limits."""
+def _sets(value: object) -> bool:
+    if isinstance(value, tuple):
+        return any(_sets(v) for v in value)
+    if isinstance(value, IoLimit):
+        return any(v != MAX for v in value.values.values())
+    return value is not None and value != MAX
+
+
+def nothing_to_change() -> str:
+    flags = [o.flag for o in LIMIT_OPTIONS if o.controller is not None]
+    return f"nothing to change: give {', '.join(flags)} or --clear"
+
+
+def parse_request(*, clear: bool = False, **given: Given) -> LimitRequest:
+    """Parse `limit`'s options, given as texts by their dest ("cpu", "memory_swap"; a list for
+    --io-max). `clear` removes the limits the table marks `cleared`."""
+    texts = {dest: text for dest, text in given.items() if text is not None and text != []}
+    unknown = set(texts) - set(OPTIONS)
+    if unknown:
+        raise TypeError(f"not a limit option: {', '.join(sorted(unknown))}")
     if clear:
-        given = [
-            f"--{n}"
-            for n, v in (("cpu", cpu), ("memory", memory), ("memory-swap", memory_swap), ("pids", pids))
-            if v
-        ]
-        if given:
-            raise InvalidRequest(f"--clear removes every limit: give it without {', '.join(given)}")
-        cpu = memory = memory_swap = pids = MAX
-    request = LimitRequest(
-        cpu=parse_cpu(cpu) if cpu is not None else None,
-        cpu_period=parse_count(cpu_period, "--cpu-period", PERIOD_MIN, PERIOD_MAX, unit=" µs")
-        if cpu_period is not None
-        else None,
-        cpu_weight=parse_count(cpu_weight, "--cpu-weight", WEIGHT_MIN, WEIGHT_MAX)
-        if cpu_weight is not None
-        else None,
-        memory=parse_size(memory, "--memory") if memory is not None else None,
-        memory_swap=parse_size(memory_swap, "--memory-swap") if memory_swap is not None else None,
-        pids=parse_limit_count(pids, "--pids", 1, PID_MAX_LIMIT) if pids is not None else None,
-        cpuset=parse_cpuset(cpuset) if cpuset is not None else None,
-        io_weight=parse_count(io_weight, "--io-weight", WEIGHT_MIN, WEIGHT_MAX)
-        if io_weight is not None
-        else None,
-        io_max=_io_limits(io_max),
-        into=parse_cgroup_path(into, what="--into", relative_ok=True) if into is not None else None,
-    )
+        also = [o.flag for o in CLEARED if o.dest in texts]
+        if also:
+            raise InvalidRequest(f"--clear removes every limit: give it without {', '.join(also)}")
+        texts.update({o.dest: MAX for o in CLEARED})
+    parsed: dict[str, Any] = {}
+    for dest, text in texts.items():
+        option = OPTIONS[dest]
+        if option.repeat:
+            items = [text] if isinstance(text, str) else list(text)
+            parsed[dest] = tuple(option.parse(plain(option.flag, t)) for t in items)
+        else:
+            assert isinstance(text, str), dest
+            parsed[dest] = option.parse(plain(option.flag, text))
+    request = LimitRequest(**parsed)
+    _check(request)
+    return request
+
+
+def _check(request: LimitRequest) -> None:
+    """What no single option's parser can see."""
     if not request.controllers():
-        raise InvalidRequest(
-            "nothing to change: give --cpu, --cpu-period, --cpu-weight, --memory, --memory-swap, --pids, "
-            "--cpuset, --io-weight, --io-max or --clear"
-        )
+        raise InvalidRequest(nothing_to_change())
     if request.into is not None and not any(request.sets(c) for c in request.controllers()):
         raise InvalidRequest("--into makes a cgroup for the target: give it with a limit to set there")
     mem, swap = request.memory, request.memory_swap
     if isinstance(mem, int) and isinstance(swap, int) and swap < mem:
         raise InvalidRequest(
-            f"--memory-swap {format_size(swap)} is below --memory {format_size(mem)}: "
+            f"--memory-swap {units.size(swap)} is below --memory {units.size(mem)}: "
             "it counts memory plus swap"
         )
-    return request
-
-
-def parse_cpu(text: str) -> float | Max:
-    """ "20%" (of one CPU, as top counts), "1.5" (CPUs) or "max"."""
-    if text == MAX:
-        return MAX
-    if text.startswith("-"):
-        raise InvalidRequest(f"--cpu {text}: a CPU limit must be more than zero (--cpu max removes it)")
-    m = _CPU.fullmatch(text)
-    if not m:
-        raise InvalidRequest(
-            f"--cpu {text!r}: give a percentage of one CPU (20%), a number of CPUs (1.5), or max"
-        )
-    cpus = float(m[1]) / (100 if m[2] else 1)
-    if cpus <= 0:
-        raise InvalidRequest(f"--cpu {text}: a CPU limit must be more than zero (--cpu max removes it)")
-    return cpus
-
-
-def parse_size(text: str, option: str) -> int | Max:
-    """Bytes: "268435456", "256M", "1.5GiB", "512k" (units are powers of 1024, as docker's -m), or "max"."""
-    if text == MAX:
-        return MAX
-    if text.startswith("-"):
-        raise InvalidRequest(
-            f"{option} {text}: a size must be more than zero ({option} max removes the limit)"
-        )
-    m = _SIZE.fullmatch(text.strip())
-    if not m:
-        raise InvalidRequest(
-            f"{option} {text!r}: give a size such as 256M, 1.5G or 268435456 (bytes), or max"
-        )
-    value = int(Decimal(m[1]) * 1024 ** _POWERS[m[2].lower()])
-    if value <= 0:
-        raise InvalidRequest(
-            f"{option} {text}: a size must be more than zero ({option} max removes the limit)"
-        )
-    if value > SIZE_MAX:
-        raise InvalidRequest(f"{option} {text}: more than the kernel can count (2^63 - 1 bytes)")
-    return value
-
-
-def parse_count(text: str, option: str, lo: int, hi: int, *, unit: str = "") -> int:
-    if not text.isdigit():
-        raise InvalidRequest(f"{option} {text!r}: give a whole number from {lo} to {hi}{unit}")
-    value = int(text)
-    if not lo <= value <= hi:
-        raise InvalidRequest(f"{option} {text}: must be from {lo} to {hi}{unit}")
-    return value
-
-
-def parse_limit_count(text: str, option: str, lo: int, hi: int) -> int | Max:
-    return MAX if text == MAX else parse_count(text, option, lo, hi)
-
-
-def parse_cpuset(text: str) -> frozenset[int] | Max:
-    """A cpu list ("0-1", "0,2"; cgroup-v2.rst, cpuset.cpus) or "max" (all of the parent's CPUs)."""
-    if text == MAX:
-        return MAX
-    ranges = [part.partition("-") for part in text.split(",")]
-    if not _CPULIST.fullmatch(text) or any(last and int(last) < int(first) for first, _, last in ranges):
-        raise InvalidRequest(f"--cpuset {text!r}: give CPUs as the kernel lists them: 0-1, 0,2 or 3")
-    return frozenset(cpulist(text))
-
-
-def parse_io_max(text: str) -> IoLimit:
-    """ "MAJ:MIN:rbps=1M,wbps=max,riops=100,wiops=max" (bytes per second take size units)."""
-    device, sep, spec = text.rpartition(":") if text.count(":") >= 2 else ("", "", text)
-    m = _DEVICE.fullmatch(device)
-    if not sep or not m:
-        raise InvalidRequest(
-            f"--io-max {text!r}: give MAJ:MIN:rbps=N,wbps=N,riops=N,wiops=N (see lsblk for MAJ:MIN)"
-        )
-    values: dict[str, int | Max] = {}
-    for item in spec.split(","):
-        key, eq, value = item.partition("=")
-        if not eq or key not in IO_KEYS:
-            raise InvalidRequest(
-                f"--io-max {text!r}: {item!r} is not one of {', '.join(k + '=' for k in IO_KEYS)}"
-            )
-        if key in values:
-            raise InvalidRequest(f"--io-max {text!r}: {key} given twice")
-        if key.endswith("bps"):
-            values[key] = parse_size(value, f"--io-max {key}")
-        else:
-            values[key] = parse_limit_count(value, f"--io-max {key}", 1, SIZE_MAX)
-    return IoLimit(int(m[1]), int(m[2]), values)
-
-
-def _io_limits(texts: Sequence[str]) -> tuple[IoLimit, ...]:
-    limits = [parse_io_max(t) for t in texts]
-    devices = [limit.device for limit in limits]
+    devices = [limit.device for limit in request.io_max]
     twice = sorted({d for d in devices if devices.count(d) > 1})
     if twice:
         raise InvalidRequest(f"--io-max: device {twice[0]} given twice: put all its limits in one --io-max")
-    return tuple(limits)
 
 
-def format_size(value: int | Max) -> str:
-    """268435456 -> "256 MiB" (four significant digits)."""
-    if value == MAX:
-        return MAX
-    for unit, power in (("TiB", 4), ("GiB", 3), ("MiB", 2), ("KiB", 1)):
-        if value >= 1024**power:
-            return f"{value / 1024**power:.4g} {unit}"
-    return f"{value} B"
+def command_line(ref: str, given: Mapping[str, Given], *, clear: bool = False) -> list[str]:
+    """The command line the journal records, as `cgscope limit` would have been typed."""
+    command = ["limit", ref]
+    for option in LIMIT_OPTIONS:
+        text = given.get(option.dest)
+        for item in [text] if isinstance(text, str) else list(text or ()):
+            command += [option.flag, item]
+    return command + ["--clear"] * clear
 
 
-def format_cpulist(cpus: frozenset[int]) -> str:
-    """The shortest cpu-list for a set, as the kernel prints it: {0, 1, 2, 5} -> "0-2,5"."""
-    parts: list[str] = []
-    run: list[int] = []
-    for cpu in sorted(cpus):
-        if run and cpu != run[-1] + 1:
-            parts.append(_run(run))
-            run = []
-        run.append(cpu)
-    if run:
-        parts.append(_run(run))
-    return ",".join(parts)
+def written_files() -> frozenset[str]:
+    """Every interface file a limit writes."""
+    return frozenset(name for option in LIMIT_OPTIONS for name in option.files)
 
 
-def _run(run: list[int]) -> str:
-    return str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}"
+# -- the options people bring from `docker run` and `docker update` ----------------------------------
+
+
+def _cpus(value: str | None) -> str:
+    try:
+        cpus = parse_cpu(value or "")
+    except InvalidRequest:
+        return "did you mean --cpu N% (a share of one CPU: Docker's --cpus 1.5 is --cpu 150%)?"
+    return f"did you mean --cpu {MAX if cpus == MAX else f'{cpus * 100:g}%'}?"
+
+
+def _cpu_shares(value: str | None) -> str:
+    """cgscope writes cpu.shares = weight * 1024 / 100 (the kernel's own mapping): the weight that
+    writes the same shares."""
+    try:
+        shares = number(value or "", "--cpu-shares", 2, 262_144)
+    except InvalidRequest:
+        return "did you mean --cpu-weight N (1-10000, default 100: cpu.shares = N * 1024 / 100)?"
+    weight = min(WEIGHT_MAX, max(WEIGHT_MIN, round(shares * 100 / 1024)))
+    return f"did you mean --cpu-weight {weight}? (cpu.shares {shares} = weight {weight} * 1024 / 100)"
+
+
+def _pids_limit(value: str | None) -> str:
+    if value in ("0", "-1"):  # Docker's "unlimited"
+        return "did you mean --pids max?"
+    return f"did you mean --pids {value if value and value.isascii() and value.isdigit() else 'N'}?"
+
+
+def _renamed(flag: str) -> Callable[[str | None], str]:
+    return lambda value: f"did you mean {flag} {value or OPTIONS[flag[2:].replace('-', '_')].metavar}?"
+
+
+DOCKER_FLAGS: Mapping[str, Callable[[str | None], str]] = {
+    "--cpus": _cpus,
+    "--cpu-shares": _cpu_shares,
+    "--cpuset-cpus": _renamed("--cpuset"),
+    "--pids-limit": _pids_limit,
+    "-m": _renamed("--memory"),
+    "--blkio-weight": _renamed("--io-weight"),
+    "--memory-reservation": lambda value: (
+        "that is Docker's soft limit, which cgscope does not set: --memory sets a hard one "
+        "(the kernel reclaims, then OOM-kills, above it)"
+    ),
+}
+
+
+def docker_hint(flag: str, value: str | None) -> str:
+    """One line for a Docker option given to `cgscope limit`: the cgscope option, its value converted."""
+    return f"{flag} is Docker's option: {DOCKER_FLAGS[flag](value)}"

@@ -1,35 +1,39 @@
-"""The one place that writes to cgroups: checks every path of a change, records the old values, applies
-the steps in the order given, and on any failure rolls back what was already written.
+"""The one place that changes the system: checks every path of a change, records the old values, applies
+the steps in the order given, and on any failure rolls back what was already written (revert.py).
 
 The planners order the steps the way the kernel accepts them (directories, then controllers enabled from
-the top down, then limits, then moves); reverting runs: moves back, old values restored, made cgroups
-removed (deepest first), controllers disabled (bottom up).
+the top down, then limits, then moves). Every system call goes through CgroupFiles.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
+from cgscope.control import kill
 from cgscope.control.errors import InvalidRequest, WriteFailed
+from cgscope.control.explain import FREEZE_TIMEOUT, MISSING_FILE, explain
 from cgscope.control.paths import check_cgroup_dir, check_file
 from cgscope.control.plan import Step
-from cgscope.errors import AccessDenied, CgscopeError, ProcessGone
+from cgscope.control.revert import Reverter
+from cgscope.errors import CgscopeError, ProcessGone
 from cgscope.fs import procfs
 from cgscope.fs.cgstats import flat_keyed, read_text
-from cgscope.fs.controlfiles import child_cgroups, read_value
+from cgscope.fs.controlfiles import read_value
 from cgscope.fs.hostroot import HostRoot
-from cgscope.fs.mounts import UNIFIED
 
-FREEZE_TIMEOUT = 10.0  # seconds to wait for a cgroup to report frozen (or thawed)
-MISSING_FILE = "controller not enabled for that cgroup, or not built in"
+# Called after each step is done, with its index, the step (old value read by then) and its read-back.
+Progress = Callable[[int, Step, "str | None"], None]
 
 
 class CgroupFiles:
-    """The system calls that change cgroups, one method each. Tests subclass it to make one fail."""
+    """The system calls that change cgroups and processes, one method each. Tests subclass it to make one
+    fail, or to act on a fixture tree."""
 
     def read(self, path: Path) -> str:
         return read_value(path)
@@ -51,6 +55,62 @@ class CgroupFiles:
 
     def rmdir(self, path: Path) -> None:
         os.rmdir(path)
+
+    def writable(self, path: Path) -> bool:
+        """May this user write the file (or, for a directory, make and remove cgroups in it)?"""
+        return os.access(path, os.W_OK)
+
+    def wait_frozen(self, path: Path, value: str) -> None:
+        """freezer.state passes through FREEZING (cgroup-v1/freezer-subsystem.rst); cgroup.events says
+        "frozen 1" once every task stopped (cgroup-v2.rst, cgroup.freeze)."""
+        deadline = time.monotonic() + FREEZE_TIMEOUT
+        while True:
+            if path.name == "freezer.state":
+                reached = self.read(path) == value
+            else:
+                reached = flat_keyed(read_text(path.parent / "cgroup.events")).get("frozen") == int(value)
+            if reached:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(errno.ETIMEDOUT, f"not {value} after {FREEZE_TIMEOUT:g} s", str(path))
+            time.sleep(0.01)
+
+    def may_signal(self, host: HostRoot, pid: int) -> bool:
+        """May this user signal `pid` (kill(2) with signal 0)? True for a process gone: that is said
+        when the signal is sent."""
+        if host.root != Path("/"):
+            return True
+        try:
+            os.kill(pid, 0)
+        except PermissionError:
+            return False
+        except ProcessLookupError:
+            return True
+        return True
+
+    def signal(self, host: HostRoot, pid: int, start_ticks: int | None, signum: int) -> None:
+        """Send `signum` to `pid` only if it is still the process started at `start_ticks`: a pidfd pins
+        the process, its start time is compared, and the signal goes through the pidfd, so no process
+        that took the pid meanwhile can receive it (pidfd_open(2), pidfd_send_signal(2))."""
+        if host.root != Path("/"):
+            raise InvalidRequest(
+                f"a signal goes to a live process: none is sent on a captured tree ({host.root})"
+            )
+        fd = os.pidfd_open(pid)
+        try:
+            if procfs.read_stat(host.proc, pid).start_ticks != start_ticks:
+                raise ProcessGone(f"process {pid} has exited and its pid names another process: nothing sent")
+            signal.pidfd_send_signal(fd, signum)
+        finally:
+            os.close(fd)
+
+
+class _HalfDone(Exception):
+    """A freeze written whose state the kernel did not reach: some tasks are frozen."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def restore_value(path: Path, value: str, old: str) -> str:
@@ -111,6 +171,10 @@ class Writer:
 
     def check(self, step: Step, made: set[Path]) -> None:
         shown = self.host.shown(step.path)
+        if step.op == "signal":
+            if step.pid is None or step.pid <= 1 or step.value not in kill.SIGNALS:
+                raise InvalidRequest(f"{shown}: a signal step needs a pid above 1 and one of {kill.SIGNALS}")
+            return
         if step.op == "mkdir":
             check_cgroup_dir(self.host, step.path)
             if step.path.parent not in made and not step.path.parent.is_dir():
@@ -142,13 +206,34 @@ class Writer:
                 f"({MISSING_FILE})"
             ) from None
 
+    def check_permitted(self, steps: Sequence[Step], action: str) -> None:
+        """Refuse, before the journal is touched, a change this user may not make: changing cgroups
+        needs root (or a cgroup delegated to the user), signalling another user's process needs root."""
+        for step in steps:
+            if step.op == "signal":
+                assert step.pid is not None
+                if not self.files.may_signal(self.host, step.pid):
+                    raise InvalidRequest(
+                        f"{action} needs root: process {step.pid} belongs to another user (EPERM); "
+                        "nothing sent"
+                    )
+                continue
+            path = step.path.parent if step.op == "mkdir" else step.path
+            if os.path.lexists(path) and not self.files.writable(path):
+                raise InvalidRequest(
+                    f"{action} needs root: {self.host.shown(path)} is not writable for this user "
+                    "(permission denied); nothing changed"
+                )
+
     # -- applying ------------------------------------------------------------------------------------
 
-    def apply(self, steps: Sequence[Step]) -> tuple[tuple[Step, ...], list[str | None]]:
-        """Perform prepared steps in order. Returns the steps with the old values read on the way (files
-        that appeared during the change) and what each written file reads back afterwards. On a failure,
-        reverts the steps done and raises WriteFailed saying what failed and whether the rollback was
-        complete."""
+    def apply(
+        self, steps: Sequence[Step], progress: Progress | None = None
+    ) -> tuple[tuple[Step, ...], list[str | None]]:
+        """Perform prepared steps in order, calling `progress` after each. Returns the steps with the
+        old values read on the way (files that appeared during the change) and what each written file
+        reads back afterwards. On a failure (of a step, or of `progress`: the journal), reverts the
+        steps done and raises WriteFailed saying what failed and whether the rollback was complete."""
         done: list[Step] = []
         after: list[str | None] = []
         made: set[Path] = set()
@@ -158,25 +243,29 @@ class Writer:
                 if step.op in ("write", "freeze") and step.old is None and step.path.parent not in made:
                     old = self.files.read(step.path)  # a controller enabled just before brought it in
                     step = step.with_old(old, restore_value(step.path, step.value, old))
-                after.append(self._perform(step))
+                read_back = self._perform(step)
+            except _HalfDone as half:
+                self._fail([*done, step], half.reason, len(done))
             except (OSError, TimeoutError, CgscopeError) as exc:
-                reason = (
-                    explain(self.host, step, exc) if isinstance(exc, OSError | TimeoutError) else str(exc)
-                )
-                # A freeze that timed out is half done: some tasks are frozen. Thaw them too.
-                problems = self.revert([*done, step] if step.op == "freeze" else done, None, careful=False)
-                if problems:
-                    raise WriteFailed(
-                        f"{reason}; rollback incomplete: {problems[0]}", rolled_back=False
-                    ) from None
-                undone = (
-                    f"rolled back the {len(done)} earlier step(s)" if done else "nothing had been changed"
-                )
-                raise WriteFailed(f"{reason}; {undone}") from None
+                why = explain(self.host, step, exc) if isinstance(exc, OSError | TimeoutError) else str(exc)
+                self._fail(done, why, len(done))
             if step.op == "mkdir":
                 made.add(step.path)
             done.append(step)
+            after.append(read_back)
+            if progress is not None:
+                try:
+                    progress(len(done) - 1, step, read_back)
+                except CgscopeError as exc:
+                    self._fail(done, f"{exc} (it records each step before the next)", len(done))
         return tuple(done), after
+
+    def _fail(self, written: list[Step], why: str, earlier: int) -> NoReturn:
+        problems = Reverter(self.host, self.files).revert(written, careful=False).problems
+        if problems:
+            raise WriteFailed(f"{why}; rollback incomplete: {problems[0]}", rolled_back=False) from None
+        undone = f"rolled back the {earlier} earlier step(s)" if earlier else "nothing had been changed"
+        raise WriteFailed(f"{why}; {undone}") from None
 
     def _perform(self, step: Step) -> str | None:
         if step.op == "mkdir":
@@ -185,206 +274,16 @@ class Writer:
         if step.op == "move":
             self.files.write(step.path, str(step.pid))
             return None
+        if step.op == "signal":
+            assert step.pid is not None
+            self.files.signal(self.host, step.pid, step.start_ticks, kill.number(step.value))
+            return None
         self.files.write(step.path, step.value)
         if step.op == "enable":
             return None
         if step.op == "freeze":
-            self._wait_frozen(step.path, step.value)
+            try:
+                self.files.wait_frozen(step.path, step.value)
+            except (OSError, TimeoutError) as exc:
+                raise _HalfDone(explain(self.host, step, exc)) from None
         return self.files.read(step.path)
-
-    def _wait_frozen(self, path: Path, value: str) -> None:
-        """freezer.state passes through FREEZING (cgroup-v1/freezer-subsystem.rst); cgroup.events says
-        "frozen 1" once every task stopped (cgroup-v2.rst, cgroup.freeze)."""
-        deadline = time.monotonic() + FREEZE_TIMEOUT
-        while True:
-            if path.name == "freezer.state":
-                reached = self.files.read(path) == value
-            else:
-                reached = flat_keyed(read_text(path.parent / "cgroup.events")).get("frozen") == int(value)
-            if reached:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(errno.ETIMEDOUT, f"not {value} after {FREEZE_TIMEOUT:g} s", str(path))
-            time.sleep(0.01)
-
-    # -- reverting (rollback and undo) --------------------------------------------------------------
-
-    def revert(
-        self, steps: Sequence[Step], after: Sequence[str | None] | None, *, careful: bool
-    ) -> list[str]:
-        """Undo `steps`; returns what could not be undone, one line each.
-
-        `careful` (undo, possibly long after): move back only a process that is still the same one
-        (pid and start time) and still in the cgroup cgscope put it in, and restore only a file that
-        still holds what cgscope wrote (`after`). A rollback right after a failure restores as is."""
-        problems: list[str] = []
-        pairs = []
-        for pair in zip(steps, after if after is not None else [None] * len(steps), strict=True):
-            unsafe = self._unsafe(pair[0])
-            if unsafe:
-                problems.append(unsafe)
-            else:
-                pairs.append(pair)
-        made = {s.path for s, _ in pairs if s.op == "mkdir"}
-        for step, _ in reversed(pairs):
-            if step.op == "move":
-                problems += self._move_back(step, careful)
-        for step, written in reversed(pairs):
-            if step.op in ("write", "freeze") and step.path.parent not in made:
-                problems += self._restore(step, written, careful)
-        for step, _ in sorted(pairs, key=lambda p: len(p[0].path.parts), reverse=True):
-            if step.op == "mkdir":
-                problems += self._remove(step.path)
-        for step, _ in reversed(pairs):
-            if step.op == "enable":
-                problems += self._disable(step)
-        return problems
-
-    def _unsafe(self, step: Step) -> str | None:
-        """Why a recorded step may not be reverted (the journal is a file: check its paths again)."""
-        try:
-            if step.op == "mkdir":
-                check_cgroup_dir(self.host, step.path)
-            else:
-                check_file(self.host, step.path)
-            if step.source_path is not None:
-                check_file(self.host, step.source_path)
-        except InvalidRequest as exc:
-            return f"skipped: {exc}"
-        return None
-
-    def _move_back(self, step: Step, careful: bool) -> list[str]:
-        assert step.pid is not None and step.source_path is not None
-        pid = step.pid
-        if careful:
-            try:
-                stat = procfs.read_stat(self.host.proc, pid)
-                where = dict(procfs.read_cgroup(self.host.proc, pid))
-            except (ProcessGone, AccessDenied):
-                return []  # gone: nothing to move back
-            if step.start_ticks is not None and stat.start_ticks != step.start_ticks:
-                return []  # the pid now names another process
-            now = where.get("" if step.hierarchy == UNIFIED else step.hierarchy)
-            if now != step.cgroup:
-                return [f"process {pid} has moved to {step.hierarchy}:{now} since: left there"]
-        if not step.source_path.parent.is_dir():
-            return [f"process {pid} stays in {step.hierarchy}:{step.cgroup}: {step.source} no longer exists"]
-        try:
-            self.files.write(step.source_path, str(pid))
-        except OSError as exc:
-            if exc.errno == errno.ESRCH:
-                return []
-            return [
-                f"moving process {pid} back to {step.hierarchy}:{step.source}: {os.strerror(exc.errno or 0)}"
-            ]
-        return []
-
-    def _restore(self, step: Step, written: str | None, careful: bool) -> list[str]:
-        shown = self.host.shown(step.path)
-        if step.restore is None or not step.path.exists():
-            return []
-        try:
-            if careful:
-                now = self.files.read(step.path)
-                if now == step.old:
-                    return []
-                if written is not None and now != written:
-                    return [
-                        f"{shown} was changed since (it holds {now!r}, cgscope wrote {written!r}): left as is"
-                    ]
-            self.files.write(step.path, step.restore)
-            if step.op == "freeze":
-                self._wait_frozen(step.path, step.restore)
-        except (OSError, TimeoutError, CgscopeError) as exc:
-            return [f"restoring {shown} to {step.restore!r}: {_reason(exc)}"]
-        return []
-
-    def _remove(self, path: Path) -> list[str]:
-        """rmdir a cgroup cgscope made, retrying a moment while exiting tasks still count in it."""
-        deadline = time.monotonic() + 1.0
-        while True:
-            try:
-                self.files.rmdir(path)
-                return []
-            except FileNotFoundError:
-                return []
-            except OSError as exc:
-                if exc.errno != errno.EBUSY or time.monotonic() > deadline:
-                    why = "it holds processes or cgroups" if exc.errno == errno.EBUSY else _reason(exc)
-                    return [f"left {self.host.shown(path)} in place: {why}"]
-            time.sleep(0.02)
-
-    def _disable(self, step: Step) -> list[str]:
-        directory = step.path.parent
-        if not directory.is_dir() or step.restore is None:
-            return []
-        try:
-            if child_cgroups(directory):
-                return [f"left {step.value} in {self.host.shown(step.path)}: other cgroups below may use it"]
-            self.files.write(step.path, step.restore)
-        except (OSError, CgscopeError) as exc:
-            return [f"writing {step.restore} to {self.host.shown(step.path)}: {_reason(exc)}"]
-        return []
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.errno:
-        return os.strerror(exc.errno)
-    return str(exc)
-
-
-def explain(host: HostRoot, step: Step, exc: OSError | TimeoutError) -> str:
-    """One line: which step failed and what the kernel's answer means for it."""
-    code = exc.errno or 0
-    name = errno.errorcode.get(code, "error")
-    shown = host.shown(step.path)
-    file = step.path.name
-    if step.op == "mkdir":
-        return f"cannot make {shown}: {os.strerror(code)} ({name})"
-    if code in (errno.EACCES, errno.EPERM):
-        return f"writing {shown}: permission denied ({name}): changing cgroups needs root"
-    if step.op == "freeze" and isinstance(exc, TimeoutError):
-        return f"{host.shown(step.path.parent)} did not report {step.value} within {FREEZE_TIMEOUT:g} s"
-    if step.op == "move":
-        where = f"{step.hierarchy}:{step.cgroup}"
-        if code == errno.ESRCH:
-            return f"process {step.pid} has exited (ESRCH) before it could move to {where}"
-        if code == errno.EBUSY:
-            return (
-                f"cannot move process {step.pid} into {where} (EBUSY): it passes controllers to its "
-                "children (cgroup.subtree_control), and cgroup v2 keeps processes out of such a cgroup "
-                "(no-internal-process rule): choose a leaf cgroup"
-            )
-        if code == errno.EOPNOTSUPP:
-            return (
-                f"cannot move process {step.pid} into {where} (EOPNOTSUPP): it is a threaded or 'domain "
-                "invalid' cgroup (see its cgroup.type): a whole process can only join a domain cgroup"
-            )
-        if code == errno.ENOSPC:
-            return f"cannot move process {step.pid} into {where} (ENOSPC): its cpuset has no cpus or mems"
-        if code == errno.EINVAL:
-            return f"cannot move process {step.pid} into {where} (EINVAL): the kernel refuses to move it"
-        if code == errno.ENOENT:
-            return f"cannot move process {step.pid} into {where}: the cgroup is gone"
-    if step.op == "enable" and code == errno.EBUSY:
-        return (
-            f"cannot enable {step.value[1:]} in {shown} (EBUSY): that cgroup holds processes, and "
-            "cgroup v2 lets only a cgroup without processes pass controllers to children "
-            "(no-internal-process rule)"
-        )
-    if code == errno.ENOENT:
-        return f"{shown} does not exist: this kernel offers no {file} there ({MISSING_FILE})"
-    if code == errno.EBUSY and file.startswith("memory."):
-        return f"writing {step.value} to {shown} (EBUSY): the kernel could not reclaim memory down to it"
-    if code == errno.EBUSY and file.startswith("cpuset."):
-        return f"writing {step.value} to {shown} (EBUSY): a cpuset must include its children's CPUs and mems"
-    if code == errno.EINVAL and file.startswith("cpu.cfs_"):
-        return (
-            f"writing {step.value} to {shown} (EINVAL): outside the kernel's bounds (quota at least "
-            "1 ms, period 1 ms to 1 s) or above a parent's quota"
-        )
-    if code == errno.EINVAL and file.startswith("memory.") and "memsw" not in file:
-        return f"writing {step.value} to {shown} (EINVAL): not a size it takes, or above memory+swap"
-    if code == errno.ENODEV:
-        return f"writing {step.value!r} to {shown} (ENODEV): no such block device"
-    return f"writing {step.value!r} to {shown}: {os.strerror(code)} ({name})"

@@ -23,6 +23,9 @@ def step_line(step: Step, host: HostRoot) -> str:
     path = host.shown(step.path)
     if step.op == "mkdir":
         return f"mkdir {path}"
+    if step.op == "signal":
+        same = f"if it is still the process started at tick {step.start_ticks}"
+        return f"kill {step.pid} with SIG{step.value}   ({same})"
     line = f"write {path} = {_quoted(step.value)}"
     if step.op == "move":
         return f"{line}   (moves process {step.pid} from {step.source})"
@@ -68,6 +71,8 @@ def plan_json(plan: Plan, *, dry_run: bool, change: Change | None) -> dict[str, 
 
 def _summary(step: Step) -> str:
     where = f"{step.hierarchy}:{step.cgroup}"
+    if step.op == "signal":
+        return f"SIG{step.value} to process {step.pid} (cannot be undone)"
     if step.op == "mkdir":
         return f"mkdir {where}"
     if step.op == "move":
@@ -95,23 +100,46 @@ def history_table(changes: Sequence[Change]) -> Table:
 
 
 def _changes(change: Change) -> str:
-    text = "; ".join(_summary(s) for s in change.steps)
+    if change.status == "incomplete":
+        text = _cut_short(change)
+    else:
+        text = "; ".join(_summary(s) for s in change.steps)
     if change.error:
         text += f" [{change.error}]"
     return text
 
 
-def history_json(journal: Path, changes: Sequence[Change]) -> dict[str, Any]:
-    return {"journal": str(journal), "changes": [c.to_json() for c in changes]}
+def _cut_short(change: Change) -> str:
+    """What an incomplete change did and did not write, and the way back."""
+    parts = []
+    for label, known in (("wrote", True), ("may have written", None), ("did not write", False)):
+        steps = [s for s, was in zip(change.steps, change.written, strict=True) if was is known]
+        if steps:
+            parts.append(f"{label}: {'; '.join(_summary(s) for s in steps)}")
+    return f"cut short — {' — '.join(parts)} — 'cgscope undo {change.id}' restores what it wrote"
 
 
-def undone_lines(undone: Sequence[Undone]) -> list[str]:
+def history_json(journal: Path, changes: Sequence[Change], skipped: Sequence[str] = ()) -> dict[str, Any]:
+    return {"journal": str(journal), "changes": [c.to_json() for c in changes], "skipped": list(skipped)}
+
+
+def undone_lines(undone: Sequence[Undone], *, dry_run: bool = False) -> list[str]:
     lines = []
     for u in undone:
-        lines.append(f"undid change {u.change.id}: {u.change.action} {u.change.target}")
+        what = f"change {u.change.id}: {u.change.action} {u.change.target}"
+        if dry_run:
+            lines.append(f"cgscope would undo {what}:")
+            lines += [f"  {a}" for a in u.actions] or ["  nothing to write: it holds what it held before"]
+        else:
+            lines.append(f"undid {what}")
         lines += [f"  left as is: {p}" for p in u.problems]
     return lines
 
 
-def undone_json(undone: Sequence[Undone]) -> dict[str, Any]:
-    return {"undone": [{"id": u.change.id, "problems": list(u.problems)} for u in undone]}
+def undone_json(undone: Sequence[Undone], *, dry_run: bool = False) -> dict[str, Any]:
+    return {
+        "dry_run": dry_run,
+        "undone": [
+            {"id": u.change.id, "actions": list(u.actions), "problems": list(u.problems)} for u in undone
+        ],
+    }

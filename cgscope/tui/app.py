@@ -23,7 +23,15 @@ from cgscope.render.control import undone_lines
 from cgscope.tui.actions import Controls, Selection
 from cgscope.tui.sampler import Frame, Need, Sampler
 from cgscope.tui.screens.base import DataScreen
-from cgscope.tui.screens.change import ChangeScreen, FreezeScreen, LimitScreen, MoveScreen, Proposal
+from cgscope.tui.screens.change import (
+    ChangeScreen,
+    FreezeScreen,
+    LimitScreen,
+    MoveScreen,
+    Proposal,
+    UndoChoice,
+    UndoScreen,
+)
 from cgscope.tui.screens.containers import ContainersScreen
 from cgscope.tui.screens.help import HelpScreen
 from cgscope.tui.screens.namespaces import NamespacesScreen
@@ -246,15 +254,20 @@ class CgscopeApp(App[int]):
         self.call_from_thread(self.refresh_now)
 
     def action_undo(self) -> None:
+        """Preview the undo of the last change in effect; undo it once the user applies."""
         if self.read_only:
             self.notify(f"read-only ({self.why_read_only}): undo is off", title="cgscope", severity="warning")
-        else:
-            self.undo_last()
+        elif not isinstance(self.screen, ChangeScreen):
+            self.push_screen(UndoScreen(self.controls, None), self._undo_confirmed)
+
+    def _undo_confirmed(self, choice: UndoChoice | None) -> None:
+        if choice is not None:
+            self.undo_change(choice)
 
     @work(thread=True, group="change")
-    def undo_last(self) -> None:
+    def undo_change(self, choice: UndoChoice) -> None:
         try:
-            undone = self.controls.undo()
+            undone = self.controls.undo(choice.change_id)
         except CgscopeError as exc:
             self.call_from_thread(self.notify, str(exc), title="cgscope", severity="error")
             return

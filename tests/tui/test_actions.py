@@ -22,7 +22,7 @@ from cgscope.control.journal import Journal
 from cgscope.fs.hostroot import HostRoot
 from cgscope.tui.actions import Controls
 from cgscope.tui.app import CgscopeApp
-from cgscope.tui.screens.change import ChangeScreen, FreezeScreen, LimitScreen, MoveScreen
+from cgscope.tui.screens.change import ChangeScreen, FreezeScreen, LimitScreen, MoveScreen, UndoScreen
 from cgscope.tui.widgets.table import SortableTable
 
 from .conftest import AppFactory, drawn
@@ -183,7 +183,7 @@ async def test_limit_form_previews_the_writes_and_confirm_applies_them(
     assert fake.path("/" + DOCKER_CPU_MAX).read_text().strip() == "20000 100000"
 
 
-async def test_undo_restores_through_the_control_layer(
+async def test_undo_previews_asks_and_restores_through_the_control_layer(
     acting: CgscopeApp, fake: FakeHost, journal: Journal
 ) -> None:
     async with acting.run_test(size=(100, 40)) as pilot:
@@ -194,12 +194,26 @@ async def test_undo_restores_through_the_control_layer(
         await pilot.press("enter")
         await until(pilot, lambda: bool(journal.path.exists() and journal.changes()), "the change")
         assert fake.path("/" + DOCKER_CPU_MAX).read_text().strip() == "150000 100000"
-        await pilot.press("u")
+        undo = await open_form(pilot, "u", UndoScreen)  # a preview first: nothing is restored yet
+        await planned(pilot, undo)
+        shown = plan_of(undo)
+        assert shown.startswith("cgscope would undo change 1: limit container web (docker):")
+        assert f"write /{DOCKER_CPU_MAX} = '50000 100000'   (holds '150000 100000')" in shown
+        assert journal.changes()[0].status == "applied"
+        assert fake.path("/" + DOCKER_CPU_MAX).read_text().strip() == "150000 100000"
+        assert acting.focused is undo.query_one("#apply", Button)
+        await pilot.press("enter")  # Apply
         await until(pilot, lambda: journal.changes()[0].status == "undone", "the undo")
         await until(pilot, lambda: any(m.startswith("undid change 1") for m in notes(acting)), "its notice")
         assert fake.path("/" + DOCKER_CPU_MAX).read_text().strip() == "50000 100000"
-        await pilot.press("u")  # nothing left: the CLI's message, as an error
-        await until(pilot, lambda: any(m.startswith("nothing to undo") for m in notes(acting)), "the refusal")
+        undo = await open_form(pilot, "u", UndoScreen)  # nothing left: the CLI's message, no Apply
+        await planned(pilot, undo)
+        assert error_of(undo).startswith("nothing to undo")
+        assert undo.query_one("#apply", Button).disabled
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(acting.screen, ChangeScreen)
+    assert len(journal.changes()) == 1
 
 
 async def test_move_form_checks_the_path_and_creates_with_the_option(

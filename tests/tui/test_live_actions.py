@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 from live.containers import bare_container, cgroup_hierarchies
-from textual.widgets import Static
+from textual.widgets import Button, Static
 
 from cgscope.cli import main
 from cgscope.control.journal import Journal
 from cgscope.fs.hostroot import HostRoot
 from cgscope.tui.app import CgscopeApp
 from cgscope.tui.sampler import Sampler
-from cgscope.tui.screens.change import LimitScreen
+from cgscope.tui.screens.change import LimitScreen, UndoScreen
 from cgscope.tui.widgets.table import SortableTable
 
 from .conftest import SLOW, drawn, refreshed
@@ -76,7 +76,13 @@ async def test_limit_cpu_to_20_percent_through_the_form_and_undo(
             assert period.read_text().strip() == "100000"
             [change] = journal.changes()
             assert change.status == "applied", change.error
-            await pilot.press("u")
+            await pilot.press("u")  # the undo's preview, then Apply
+            while not (isinstance(app.screen, UndoScreen) and not app.screen.query_one("#apply", Button).disabled):
+                assert time.monotonic() < deadline + 20, "no undo preview"
+                await pilot.pause()
+                await asyncio.sleep(0.02)
+            assert f"{box.cgroup_path}/cpu.cfs_quota_us = '-1'" in str(app.screen.query_one("#plan", Static).render())
+            await pilot.press("enter")
             while journal.changes()[0].status != "undone":
                 assert time.monotonic() < deadline + 20, "not undone"
                 await asyncio.sleep(0.05)
