@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 from fakehost import FakeHost, Mode
 
 from cgscope.control.writer import CgroupFiles
+from cgscope.errors import ProcessGone
+from cgscope.fs import procfs
+from cgscope.fs.hostroot import HostRoot
 
 V1_UNLIMITED = "9223372036854771712"  # PAGE_COUNTER_MAX pages in bytes, 4 KiB pages
 # (file, value in a new cgroup) for each v1 controller; None: the root cgroup lacks the file too.
@@ -119,14 +123,34 @@ def snapshot(root: Path) -> dict[str, tuple[str, bytes | str]]:
 class FixtureFiles(CgroupFiles):
     """The writer's system calls on a fixture tree: mkdir gives the new cgroup its interface files, as
     the kernel does. `fail_on` (1-based, counting writes) makes that write fail with `errno_`;
-    `calls` records ("mkdir"|"rmdir"|"write", path, value) in order."""
+    `unwritable` names files (relative to the tree) this user may not write, as a non-root user's;
+    `calls` records ("mkdir"|"rmdir"|"write"|"signal", path or pid, value) in order. A signal is only
+    recorded, after the identity check the kernel's pidfd makes possible: no real process gets it."""
 
-    def __init__(self, host: FakeHost, fail_on: int | None = None, errno_: int = errno.EINVAL) -> None:
+    def __init__(
+        self,
+        host: FakeHost,
+        fail_on: int | None = None,
+        errno_: int = errno.EINVAL,
+        unwritable: Collection[str] = (),
+    ) -> None:
         self.host = host
         self.fail_on = fail_on
         self.errno = errno_
+        self.unwritable = set(unwritable)
         self.writes = 0
         self.calls: list[tuple[str, str, str]] = []
+
+    def writable(self, path: Path) -> bool:
+        return str(path.relative_to(self.host.root)) not in self.unwritable
+
+    def may_signal(self, host: HostRoot, pid: int) -> bool:
+        return True
+
+    def signal(self, host: HostRoot, pid: int, start_ticks: int | None, signum: int) -> None:
+        if procfs.read_stat(host.proc, pid).start_ticks != start_ticks:
+            raise ProcessGone(f"process {pid} has exited and its pid names another process: nothing sent")
+        self.calls.append(("signal", str(pid), str(signum)))
 
     def write(self, path: Path, value: str) -> None:
         self.writes += 1

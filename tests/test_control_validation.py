@@ -85,8 +85,39 @@ HYBRID_CASES = [
     (["limit", "100", "--clear"], "no limit to remove"),
     (["limit", "100", "--memory", "max", "--into", "mine"], "--into makes a cgroup"),
     (["limit", "300", "--cpu", "20%", "--into", "/system.slice/app.service"], "also changes 1 process"),
+    # numbers: ASCII digits only, nothing around a value
+    (["limit", "100", "--cpu", "\u0662\u0660%"], "percentage of one CPU"),
+    (["limit", "100", "--cpu", "²"], "percentage of one CPU"),
+    (["limit", "100", "--memory", "\u0666\u0664M"], "give a size"),
+    (["limit", "100", "--memory", "²M"], "give a size"),
+    (["limit", "100", "--pids", "\u0661\u0660"], "whole number"),
+    (["limit", "100", "--pids", "²"], "whole number"),
+    (["limit", "100", "--pids", "9" * 5000], "must be from 1 to 4194304"),
+    (["limit", "100", "--cpu-weight", "\u0665\u0660"], "whole number"),
+    (["limit", "100", "--cpuset", "\u0660"], "as the kernel lists them"),
+    (["limit", "100", "--cpuset", "²"], "as the kernel lists them"),
+    (["limit", "100", "--cpuset", "0-99999999999"], "CPU 99999999999 is beyond what any kernel numbers"),
+    (["limit", "100", "--io-max", "\u0668:0:rbps=1M"], "MAJ:MIN:"),
+    (["limit", "100", "--io-max", "8:0:riops=\u0663"], "whole number"),
+    (["limit", "100", "--cpu", " 20%"], "without spaces or newlines"),
+    (["limit", "100", "--memory", "256M\n"], "without spaces or newlines"),
+    (["limit", "100", "--pids", "10 "], "without spaces or newlines"),
+    (["limit", "100", "--cpuset", "0\n"], "without spaces or newlines"),
+    (["limit", "100", "--cpu", "20%", "--into", "//x"], "empty"),
+    (["limit", "100", "--cpu", "20%", "--into", "/x/"], "empty"),
+    (["limit", "\u0661\u0660\u0660", "--cpu", "20%"], "no container named"),
+    (["undo", "\u0661"], "1 or more"),
+    (["undo", "²"], "1 or more"),
+    (["undo", "--last", "\u0662"], "1 or more"),
+    (["undo", "1e400"], "1 or more"),
+    # kill
+    (["kill", "100"], "cannot run with --root"),
+    (["kill", "100", "-s", "USR1"], "cgscope sends TERM (15), KILL (9)"),
+    (["kill", "100", "-s", "\u0661\u0665"], "give one by name or number"),
     # move
     (["move", "100", "relative/path"], "absolute cgroup path"),
+    (["move", "100", "//x", "--create"], "empty"),
+    (["move", "\u0661\u0660\u0660", "/x", "--create"], "is not a pid"),
     (["move", "100", "/a/../b"], "'..'"),
     (["move", "100", "/nonexistent"], "add --create"),
     (["move", "99999", "/x", "--create"], "no such process"),
@@ -157,7 +188,7 @@ def refuse(host: FakeHost, argv: list[str], fragment: str, capsys: pytest.Captur
     assert not (journal / "journal.jsonl").exists() or "undo" in argv, argv
 
 
-@pytest.mark.parametrize(("argv", "fragment"), HYBRID_CASES, ids=[" ".join(a) for a, _ in HYBRID_CASES])
+@pytest.mark.parametrize(("argv", "fragment"), HYBRID_CASES, ids=[" ".join(a)[:80] for a, _ in HYBRID_CASES])
 def test_refused_on_v1(
     tmp_path: Path, argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -14,20 +14,19 @@ from cgscope.fs.hostroot import HostRoot
 
 
 def review(host: HostRoot, plan: Plan, journal: Journal) -> Plan:
-    """The plan with a warning for each change cut short (incomplete) on a cgroup it writes: undo that
+    """The plan with a warning for each change cut short (incomplete) in a cgroup it writes: undo that
     one first, or know that undoing it later leaves alone what this change writes."""
-    places = {(s.hierarchy, s.cgroup) for s in plan.steps if s.op != "signal"}
+    places = {s.cgroup for s in plan.steps if s.op != "signal"}
     warnings = list(plan.warnings)
     for c in journal.changes() if places else ():
-        if c.status != "incomplete" or not c.undoable or c.root != str(host.root):
+        shared = sorted({s.cgroup for s in c.steps} & places)
+        if c.status != "incomplete" or not c.undoable or c.root != str(host.root) or not shared:
             continue
-        touched = [s for s, was in zip(c.steps, c.written, strict=True) if was is not False]
-        shared = sorted({f"{s.hierarchy}:{s.cgroup}" for s in touched if (s.hierarchy, s.cgroup) in places})
         warning = (
             f"change {c.id} ({c.action} {c.target}) was cut short in {', '.join(shared)}: 'cgscope history' "
             f"says what it wrote, 'cgscope undo {c.id}' restores it"
         )
-        if shared and warning not in warnings:
+        if warning not in warnings:
             warnings.append(warning)
     return replace(plan, warnings=tuple(warnings))
 

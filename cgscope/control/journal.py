@@ -195,6 +195,7 @@ class Journal:
                 "target_pids": list(plan.target_pids),
                 "steps": [s.to_json() for s in steps],
                 "notes": list(plan.notes),
+                "stepwise": True,
             }
         )
         return change_id
@@ -284,6 +285,7 @@ class _Folding:
     steps: list[Step]
     after: list[str | None]
     done: set[int]
+    stepwise: bool  # each step done is recorded (begin's "stepwise"): the others were not written
     outcome: str | None = None
     error: str | None = None
     undone: dict[str, Any] | None = None
@@ -295,7 +297,9 @@ class _Folding:
         else:
             status = "rolled back" if self.outcome == "rolled back" else "incomplete"
         written: list[bool | None] = [i in self.done or status == "applied" for i in range(n)]
-        if status == "incomplete":  # the step after the last one recorded may have been written
+        if status == "incomplete" and not self.stepwise:
+            written = [None] * n  # any of them may have been
+        elif status == "incomplete":  # the step after the last one recorded may have been written
             first = next((i for i in range(n) if not written[i]), None)
             if first is not None:
                 written[first] = None
@@ -315,7 +319,8 @@ def _fold(found: dict[int, _Folding], record: dict[str, Any]) -> None:
     event, change_id = field(record, "event", str), whole(record, "id")
     if event == "begin":
         steps = [Step.from_json(s) for s in _list(record, "steps")]
-        found[change_id] = _Folding(_begin(record, change_id), steps, [None] * len(steps), set())
+        stepwise = field(record, "stepwise", bool, False)  # journals before step lines lack it
+        found[change_id] = _Folding(_begin(record, change_id), steps, [None] * len(steps), set(), stepwise)
         return
     folding = found.get(change_id)
     if folding is None:

@@ -6,18 +6,23 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
 import cgscope
 
+from .containers import TestCgroup, cgroup_hierarchies, create_test_cgroup, kill_and_reap, wait_until
+
 REPO = Path(cgscope.__file__).resolve().parent.parent
 SYSTEM_PYTHON = Path("/usr/bin/python3")  # readable by every user, unlike a root-owned virtualenv
 NOBODY = 65534
 
 
-def run_as_nobody(*argv: str) -> subprocess.CompletedProcess[str]:
+def run_as_nobody(*argv: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     if os.geteuid() != 0 or shutil.which("setpriv") is None or not SYSTEM_PYTHON.exists():
         pytest.skip("needs root, setpriv(1) and /usr/bin/python3 to drop to an unprivileged user")
     probe = [str(SYSTEM_PYTHON), "-c", "import sys; assert sys.version_info >= (3, 11)"]
@@ -28,7 +33,16 @@ def run_as_nobody(*argv: str) -> subprocess.CompletedProcess[str]:
     if check.returncode != 0:
         pytest.skip(f"{REPO} is not readable by an unprivileged user")
     return subprocess.run(
-        [*drop, "env", f"PYTHONPATH={REPO}", str(SYSTEM_PYTHON), "-m", "cgscope", *argv],
+        [
+            *drop,
+            "env",
+            f"PYTHONPATH={REPO}",
+            *(f"{k}={v}" for k, v in (env or {}).items()),
+            str(SYSTEM_PYTHON),
+            "-m",
+            "cgscope",
+            *argv,
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -51,3 +65,80 @@ def test_every_command_runs_unprivileged() -> None:
         assert "Traceback" not in result.stderr, argv
     note = run_as_nobody("containers").stderr
     assert "could not be inspected (permission denied)" in note
+
+
+# -- changes as a user who may not make them --------------------------------------------------------
+
+
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A directory any user may enter (pytest's tmp_path is root's alone), removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix="cgscope-test-"))
+    try:
+        path.chmod(0o755)
+        yield path
+    finally:
+        shutil.rmtree(path)
+
+
+@pytest.fixture
+def sleeper() -> Iterator[tuple[int, TestCgroup]]:
+    """A sleep alone in test cgroups of the pids and freezer hierarchies."""
+    wanted = [h for h in cgroup_hierarchies() if h.key in ("pids", "freezer") and h.version == 1]
+    if len(wanted) != 2 or os.geteuid() != 0:
+        pytest.skip("needs root and cgroup v1 pids and freezer hierarchies (this project's VM)")
+    cg = create_test_cgroup(hierarchies=wanted)
+    joins = "".join(f"echo $$ > {f} && " for f in cg.procs_files())
+    proc = subprocess.Popen(["sh", "-c", f"{joins}exec sleep 1000"])
+    try:
+        wait_until(lambda: all(str(proc.pid) in f.read_text().split() for f in cg.procs_files()), 5, "join")
+        yield proc.pid, cg
+    finally:
+        kill_and_reap(proc)
+        cg.remove()
+
+
+def test_limit_as_a_user_says_it_needs_root_and_journals_nothing(
+    sleeper: tuple[int, TestCgroup], open_dir: Path
+) -> None:
+    pid, cg = sleeper
+    state = open_dir / "state"  # the user may not make it: the journal's path must not be the first error
+    result = run_as_nobody("limit", str(pid), "--pids", "10", env={"CGSCOPE_STATE": str(state)})
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"cgscope: limit needs root: {cg.dirs['pids']}/pids.max is not writable for this user "
+        "(permission denied); nothing changed\n"
+    )
+    assert (cg.dirs["pids"] / "pids.max").read_text() == "max\n" and not state.exists()
+
+
+def test_undo_as_a_user_is_refused_and_changes_nothing(
+    sleeper: tuple[int, TestCgroup], open_dir: Path
+) -> None:
+    """A journal the user may write, of a change root made: undo refuses, writing nothing there either."""
+    pid, cg = sleeper
+    env = {**os.environ, "CGSCOPE_STATE": str(open_dir)}
+    made = subprocess.run(
+        [sys.executable, "-m", "cgscope", "limit", str(pid), "--pids", "10"],
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    journal = open_dir / "journal.jsonl"
+    os.chown(journal, NOBODY, NOBODY)
+    os.chown(open_dir, NOBODY, NOBODY)
+    recorded = journal.read_bytes()
+    result = run_as_nobody("undo", env={"CGSCOPE_STATE": str(open_dir)})
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"cgscope: undoing change 1 needs root: {cg.dirs['pids']}/pids.max is not writable for this user "
+        "(permission denied); nothing changed\n"
+    )
+    assert journal.read_bytes() == recorded
+    assert (cg.dirs["pids"] / "pids.max").read_text() == "10\n"
+    undone = subprocess.run(
+        [sys.executable, "-m", "cgscope", "undo"], env=env, capture_output=True, check=False
+    )
+    assert undone.returncode == 0, undone.stderr
+    assert (cg.dirs["pids"] / "pids.max").read_text() == "max\n"

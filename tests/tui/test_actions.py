@@ -6,23 +6,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from controlfake import FixtureFiles, add_interface_files
 from fakehost import FakeHost
 from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import Button, Checkbox, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from cgscope.cli import main
 from cgscope.control.journal import Journal
 from cgscope.fs.hostroot import HostRoot
-from cgscope.tui.actions import Controls
+from cgscope.tui.actions import Controls, Selection
 from cgscope.tui.app import CgscopeApp
-from cgscope.tui.screens.change import ChangeScreen, FreezeScreen, LimitScreen, MoveScreen, UndoScreen
+from cgscope.tui.screens.change import (
+    ChangeScreen,
+    FreezeScreen,
+    KillScreen,
+    LimitScreen,
+    MoveScreen,
+    UndoScreen,
+)
 from cgscope.tui.widgets.table import SortableTable
 
 from .conftest import AppFactory, drawn
@@ -80,7 +90,10 @@ async def until(pilot: Pilot[int], done: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.01)
 
 
-async def open_form(pilot: Pilot[int], key: str, kind: type[ChangeScreen]) -> ChangeScreen:
+AnyForm = ChangeScreen[Any, Any]
+
+
+async def open_form(pilot: Pilot[int], key: str, kind: type[AnyForm]) -> AnyForm:
     await pilot.press(key)
     await until(pilot, lambda: isinstance(pilot.app.screen, kind), f"the {kind.__name__}")
     await pilot.pause()
@@ -89,16 +102,16 @@ async def open_form(pilot: Pilot[int], key: str, kind: type[ChangeScreen]) -> Ch
     return form
 
 
-def error_of(screen: ChangeScreen) -> str:
+def error_of(screen: AnyForm) -> str:
     return str(screen.query_one("#error", Label).render())
 
 
-def plan_of(screen: ChangeScreen) -> str:
+def plan_of(screen: AnyForm) -> str:
     rendered = screen.query_one("#plan", Static).render()
     return rendered.plain if isinstance(rendered, Text) else str(rendered)
 
 
-async def planned(pilot: Pilot[int], form: ChangeScreen) -> None:
+async def planned(pilot: Pilot[int], form: AnyForm) -> None:
     """Wait until the form's worker has planned: its writes or the refusal are shown."""
     await until(pilot, lambda: plan_of(form) not in ("", "planning…") or error_of(form) != "", "the plan")
 
@@ -280,3 +293,56 @@ async def test_host_row_and_read_only_refuse_with_a_notice(
         said = notes(app)
         assert len(said) == 5
         assert all(m.startswith("read-only (started with --read-only): ") for m in said)
+
+
+async def test_forms_read_their_fields_on_the_ui_thread_only(
+    acting: CgscopeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker that plans is handed the fields; widgets are touched on the UI thread alone."""
+    touched: list[str] = []
+    query_one = ChangeScreen.query_one
+
+    def recording(self: AnyForm, *args: Any, **kwargs: Any) -> Any:
+        touched.append(threading.current_thread().name)
+        return query_one(self, *args, **kwargs)
+
+    monkeypatch.setattr(ChangeScreen, "query_one", recording)
+    async with acting.run_test(size=(100, 40)) as pilot:
+        await select_docker(pilot)
+        form = await open_form(pilot, "l", LimitScreen)
+        await pilot.press(*"20%", "enter")
+        await planned(pilot, form)
+        assert plan_of(form).startswith("cgscope will limit container web")
+        await pilot.press("escape")
+        await pilot.press("4")
+        await drawn(pilot)
+        table = acting.screen.query_one(SortableTable)
+        table.move_cursor(row=table.shown_keys.index("1020"))
+        form = await open_form(pilot, "m", MoveScreen)
+        await pilot.press(*"/jobs", "enter")
+        await planned(pilot, form)
+    assert touched and set(touched) == {threading.main_thread().name}
+
+
+async def test_the_signal_form_previews_and_sends_through_the_control_layer(
+    acting: CgscopeApp, files: FixtureFiles, journal: Journal
+) -> None:
+    """What the processes view's `k` opens: a signal picker, the plan, Apply."""
+    async with acting.run_test(size=(100, 40)) as pilot:
+        await drawn(pilot)
+        selection = Selection("process", "1020", 1020, "process 1020")
+        acting.push_screen(KillScreen(acting.controls, selection), acting._confirmed)
+        await until(pilot, lambda: isinstance(acting.screen, KillScreen), "the signal form")
+        await pilot.pause()
+        form = acting.screen
+        assert isinstance(form, KillScreen)
+        await planned(pilot, form)
+        assert "kill 1020 with SIGTERM" in plan_of(form)
+        form.query_one("#signal", Select).value = "KILL"
+        await until(pilot, lambda: "kill 1020 with SIGKILL" in plan_of(form), "the new plan")
+        assert files.calls == []
+        await pilot.click("#apply")
+        await until(pilot, lambda: bool(files.calls), "the signal")
+    assert files.calls == [("signal", "1020", str(int(signal.SIGKILL)))]
+    [change] = journal.changes()
+    assert (change.action, change.command) == ("kill", ("kill", "1020", "-s", "KILL"))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from live.containers import bare_container, cgroup_hierarchies
+from textual.pilot import Pilot
 from textual.widgets import Button, Static
 
 from cgscope.cli import main
@@ -76,19 +77,25 @@ async def test_limit_cpu_to_20_percent_through_the_form_and_undo(
             assert period.read_text().strip() == "100000"
             [change] = journal.changes()
             assert change.status == "applied", change.error
-            await pilot.press("u")  # the undo's preview, then Apply
-            while not (isinstance(app.screen, UndoScreen) and not app.screen.query_one("#apply", Button).disabled):
-                assert time.monotonic() < deadline + 20, "no undo preview"
-                await pilot.pause()
-                await asyncio.sleep(0.02)
-            assert f"{box.cgroup_path}/cpu.cfs_quota_us = '-1'" in str(app.screen.query_one("#plan", Static).render())
-            await pilot.press("enter")
+            await undo_through_the_form(pilot, app, f"{box.cgroup_path}/cpu.cfs_quota_us = '-1'")
             while journal.changes()[0].status != "undone":
                 assert time.monotonic() < deadline + 20, "not undone"
                 await asyncio.sleep(0.05)
             assert quota.read_text().strip() == "-1"
             assert period.read_text().strip() == "100000"
     assert not [h for h in cgroup_hierarchies() if (h.mountpoint / box.name).exists()]  # cleaned up
+
+
+async def undo_through_the_form(pilot: Pilot[int], app: CgscopeApp, write: str) -> None:
+    """`u`: wait for the undo's preview, check it shows `write`, and Apply."""
+    await pilot.press("u")
+    deadline = time.monotonic() + 20
+    while not (isinstance(app.screen, UndoScreen) and not app.screen.query_one("#apply", Button).disabled):
+        assert time.monotonic() < deadline, "no undo preview"
+        await pilot.pause()
+        await asyncio.sleep(0.02)
+    assert write in str(app.screen.query_one("#plan", Static).render())
+    await pilot.press("enter")
 
 
 async def test_detail_of_a_live_container_shows_inspect_and_the_view_inside(

@@ -72,7 +72,9 @@ class ChangeScreen(ModalScreen[R | None], Generic[F, R]):
             yield Label("", id="error", markup=False)
             yield Static("", id="plan")
             with Horizontal(id="buttons"):
-                yield Button("Preview", id="preview")
+                preview = Button("Preview", id="preview")
+                preview.display = not self.AUTO_PREVIEW
+                yield preview
                 yield Button("Apply", id="apply", variant="warning", disabled=True)
                 yield Button("Cancel", id="cancel")
 
@@ -82,9 +84,8 @@ class ChangeScreen(ModalScreen[R | None], Generic[F, R]):
     def on_mount(self) -> None:
         label = f" {self.selection.label}" if self.selection is not None else ""
         self.query_one("#change").border_title = f"{self.TITLE_TEXT}{label} (Esc cancels)"
-        if self.AUTO_PREVIEW:
-            self.query_one("#preview", Button).display = False
-            self.preview()
+        if self.AUTO_PREVIEW:  # once every field is mounted (a Select mounts its parts later)
+            self.call_after_refresh(self.preview)
 
     # -- what a subclass says ----------------------------------------------------------------------
 
