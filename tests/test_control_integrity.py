@@ -350,3 +350,16 @@ def test_limit_as_a_user_who_may_not_write_fails_first_on_that(fake: FakeHost, s
         apply(host, three_writes(host), Journal(state), files=files)
     assert files.calls == [] and snapshot(fake.root) == before
     assert not state.parent.exists()
+
+
+def test_a_change_cut_short_in_a_journal_without_step_lines(fake: FakeHost, state: Path) -> None:
+    """Journals written before step lines: any step of a change cut short may have been written."""
+    before = snapshot(fake.root)
+    cut_short(fake, Journal(state))
+    lines = [json.loads(line) for line in state.read_text().splitlines()]
+    begin = {k: v for k, v in lines[0].items() if k != "stepwise"}
+    state.write_text(json.dumps(begin) + "\n")  # as cgscope wrote it then: no step lines
+    [change] = Journal(state).changes()
+    assert (change.status, change.written) == ("incomplete", (None, None, None))
+    undo(HostRoot.at(fake.root), Journal(state), files=FixtureFiles(fake))
+    assert snapshot(fake.root) == before

@@ -33,7 +33,7 @@ class _DockerFlag(argparse.Action):
         parser.exit(2, f"{parser.prog}: {request.docker_hint(flag, values)}\n")
 
 
-def register(commands: Commands) -> None:
+def _register_limit(commands: Commands) -> None:
     limit_parser = commands.add(
         "limit",
         "limit a process's or a container's CPU, memory, pids, CPUs or IO",
@@ -56,6 +56,9 @@ def register(commands: Commands) -> None:
         limit_parser.add_argument(flag, nargs="?", action=_DockerFlag, help=argparse.SUPPRESS)
     _change_options(limit_parser)
 
+
+def _register_changes(commands: Commands) -> None:
+    """move, freeze, thaw, kill."""
     move_parser = commands.add(
         "move",
         "move a process, with all its threads, into a cgroup",
@@ -98,6 +101,8 @@ def register(commands: Commands) -> None:
     )  # fmt: skip
     _change_options(kill_parser)
 
+
+def _register_journal(commands: Commands) -> None:
     commands.add("history", "list every change cgscope made (its journal)", history, schema="docs/control.md")
     undo_parser = commands.add(
         "undo", "undo the last change cgscope made, or one by its id", undo, schema="docs/control.md",
@@ -109,6 +114,11 @@ def register(commands: Commands) -> None:
     undo_parser.add_argument("--last", metavar="N", help="the last N changes in effect, newest first")
     _change_options(undo_parser, yes="do not ask before undoing more than one change")
 
+
+def register(commands: Commands) -> None:
+    _register_limit(commands)
+    _register_changes(commands)
+    _register_journal(commands)
     _register_nsenter(commands)
 
 

@@ -18,7 +18,11 @@ def review(host: HostRoot, plan: Plan, journal: Journal) -> Plan:
     one first, or know that undoing it later leaves alone what this change writes."""
     places = {s.cgroup for s in plan.steps if s.op != "signal"}
     warnings = list(plan.warnings)
-    for c in journal.changes() if places else ():
+    try:
+        changes = journal.changes() if places else []
+    except JournalError:
+        changes = []  # unreadable: applying says so, after what this user may do is checked
+    for c in changes:
         shared = sorted({s.cgroup for s in c.steps} & places)
         if c.status != "incomplete" or not c.undoable or c.root != str(host.root) or not shared:
             continue
