@@ -1,10 +1,10 @@
 """What `limit` is asked to do: the one table of its options, and the request parsed from them.
 
-Each entry of LIMIT_OPTIONS is one option — its flag, help, an example, its parser, the controller whose
-planner writes it (limit_writes.py, a method `_<controller>`) and the interface files it writes. From the table
-come `cgscope limit`'s argparse options, the dashboard's limit form, the command line the journal
-records, the "nothing to change" message, and the files the writer accepts (paths.WRITABLE). A new limit
-is one entry here (and its LimitRequest field) plus its planner.
+Each entry of LIMIT_OPTIONS is one option — its flag, help, an example, its parser, the controller
+whose planner writes it (limit_writes.py, a method `_<controller>`) and the interface files it
+writes. From the table come `cgscope limit`'s argparse options, the dashboard's limit form, the command
+line the journal records, the "nothing to change" message, and the files the writer accepts
+(paths.WRITABLE). A new limit is one entry here (and its LimitRequest field) plus its planner.
 """
 
 from __future__ import annotations
