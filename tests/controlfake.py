@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fakehost import FakeHost, Mode
 
-from cgscope.control.writer import CgroupFiles
+from cgscope.control.files import CgroupFiles
 from cgscope.errors import ProcessGone
 from cgscope.fs import procfs
 from cgscope.fs.hostroot import HostRoot

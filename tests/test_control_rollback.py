@@ -16,13 +16,13 @@ from live.containers import Hierarchy, TestCgroup, cgroup_hierarchies, create_te
 
 from cgscope.control.apply import apply
 from cgscope.control.errors import WriteFailed
+from cgscope.control.files import CgroupFiles
 from cgscope.control.journal import Journal
 from cgscope.control.limits import plan_limit
 from cgscope.control.plan import Plan
 from cgscope.control.request import parse_request
 from cgscope.control.target import resolve
 from cgscope.control.undo import undo
-from cgscope.control.writer import CgroupFiles
 from cgscope.fs.hostroot import HostRoot
 
 

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from cgscope.control.errors import NeedsConfirmation, WriteFailed
+from cgscope.control.files import CgroupFiles
 from cgscope.control.journal import Change, Journal, JournalError
 from cgscope.control.plan import Plan
-from cgscope.control.writer import CgroupFiles, Writer
+from cgscope.control.writer import Writer
 from cgscope.fs.hostroot import HostRoot
 
 

@@ -12,10 +12,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cgscope.control.errors import InvalidRequest
 from cgscope.control.explain import reason
+from cgscope.control.files import CgroupFiles
 from cgscope.control.paths import check_cgroup_dir, check_file
 from cgscope.control.plan import Step
 from cgscope.errors import AccessDenied, CgscopeError, ProcessGone
@@ -23,9 +23,6 @@ from cgscope.fs import procfs
 from cgscope.fs.controlfiles import child_cgroups
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import UNIFIED
-
-if TYPE_CHECKING:
-    from cgscope.control.writer import CgroupFiles
 
 
 @dataclass

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cgscope.control.errors import InvalidRequest
+from cgscope.control.files import CgroupFiles
 from cgscope.control.journal import Change, Journal, JournalError
 from cgscope.control.revert import Reverter, paths_written
-from cgscope.control.writer import CgroupFiles
 from cgscope.errors import NotFound
 from cgscope.fs.hostroot import HostRoot
 

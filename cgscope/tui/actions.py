@@ -14,9 +14,9 @@ from typing import Literal
 
 from cgscope.control import apply as applying
 from cgscope.control import freeze, kill, limits, move, request, target, undo
+from cgscope.control.files import CgroupFiles
 from cgscope.control.journal import Change, Journal
 from cgscope.control.plan import Plan
-from cgscope.control.writer import CgroupFiles
 from cgscope.fs.hostroot import HostRoot
 from cgscope.model.containers import Container
 from cgscope.model.process import Process
