@@ -11,16 +11,8 @@ from pathlib import Path
 import pytest
 
 from cgscope.fs.mounttable import parse_mount_table
-from cgscope.fs.overlay import (
-    Aufs,
-    LowerView,
-    Overlay,
-    aufs_branches,
-    overlay_dirs,
-    split_lowerdir,
-    tree_size,
-    walk_layer,
-)
+from cgscope.fs.layertree import LowerView, tree_size, walk_layer
+from cgscope.fs.overlay import Aufs, Overlay, aufs_branches, overlay_dirs, split_lowerdir
 from cgscope.model.diff import Change, changes
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="whiteouts (mknod) and trusted.* xattrs need root")

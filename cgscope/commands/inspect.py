@@ -4,10 +4,13 @@ changed in its rootfs."""
 from __future__ import annotations
 
 import argparse
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from cgscope.commands import Commands, emit_json
 from cgscope.fs.hostroot import HostRoot
+
+if TYPE_CHECKING:
+    from cgscope.model.layers import RootFs
 
 TARGET_HELP = "a container (a name, an id prefix or any member pid), or the pid of a host process"
 
@@ -58,7 +61,7 @@ def diff(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.model.containers import group_containers
     from cgscope.model.diff import read_changes
     from cgscope.model.inspection import mount_table, subject_of
-    from cgscope.model.layers import read_rootfs
+    from cgscope.model.layers import open_rootfs
     from cgscope.model.target import resolve, user_process
     from cgscope.render.inspect import diff_json, diff_lines
 
@@ -70,7 +73,21 @@ def diff(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     mounts = mount_table(host, pid)
     if mounts is None:
         raise CgscopeError(f"/proc/{pid}/mountinfo: permission denied; run as root")
-    rootfs = read_rootfs(host, pid, mounts, root_device(host.proc, pid), sizes=False)
+    with open_rootfs(host, pid, mounts, root_device(host.proc, pid), sizes=False) as opened:
+        rootfs = opened.rootfs
+        _comparable(rootfs, pid)
+        changes = read_changes(opened)
+    if args.json:
+        emit_json(out, diff_json(subject, rootfs, changes))
+        return
+    for line in diff_lines(changes):
+        out.write(line + "\n")
+
+
+def _comparable(rootfs: RootFs, pid: int) -> None:
+    """Refuse, in one line, a rootfs that has no container layer to compare with layers below it."""
+    from cgscope.errors import CgscopeError
+
     if rootfs.mount is None:
         raise CgscopeError(f"pid {pid} stands in a directory whose mount it cannot see: no layers to compare")
     if rootfs.driver is None:
@@ -85,9 +102,3 @@ def diff(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
         raise CgscopeError(
             f"pid {pid}'s {rootfs.driver} root has no writable layer: it cannot change anything"
         )
-    changes = read_changes(host, rootfs)
-    if args.json:
-        emit_json(out, diff_json(subject, rootfs, changes))
-        return
-    for line in diff_lines(changes):
-        out.write(line + "\n")

@@ -1,4 +1,4 @@
-"""Union filesystems on disk: overlayfs and AuFS layers, their whiteouts, opaque directories and sizes.
+"""Union filesystems: the layers of overlayfs and AuFS mounts, and how a layer marks what it deletes.
 
 Overlayfs (Documentation/filesystems/overlayfs.rst): a deleted name is a *whiteout*, a character device
 0/0 (or, since Linux 6.7, a zero-size file with the "overlay.whiteout" xattr in a directory whose
@@ -8,20 +8,20 @@ below hold at that path. The xattrs are "trusted.overlay.*", or "user.overlay.*"
 
 AuFS: a deleted name is a file ".wh.<name>"; a directory holding ".wh..wh..opq" is opaque; other
 ".wh..wh.*" names (.wh..wh.aufs, .wh..wh.plnk, .wh..wh.orph) are AuFS's own bookkeeping.
+
+Layers are walked in fs/layertree.py, opened in fs/layerdirs.py.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from cgscope.errors import ProcessGone
+from cgscope.fs.dirfd import lstat_at, xattr, xattr_at
 from cgscope.fs.errors import reading
 from cgscope.fs.mounts import unescape
 
@@ -147,7 +147,8 @@ def aufs_branches(sys_fs: Path, si: str) -> list[tuple[str, str]]:
 
 
 class UnionFormat:
-    """How one kind of union filesystem marks, inside a layer, what it deletes."""
+    """How one kind of union filesystem marks, inside a layer, what it deletes. Entries are named by an
+    open directory and a name in it (fs/dirfd.py)."""
 
     def hidden(self, name: str) -> bool:
         """Bookkeeping entries that are not files of the image."""
@@ -157,16 +158,16 @@ class UnionFormat:
         """The name a whiteout entry deletes, when it is one by its name alone (AuFS)."""
         return None
 
-    def is_whiteout(self, path: Path, st: os.stat_result, xwhiteouts: bool) -> bool:
-        """Whether this entry is itself a whiteout (overlayfs)."""
+    def is_whiteout(self, dir_fd: int, name: str, st: os.stat_result, xwhiteouts: bool) -> bool:
+        """Whether the entry `name` of the directory is itself a whiteout (overlayfs)."""
         return False
 
-    def whiteout_named(self, directory: Path, name: str) -> bool:
-        """Whether a separate whiteout entry deletes `name` in `directory` (AuFS)."""
+    def whiteout_named(self, dir_fd: int, name: str) -> bool:
+        """Whether a separate whiteout entry deletes `name` in the directory (AuFS)."""
         return False
 
-    def opacity(self, directory: Path, names: Sequence[str]) -> tuple[bool, bool]:
-        """(opaque, may hold xattr whiteouts) of a directory holding `names`."""
+    def opacity(self, dir_fd: int, names: Sequence[str]) -> tuple[bool, bool]:
+        """(opaque, may hold xattr whiteouts) of an open directory holding `names`."""
         return False, False
 
 
@@ -175,15 +176,15 @@ class Overlay(UnionFormat):
         prefix = "user.overlay." if userxattr else "trusted.overlay."
         self.opaque_xattr, self.whiteout_xattr = prefix + "opaque", prefix + "whiteout"
 
-    def is_whiteout(self, path: Path, st: os.stat_result, xwhiteouts: bool) -> bool:
+    def is_whiteout(self, dir_fd: int, name: str, st: os.stat_result, xwhiteouts: bool) -> bool:
         if stat.S_ISCHR(st.st_mode):
             return st.st_rdev == 0
         # The xattr form counts only where the parent directory's opaque xattr is "x".
         empty_file = stat.S_ISREG(st.st_mode) and st.st_size == 0
-        return xwhiteouts and empty_file and _getxattr(path, self.whiteout_xattr) is not None
+        return xwhiteouts and empty_file and xattr_at(dir_fd, name, self.whiteout_xattr) is not None
 
-    def opacity(self, directory: Path, names: Sequence[str]) -> tuple[bool, bool]:
-        value = _getxattr(directory, self.opaque_xattr)
+    def opacity(self, dir_fd: int, names: Sequence[str]) -> tuple[bool, bool]:
+        value = xattr(dir_fd, self.opaque_xattr)
         return value == b"y", value == b"x"
 
 
@@ -196,178 +197,8 @@ class Aufs(UnionFormat):
             return name[len(_AUFS_WH) :]
         return None
 
-    def whiteout_named(self, directory: Path, name: str) -> bool:
-        return os.path.lexists(directory / (_AUFS_WH + name))
+    def whiteout_named(self, dir_fd: int, name: str) -> bool:
+        return lstat_at(dir_fd, _AUFS_WH + name) is not None
 
-    def opacity(self, directory: Path, names: Sequence[str]) -> tuple[bool, bool]:
+    def opacity(self, dir_fd: int, names: Sequence[str]) -> tuple[bool, bool]:
         return _AUFS_OPAQUE in names, False
-
-
-def _getxattr(path: Path, name: str) -> bytes | None:
-    """An xattr's value, None where it is not set (trusted.* xattrs are invisible without CAP_SYS_ADMIN)."""
-    try:
-        return os.getxattr(path, name, follow_symlinks=False)
-    except OSError as exc:
-        if exc.errno in (errno.ENODATA, errno.ENOTSUP, errno.EPERM, errno.EACCES, errno.ENOENT):
-            return None
-        raise
-
-
-# -- walking a layer -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One entry of a layer, at its path in the merged tree ("/etc/hosts")."""
-
-    path: str
-    type: str  # file, dir, symlink, char, block, fifo, socket
-    mode: int
-    size: int
-    mtime_ns: int
-    whiteout: bool = False  # deletes `path` from the layers below
-    opaque: bool = False  # a directory that hides what the layers below hold under it
-
-
-def _listing(directory: Path) -> list[os.DirEntry[str]]:
-    with reading(directory), os.scandir(directory) as it:
-        return sorted(it, key=lambda e: e.name)
-
-
-def walk_layer(top: Path, fmt: UnionFormat) -> Iterator[Entry]:
-    """Every entry of the layer at `top`, parents before children, in name order."""
-
-    def visit(rel: str, entries: list[os.DirEntry[str]], xwhiteouts: bool) -> Iterator[Entry]:
-        for e in entries:
-            if fmt.hidden(e.name):
-                continue
-            st = e.stat(follow_symlinks=False)
-            deleted = fmt.deleted_name(e.name)
-            path = f"{rel}/{deleted if deleted is not None else e.name}"
-            if deleted is not None or fmt.is_whiteout(Path(e.path), st, xwhiteouts):
-                yield Entry(path, "whiteout", st.st_mode, 0, st.st_mtime_ns, whiteout=True)
-            elif stat.S_ISDIR(st.st_mode):
-                children = _listing(Path(e.path))
-                opaque, xw = fmt.opacity(Path(e.path), [c.name for c in children])
-                yield Entry(path, "dir", st.st_mode, st.st_size, st.st_mtime_ns, opaque=opaque)
-                yield from visit(path, children, xw)
-            else:
-                yield Entry(path, file_type(st.st_mode), st.st_mode, st.st_size, st.st_mtime_ns)
-
-    root = _listing(top)
-    yield from visit("", root, fmt.opacity(top, [e.name for e in root])[1])
-
-
-class LowerView:
-    """The merged view of read-only layers (top first), as the union filesystem resolves a path in them."""
-
-    def __init__(self, layers: Sequence[Path], fmt: UnionFormat) -> None:
-        self.layers = list(layers)
-        self.fmt = fmt
-        self._dirs: dict[str, list[tuple[Path, bool]]] = {"": [(layer, False) for layer in self.layers]}
-
-    def _contributors(self, rel: str) -> list[tuple[Path, bool]]:
-        """The layers whose directory `rel` ("a/b") shows through, top first, each with whether that
-        directory may hold xattr whiteouts. A whiteout, a non-directory or an opaque directory in a
-        layer hides every layer below it."""
-        found = self._dirs.get(rel)
-        if found is not None:
-            return found
-        parent, _, name = rel.rpartition("/")
-        found = []
-        for layer, xw in self._contributors(parent):
-            st = self._lstat(layer, parent, name, xw)
-            if st is None:
-                continue
-            if st is False or not stat.S_ISDIR(st.st_mode):
-                break
-            opaque, xwhiteouts = self.fmt.opacity(layer / rel, _names(layer / rel))
-            found.append((layer, xwhiteouts))
-            if opaque:
-                break
-        self._dirs[rel] = found
-        return found
-
-    def _lstat(
-        self, layer: Path, parent: str, name: str, xwhiteouts: bool
-    ) -> os.stat_result | Literal[False] | None:
-        """The entry `name` in the layer's directory `parent`: its stat, False for a whiteout, None absent."""
-        directory = layer / parent
-        if self.fmt.whiteout_named(directory, name):
-            return False
-        try:
-            st = os.lstat(directory / name)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        return False if self.fmt.is_whiteout(directory / name, st, xwhiteouts) else st
-
-    def lookup(self, path: str) -> os.stat_result | None:
-        """The stat of what the layers show at `path` ("/etc/hosts"), None where nothing is there."""
-        parent, _, name = path.strip("/").rpartition("/")
-        for layer, xw in self._contributors(parent):
-            st = self._lstat(layer, parent, name, xw)
-            if st is not None:
-                return st or None
-        return None
-
-    def children(self, path: str) -> list[str]:
-        """The names the layers show in directory `path`, sorted."""
-        rel = path.strip("/")
-        seen: set[str] = set()
-        visible = []
-        for layer, xw in self._contributors(rel):
-            for name in _names(layer / rel):
-                if self.fmt.hidden(name):
-                    continue
-                deleted = self.fmt.deleted_name(name)
-                if deleted is not None:
-                    seen.add(deleted)
-                    continue
-                if name in seen:
-                    continue
-                seen.add(name)
-                st = self._lstat(layer, rel, name, xw)
-                if isinstance(st, os.stat_result):
-                    visible.append(name)
-        return sorted(visible)
-
-
-def _names(directory: Path) -> list[str]:
-    try:
-        return os.listdir(directory)
-    except OSError:
-        return []
-
-
-# -- sizes ---------------------------------------------------------------------------------------
-
-
-def tree_size(top: Path) -> tuple[int, int]:
-    """(bytes, files) under `top`, as `docker ps --size` counts a layer: the apparent size of everything
-    but directories, hard links once. What vanishes meanwhile below `top` is skipped."""
-    total = files = 0
-    seen: set[tuple[int, int]] = set()
-    stack = [top]
-    while stack:
-        directory = stack.pop()
-        try:
-            entries = _listing(directory)
-        except ProcessGone:
-            if directory == top:
-                raise
-            continue
-        for e in entries:
-            try:
-                st = e.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                stack.append(Path(e.path))
-                continue
-            if st.st_nlink > 1:
-                if (st.st_dev, st.st_ino) in seen:
-                    continue
-                seen.add((st.st_dev, st.st_ino))
-            total += st.st_size
-            files += 1
-    return total, files

@@ -16,9 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from cgscope.fs.hostroot import HostRoot
-from cgscope.fs.overlay import Entry, LowerView, file_type, walk_layer
-from cgscope.model.layers import RootFs, union_format
+from cgscope.errors import CgscopeError
+from cgscope.fs.layertree import Entry, LowerView, TooLarge, walk_layer
+from cgscope.fs.overlay import file_type
+from cgscope.model.layers import OpenRootFs, union_format
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,7 @@ class Change:
 
 
 class Lower(Protocol):
-    """The read-only layers merged (fs.overlay.LowerView)."""
+    """The read-only layers merged (fs.layertree.LowerView)."""
 
     def lookup(self, path: str) -> os.stat_result | None: ...
 
@@ -81,11 +82,19 @@ def _type(st: os.stat_result | None) -> str | None:
     return file_type(st.st_mode) if st is not None else None
 
 
-def read_changes(host: HostRoot, rootfs: RootFs) -> list[Change]:
-    """Walk the container layer of `rootfs` and resolve each entry in its lower layers."""
-    upper = rootfs.upper
-    if upper is None:
+def read_changes(opened: OpenRootFs) -> list[Change]:
+    """Walk the container layer of a rootfs and resolve each entry in its lower layers, each directory
+    the one model/layers.py opened and checked."""
+    roles = [layer.role for layer in opened.rootfs.layers]
+    if "container" not in roles:
         raise ValueError("a rootfs without a container layer has no changes to read")
-    fmt = union_format(rootfs)
-    lower = LowerView([host.path(layer.path) for layer in rootfs.lower], fmt)
-    return changes(walk_layer(host.path(upper.path), fmt), lower)
+    upper = roles.index("container")
+    upper_fd = opened.directory(upper).fd
+    lowers = [opened.directory(i).fd for i, role in enumerate(roles) if role in ("init", "image")]
+    fmt = union_format(opened.rootfs)
+    with LowerView(lowers, fmt) as lower:
+        try:
+            return changes(walk_layer(upper_fd, fmt), lower)
+        except TooLarge as exc:
+            path = opened.rootfs.layers[upper].path
+            raise CgscopeError(f"container layer {path}: {exc}; cgscope compares no further") from None

@@ -13,16 +13,17 @@ Runtimes name their layers in their own ways; the mount options say it all:
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
-from contextlib import suppress
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from pathlib import Path
 
-from cgscope.errors import AccessDenied, ProcessGone
-from cgscope.fs import overlay
+from cgscope.errors import AccessDenied, CgscopeError, ProcessGone
+from cgscope.fs import layerdirs, layertree, overlay
 from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.layerdirs import LayerDir, Refused
+from cgscope.fs.layertree import TooLarge
 from cgscope.fs.mounttable import Mount, read_mount_table, root_link
+from cgscope.fs.security import IdMap, read_id_maps
 
 FILE_MOUNTS = ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf")
 _SYS_AUFS = "/sys/fs/aufs"
@@ -35,6 +36,7 @@ class Layer:
     resolved: str | None  # where it leads when that differs (Docker's and Podman's l/<short> links)
     size: int | None  # apparent bytes of its files (hard links once); None when unreadable
     files: int | None
+    problem: str | None = None  # why cgscope does not read it (a refusal), or not all of it (a bound)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,69 +112,184 @@ def layer_role(path: str, resolved: str | None) -> str:
     return "init" if name.endswith(("-init/diff", "-init")) else "image"
 
 
-def _layer(host: HostRoot, role: str, path: str, sizes: bool) -> Layer:
-    where = host.path(path)
-    resolved = None
-    real = Path(os.path.realpath(where))
-    if real != where and (real == host.root or host.root in real.parents):
-        resolved = host.shown(real)
-    if role == "image":
-        role = layer_role(path, resolved)
-    size = files = None
-    if sizes:
-        with suppress(AccessDenied, ProcessGone):
-            size, files = overlay.tree_size(where)
-    return Layer(role, path, resolved, size, files)
-
-
-def union_layers(host: HostRoot, mount: Mount, sizes: bool = True) -> tuple[tuple[Layer, ...], str | None]:
-    """The layers of an overlay or AuFS mount, top first, and the overlay's workdir."""
+def union_dirs(host: HostRoot, mount: Mount) -> tuple[list[tuple[str, str]], str | None]:
+    """(role, path) of each layer of an overlay or AuFS mount, top first, and the overlay's workdir."""
     if mount.fstype == "overlay":
         dirs = overlay.overlay_dirs(mount.super_options)
-        layers = [_layer(host, "container", dirs.upper, sizes)] if dirs.upper else []
-        layers += [_layer(host, "image", p, sizes) for p in dirs.lower]
-        layers += [_layer(host, "data", p, sizes) for p in dirs.data]
-        return tuple(layers), dirs.work
+        layers = [("container", dirs.upper)] if dirs.upper else []
+        layers += [("image", p) for p in dirs.lower] + [("data", p) for p in dirs.data]
+        return layers, dirs.work
     si = mount.option("si")
     if mount.fstype != "aufs" or not si:
-        return (), None
+        return [], None
     try:
         branches = overlay.aufs_branches(host.path(_SYS_AUFS), si)
     except (AccessDenied, ProcessGone):
-        return (), None
-    return tuple(
-        _layer(host, "container" if perm.startswith("rw") else "image", path, sizes)
-        for path, perm in branches
-    ), None
+        return [], None
+    return [("container" if perm.startswith("rw") else "image", path) for path, perm in branches], None
 
 
 def union_format(rootfs: RootFs) -> overlay.UnionFormat:
     return overlay.Aufs() if rootfs.driver == "aufs" else overlay.Overlay(rootfs.userxattr)
 
 
-def read_rootfs(
+@dataclass
+class OpenRootFs:
+    """A rootfs with its layer directories open, each checked (docs/inspect.md, "How layers are opened"):
+    `dirs[i]` is the directory of `rootfs.layers[i]`, None where cgscope does not read it (the layer's
+    `problem` says why). close() closes them."""
+
+    rootfs: RootFs
+    dirs: list[LayerDir | None]
+
+    def close(self) -> None:
+        for d in self.dirs:
+            if d is not None:
+                d.close()
+        self.dirs = [None] * len(self.dirs)
+
+    def directory(self, index: int) -> LayerDir:
+        """The open directory of layer `index`; its problem raised where it has none."""
+        found = self.dirs[index]
+        if found is None:
+            layer = self.rootfs.layers[index]
+            raise CgscopeError(layer.problem or f"{layer.role} layer {layer.path}: not read")
+        return found
+
+
+def mapped(id_map: IdMap, uid: int) -> bool:
+    """Whether host uid `uid` is one a user namespace with this uid_map maps (user_namespaces(7))."""
+    return any(outside <= uid < outside + count for _, outside, count in id_map)
+
+
+def root_made(mount: Mount, host_mounts: Sequence[Mount]) -> bool:
+    """Whether root made the mount, so its layer paths are root's: only root mounts in the host's mount
+    namespace (the mount's filesystem is listed there too), and AuFS mounts need root anywhere. Any other
+    overlay was made in a mount namespace of its own, maybe by a user in a user namespace of their own,
+    who chose its paths freely (they name directories as that namespace sees them)."""
+    return mount.fstype == "aufs" or any(m.fstype == mount.fstype and m.dev == mount.dev for m in host_mounts)
+
+
+class _Checks:
+    """What a layer directory must be, for one mount (docs/inspect.md, "How layers are opened"): the top
+    layer, the one an overlay's root shows; and where root did not make the mount, a directory owned by a
+    uid the container's user namespace maps (so, its own), never one of root's or of another user's."""
+
+    def __init__(self, host: HostRoot, pid: int, mount: Mount, host_mounts: Sequence[Mount]) -> None:
+        self.owners: IdMap | None = None
+        self.check_owner = not root_made(mount, host_mounts)
+        if self.check_owner:
+            with suppress(CgscopeError):
+                self.owners = read_id_maps(host.proc, pid)[0]
+        self.root: LayerDir | None = None
+        if mount.fstype == "overlay" and mount.root == "/":
+            self.root = layerdirs.mounted_root(host.proc, pid, mount.dev)
+
+    def problem(self, top: bool, found: LayerDir) -> str | None:
+        uid = found.st.st_uid
+        if self.check_owner and self.owners is None:
+            return "its mount is not the host's, and whose it is cannot be told (uid_map unreadable)"
+        if self.check_owner and self.owners is not None and not mapped(self.owners, uid):
+            return f"owned by uid {uid}, which the user namespace of the mount's container does not map"
+        if top and self.root is not None and not layerdirs.shows(self.root, found):
+            return "not the directory this overlay mounted (the overlay's root shows other times)"
+        return None
+
+    def close(self) -> None:
+        if self.root is not None:
+            self.root.close()
+
+
+_Opened = tuple[LayerDir | None, str | None, str | None]  # the directory, where it led, its problem
+
+
+def _open_layers(
+    host: HostRoot, pid: int, mount: Mount, paths: Sequence[tuple[str, str]], host_mounts: Sequence[Mount]
+) -> list[_Opened]:
+    """Each layer opened by fs/layerdirs.py's rules and checked; closed again where it is refused."""
+    checks = _Checks(host, pid, mount, host_mounts)
+    opened: list[_Opened] = []
+    try:
+        for i, (role, path) in enumerate(paths):
+            try:
+                found = layerdirs.open_layer(host.root, path)
+            except Refused as exc:
+                opened.append((None, None, f"{role} layer {path}: {exc}; cgscope does not read it"))
+                continue
+            except CgscopeError as exc:
+                opened.append((None, None, str(exc)))
+                continue
+            why = checks.problem(i == 0, found)
+            if why is not None:
+                found.close()
+                problem = f"{role} layer {path}: {why}; cgscope does not read it"
+                opened.append((None, found.resolved, problem))
+            else:
+                opened.append((found, found.resolved, None))
+    finally:
+        checks.close()
+    return opened
+
+
+def _measure(d: LayerDir | None, sizes: bool) -> tuple[int | None, int | None, str | None]:
+    if d is None or not sizes:
+        return None, None, None
+    try:
+        size, files = layertree.tree_size(d.fd)
+    except TooLarge as exc:
+        return None, None, f"{exc}: not counted"
+    except (AccessDenied, ProcessGone) as exc:
+        return None, None, str(exc)
+    return size, files, None
+
+
+@contextmanager
+def open_rootfs(
     host: HostRoot, pid: int, mounts: Sequence[Mount] | None, dev: tuple[int, int] | None, sizes: bool = True
-) -> RootFs:
-    """The rootfs of process `pid` from its mount table (`mounts`, None when unreadable)."""
+) -> Iterator[OpenRootFs]:
+    """The rootfs of process `pid` from its mount table (`mounts`, None when unreadable), its layer
+    directories open until the block ends."""
     link = None
     with suppress(AccessDenied):
         link = root_link(host.proc, pid)
     mount = root_mount(mounts, dev) if mounts is not None else None
-    layers: tuple[Layer, ...] = ()
-    workdir = None
     driver = mount.fstype if mount is not None and mount.fstype in ("overlay", "aufs") else None
-    if mount is not None and driver is not None:
-        layers, workdir = union_layers(host, mount, sizes)
     host_mounts: list[Mount] = []
     with suppress(AccessDenied, ProcessGone):
         host_mounts = read_mount_table(host.proc, "self")
-    return RootFs(
-        pid=pid,
-        root_link=link,
-        mount=mount,
-        driver=driver,
-        layers=layers,
-        workdir=workdir,
-        userxattr=mount is not None and mount.option("userxattr") is not None,
-        file_mounts=file_mounts(mounts or (), host_mounts),
-    )
+    paths, workdir = union_dirs(host, mount) if mount is not None and driver is not None else ([], None)
+    opened = _open_layers(host, pid, mount, paths, host_mounts) if mount is not None else []
+    try:
+        layers = []
+        for (kind, path), (d, resolved, problem) in zip(paths, opened, strict=True):
+            size, files, size_problem = _measure(d, sizes)
+            role = layer_role(path, resolved) if kind == "image" else kind
+            layers.append(Layer(role, path, resolved, size, files, problem or size_problem))
+        rootfs = RootFs(
+            pid=pid,
+            root_link=link,
+            mount=mount,
+            driver=driver,
+            layers=tuple(layers),
+            workdir=workdir,
+            userxattr=mount is not None and mount.option("userxattr") is not None,
+            file_mounts=file_mounts(mounts or (), host_mounts),
+        )
+        found = OpenRootFs(rootfs, [d for d, _, _ in opened])
+    except BaseException:
+        for d, _, _ in opened:
+            if d is not None:
+                d.close()
+        raise
+    try:
+        yield found
+    finally:
+        found.close()
+
+
+def read_rootfs(
+    host: HostRoot, pid: int, mounts: Sequence[Mount] | None, dev: tuple[int, int] | None, sizes: bool = True
+) -> RootFs:
+    """The rootfs of process `pid` from its mount table (`mounts`, None when unreadable)."""
+    with open_rootfs(host, pid, mounts, dev, sizes) as found:
+        return found.rootfs

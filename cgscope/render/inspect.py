@@ -104,7 +104,14 @@ def rootfs_json(r: RootFs) -> dict[str, Any]:
         else None,
         "driver": r.driver,
         "layers": [
-            {"role": x.role, "path": x.path, "resolved": x.resolved, "size": x.size, "files": x.files}
+            {
+                "role": x.role,
+                "path": x.path,
+                "resolved": x.resolved,
+                "size": x.size,
+                "files": x.files,
+                "problem": x.problem,
+            }
             for x in r.layers
         ],
         "workdir": r.workdir,
@@ -290,6 +297,7 @@ def inspection_sections(ins: Inspection) -> list[Section]:
     else:
         about = f"{where}: {r.mount.fstype} ({r.mount.source})"
         lines = [f"workdir {r.workdir}"] if r.workdir else []
+        lines += [f"! {x.problem}" for x in r.layers if x.problem]
         sections.append(Section(f"Rootfs {about}", layers_table(r) if r.layers else None, lines))
     if r.file_mounts:
         sections.append(Section("Files mounted over the rootfs", file_mounts_table(r)))
