@@ -231,15 +231,16 @@ def _open_layers(
     return opened
 
 
-def _measure(d: LayerDir | None, sizes: bool) -> tuple[int | None, int | None, str | None]:
-    if d is None or not sizes:
+def _measure(d: LayerDir | None, role: str, path: str) -> tuple[int | None, int | None, str | None]:
+    """(bytes, files, problem) of the layer: what `docker ps --size` counts, or why it is not counted."""
+    if d is None:
         return None, None, None
     try:
         size, files = layertree.tree_size(d.fd)
     except TooLarge as exc:
-        return None, None, f"{exc}: not counted"
+        return None, None, f"{role} layer {path}: {exc}: not counted"
     except (AccessDenied, ProcessGone) as exc:
-        return None, None, str(exc)
+        return None, None, f"{role} layer {path}: {exc}"
     return size, files, None
 
 
@@ -262,8 +263,8 @@ def open_rootfs(
     try:
         layers = []
         for (kind, path), (d, resolved, problem) in zip(paths, opened, strict=True):
-            size, files, size_problem = _measure(d, sizes)
             role = layer_role(path, resolved) if kind == "image" else kind
+            size, files, size_problem = _measure(d if sizes else None, role, path)
             layers.append(Layer(role, path, resolved, size, files, problem or size_problem))
         rootfs = RootFs(
             pid=pid,
