@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from cgscope.fs.layertree import LowerView, TooLarge, tree_size, walk_layer
 from cgscope.fs.mounttable import parse_mount_table
-from cgscope.fs.layertree import LowerView, tree_size, walk_layer
 from cgscope.fs.overlay import Aufs, Overlay, aufs_branches, overlay_dirs, split_lowerdir
 from cgscope.model.diff import Change, changes
 
@@ -248,3 +250,52 @@ def test_layer_size_counts_hard_links_once_and_not_directories(tmp_path: Path) -
     os.link(tmp_path / "b", tmp_path / "a" / "b-again")
     os.symlink("one", tmp_path / "a" / "link")  # 3 bytes: its target's length
     assert tree_size(tmp_path) == (5 + 3 + 3, 3)
+
+
+# -- bounds ----------------------------------------------------------------------------------------
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture
+def deep(tmp_path: Path) -> Iterator[Path]:
+    """A layer 1,100 directories deep: deeper than Python's recursion limit (rmtree's too)."""
+    top = tmp_path / "upper"
+    subprocess.run(["mkdir", "-p", "/".join([str(top), *["d"] * 1100])], check=True)
+    yield top
+    subprocess.run(["rm", "-rf", str(top)], check=True)
+
+
+def test_a_layer_deeper_than_the_bound_ends_the_walk_without_recursion(deep: Path) -> None:
+    before = open_fds()
+    with pytest.raises(TooLarge, match=r"^deeper than 256 directories, at /d/d/d/d/d.*…$"):
+        list(walk_layer(deep, Overlay()))
+    with pytest.raises(TooLarge, match=r"^deeper than 256 directories"):
+        tree_size(deep)
+    assert open_fds() == before  # every directory the walk opened is closed again
+    assert len(list(walk_layer(deep, Overlay(), max_depth=1100))) == 1100
+    assert tree_size(deep, max_depth=1100) == (0, 0)
+
+
+def test_a_layer_with_more_entries_than_the_bound_ends_the_walk(tmp_path: Path) -> None:
+    for n in range(12):
+        write(tmp_path / "d" / f"f{n}")
+    with pytest.raises(TooLarge, match=r"^more than 10 entries$"):
+        list(walk_layer(tmp_path, Overlay(), max_entries=10))
+    with pytest.raises(TooLarge, match=r"^more than 10 entries$"):
+        tree_size(tmp_path, max_entries=10)
+    assert tree_size(tmp_path, max_entries=13) == (12, 12)
+
+
+def test_a_walk_follows_no_symlink_inside_the_layer(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    write(outside / "secret", "12345")
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    (layer / "etc").symlink_to(outside)  # a container's own symlink, to where it points on the host
+    assert [(e.path, e.type) for e in walk_layer(layer, Overlay())] == [("/etc", "symlink")]
+    assert tree_size(layer) == (len(str(outside)), 1)
+    with LowerView([layer], Overlay()) as view:
+        assert view.lookup("/etc/secret") is None and view.children("/etc") == []
