@@ -15,6 +15,7 @@ from cgscope import __version__
 from cgscope.commands import MODULES, Commands, GlobalOptions, refusal
 from cgscope.errors import CgscopeError
 from cgscope.fs.hostroot import HostRoot
+from cgscope.render.table import visible
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,8 +61,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         host = HostRoot.at(args.root)
         host.mode  # noqa: B018 - raises NoCgroups early, with its one-line message
         status: int | None = args.run(args, host, out)
-    except CgscopeError as exc:
-        print(f"cgscope: {exc}", file=sys.stderr)
+    except CgscopeError as exc:  # its message may hold a container's name, a path: the host's strings
+        print(f"cgscope: {visible(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -108,6 +108,7 @@ def ns(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
 def tree(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.model.tree import read_tree
     from cgscope.render import views
+    from cgscope.render.table import visible
 
     mounts = [m for m in host.mounts if args.hierarchy in (None, m.key)]
     if not mounts:
@@ -122,5 +123,5 @@ def tree(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
         emit_json(out, data)
         return
     for m, t in trees:
-        out.write(f"{m.key} (cgroup v{m.version}, {host.shown(m.mountpoint)}):\n")
+        out.write(f"{m.key} (cgroup v{m.version}, {visible(host.shown(m.mountpoint))}):\n")
         out.write("\n".join(views.tree_lines(t)) + "\n\n")

@@ -10,7 +10,7 @@ from cgscope.control.journal import Change
 from cgscope.control.plan import Plan, Step
 from cgscope.control.undo import Undone
 from cgscope.fs.hostroot import HostRoot
-from cgscope.render.table import Column, Table
+from cgscope.render.table import Column, Table, visible
 from cgscope.render.views import container_ref
 
 
@@ -50,7 +50,7 @@ def plan_lines(plan: Plan, host: HostRoot, heading: str) -> list[str]:
         lines.append(f"processes outside {plan.target} that this also changes:")
         lines += [f"  {a.pid:>7}  {a.command}" for a in plan.others]
     lines += [f"warning: {w}" for w in plan.warnings]
-    return lines
+    return [visible(line) for line in lines]  # targets, cgroup paths and commands are the host's
 
 
 def plan_json(plan: Plan, *, dry_run: bool, change: Change | None) -> dict[str, Any]:
@@ -133,7 +133,7 @@ def undone_lines(undone: Sequence[Undone], *, dry_run: bool = False) -> list[str
         else:
             lines.append(f"undid {what}")
         lines += [f"  left as is: {p}" for p in u.problems]
-    return lines
+    return [visible(line) for line in lines]
 
 
 def undone_json(undone: Sequence[Undone], *, dry_run: bool = False) -> dict[str, Any]:

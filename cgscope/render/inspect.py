@@ -15,7 +15,7 @@ from cgscope.model.lifecycle import Lifecycle, ProcRef
 from cgscope.model.target import short_id
 from cgscope.render.columns import UNKNOWN, table
 from cgscope.render.columns.namespaces import ISOLATION
-from cgscope.render.table import Column, Table, print_table
+from cgscope.render.table import Column, Table, print_table, visible
 from cgscope.render.views import container_ref
 from cgscope.units import size
 
@@ -315,11 +315,12 @@ def diff_lines(changes: list[Change]) -> list[str]:
 
 
 def write_inspection(ins: Inspection, out: TextIO, terminal: bool) -> None:
-    """The report `cgscope inspect` prints: a heading, then each section's table and notes."""
-    out.write(heading(ins.subject) + "\n")
+    """The report `cgscope inspect` prints: a heading, then each section's table and notes, the host's
+    strings in them made visible (render/table.visible; tables do it for their cells)."""
+    out.write(visible(heading(ins.subject)) + "\n")
     for section in inspection_sections(ins):
-        out.write(f"\n{section.title}\n")
+        out.write(f"\n{visible(section.title)}\n")
         if section.table is not None:
             print_table(section.table, out, terminal)
         for line in section.lines:
-            out.write(line + "\n")
+            out.write(visible(line) + "\n")

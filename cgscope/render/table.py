@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, TextIO
 
-# A command line may hold newlines and escapes: show them, never let them break a row or the terminal.
-_VISIBLE = {i: f"\\x{i:02x}" for i in range(32)} | {10: "\\n", 9: "\\t", 127: "\\x7f"}
+_NAMED = {"\n": "\\n", "\t": "\\t"}
 
 
 @dataclass(frozen=True)
@@ -27,8 +26,26 @@ class Table:
 
 
 def visible(text: str) -> str:
-    """Control characters shown as escapes ("\\n", "\\x1b"): data never moves the cursor or breaks a row."""
-    return text.translate(_VISIBLE)
+    """A string from the host (a name, a command line, a path, a label), as cgscope prints it everywhere
+    but in JSON: every character that is not printable written as an escape ("\\n", "\\t", "\\x1b",
+    "\\x9b", "\\u202e"), a byte that was not UTF-8 (decoded to a lone surrogate, surrogateescape) as that
+    byte ("\\xff"). So data never moves the cursor, sets the terminal's title, breaks a row or reorders
+    text: ESC and every other C0 control, DEL, the C1 controls (\\x9b is CSI to many terminals), line
+    and paragraph separators, bidirectional overrides and other format characters."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escaped(c) for c in text)
+
+
+def _escaped(c: str) -> str:
+    code = ord(c)
+    if c in _NAMED:
+        return _NAMED[c]
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def print_table(table: Table, out: TextIO, terminal: bool) -> None:
@@ -58,7 +75,8 @@ def _print_rich(table: Table, out: TextIO) -> None:
     from rich.table import Table as RichTable
     from rich.text import Text
 
-    rich_table = RichTable(title=table.title, box=box.SIMPLE_HEAD, header_style="bold")
+    title = Text(visible(table.title)) if table.title is not None else None  # data, never markup
+    rich_table = RichTable(title=title, box=box.SIMPLE_HEAD, header_style="bold")
     for col in table.columns:
         rich_table.add_column(
             col.header, justify=col.justify, overflow="fold" if col.wrap else "ellipsis", no_wrap=not col.wrap

@@ -11,6 +11,7 @@ from cgscope.model.containers import Container, Inventory
 from cgscope.model.namespaces import Namespace
 from cgscope.model.process import Process
 from cgscope.model.tree import CgroupNode
+from cgscope.render.table import visible
 
 
 def host_json(host: HostRoot, identity: tuple[str, str], inv: Inventory) -> dict[str, Any]:
@@ -91,7 +92,8 @@ def tree_json(node: CgroupNode) -> dict[str, Any]:
 
 
 def tree_lines(node: CgroupNode) -> list[str]:
-    """An indented tree ("├─", "└─" as lsns and systemd-cgls draw it) with direct/total process counts."""
+    """An indented tree ("├─", "└─" as lsns and systemd-cgls draw it) with direct/total process counts;
+    cgroup names made visible (render/table.visible)."""
     lines = [f"{node.path}  {tree_counts(node)}"]
 
     def walk(n: CgroupNode, prefix: str) -> None:
@@ -102,7 +104,7 @@ def tree_lines(node: CgroupNode) -> list[str]:
             walk(child, prefix + ("  " if last else "│ "))
 
     walk(node, "")
-    return lines
+    return [visible(line) for line in lines]
 
 
 def tree_counts(node: CgroupNode) -> str:

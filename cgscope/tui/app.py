@@ -14,12 +14,14 @@ from textual import work
 from textual.app import App, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.timer import Timer
 
 from cgscope.errors import CgscopeError
 from cgscope.fs.hostroot import HostRoot
 from cgscope.render.control import undone_lines
+from cgscope.render.table import visible
 from cgscope.tui.actions import Controls, Selection
 from cgscope.tui.sampler import Frame, Need, Sampler
 from cgscope.tui.screens.base import DataScreen
@@ -193,9 +195,25 @@ class CgscopeApp(App[int]):
         if isinstance(self.screen, DataScreen):
             self.screen.show(message.frame)
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A notification whose text is data (names, paths, errors from the host): never markup, and
+        each line's control characters made visible (render/table.visible). A message of one line that
+        may hold a newline of the host's (an error's) is made visible whole by the caller."""
+        if not markup:
+            message = "\n".join(visible(line) for line in message.split("\n"))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     def on_sample_failed(self, message: SampleFailed) -> None:
         self._finished()
-        self.notify(message.error, title="cgscope", severity="error")
+        self.notify(visible(message.error), title="cgscope", severity="error")
 
     # -- changes, through the control layer --------------------------------------------------------
 
@@ -245,7 +263,7 @@ class CgscopeApp(App[int]):
         try:
             change = self.controls.apply(plan, proposal.command)
         except CgscopeError as exc:
-            self.call_from_thread(self.notify, str(exc), title="cgscope", severity="error")
+            self.call_from_thread(self.notify, visible(str(exc)), title="cgscope", severity="error")
             return
         said = f"change {change.id}: " if change is not None else "nothing to change: "
         self.call_from_thread(
@@ -269,7 +287,7 @@ class CgscopeApp(App[int]):
         try:
             undone = self.controls.undo(choice.change_id)
         except CgscopeError as exc:
-            self.call_from_thread(self.notify, str(exc), title="cgscope", severity="error")
+            self.call_from_thread(self.notify, visible(str(exc)), title="cgscope", severity="error")
             return
         self.call_from_thread(self.notify, "\n".join(undone_lines(undone)), title="cgscope")
         self.call_from_thread(self.refresh_now)
@@ -285,10 +303,11 @@ class CgscopeApp(App[int]):
         try:
             entry = nsenter.prepare(host, selected.pid)
             with self.suspend():
-                print(f"cgscope: a shell in {selected.label}'s namespaces; exit returns to the dashboard")
+                shown = visible(selected.label)
+                print(f"cgscope: a shell in {shown}'s namespaces; exit returns to the dashboard")
                 status = nsenter.run(host, entry)
         except CgscopeError as exc:
-            self.notify(str(exc), title="cgscope", severity="error")
+            self.notify(visible(str(exc)), title="cgscope", severity="error")
             return
         except SuspendNotSupported:
             self.notify("this terminal cannot suspend the dashboard: use 'cgscope nsenter'", severity="error")

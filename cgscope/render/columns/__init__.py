@@ -37,7 +37,7 @@ class Cell:
             return UNKNOWN_CELL
         if isinstance(value, int):
             return cls(str(value), value)
-        return cls(value if value.isprintable() else visible(value), value)
+        return cls(visible(value), value)
 
     @classmethod
     def number(cls, value: float | None, text: str | None) -> Cell:

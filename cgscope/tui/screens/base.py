@@ -20,6 +20,7 @@ from textual.widgets import Footer, Label
 
 from cgscope.fs.hostroot import HostRoot
 from cgscope.render.columns import Column
+from cgscope.render.table import visible
 from cgscope.tui.actions import Selection
 from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.session import Session
@@ -131,7 +132,7 @@ class TableScreen(DataScreen, Generic[T]):
 
     def draw(self, frame: Frame) -> None:
         self.table.show(list(self.rows(frame)))
-        self.query_one("#caption", Label).update(self.caption(frame))
+        self.query_one("#caption", Label).update(visible(self.caption(frame)))
 
     def rows(self, frame: Frame) -> Iterable[tuple[str, T]]:
         raise NotImplementedError

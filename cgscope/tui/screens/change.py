@@ -24,6 +24,7 @@ from cgscope.control.plan import Plan
 from cgscope.control.values import parse_cgroup_path
 from cgscope.errors import CgscopeError
 from cgscope.render.control import plan_lines, undone_lines
+from cgscope.render.table import visible
 from cgscope.tui.actions import LIMIT_FIELDS, Controls, Selection, kill_command, limit_command, limit_request
 
 F = TypeVar("F")  # what the fields hold, read on the UI thread
@@ -82,8 +83,8 @@ class ChangeScreen(ModalScreen[R | None], Generic[F, R]):
         yield from ()
 
     def on_mount(self) -> None:
-        label = f" {self.selection.label}" if self.selection is not None else ""
-        self.query_one("#change").border_title = f"{self.TITLE_TEXT}{label} (Esc cancels)"
+        label = f" {visible(self.selection.label)}" if self.selection is not None else ""
+        self.query_one("#change").border_title = Text(f"{self.TITLE_TEXT}{label} (Esc cancels)")  # not markup
         if self.AUTO_PREVIEW:  # once every field is mounted (a Select mounts its parts later)
             self.call_after_refresh(self.preview)
 
@@ -103,7 +104,7 @@ class ChangeScreen(ModalScreen[R | None], Generic[F, R]):
     # -- the flow ----------------------------------------------------------------------------------
 
     def _error(self, message: str) -> None:
-        self.query_one("#error", Label).update(message)
+        self.query_one("#error", Label).update(visible(message))
         self.set_class(bool(message), "-invalid")
 
     def _forget_plan(self) -> None:

@@ -34,6 +34,7 @@ from cgscope.render.columns.containers import CGROUP_COLUMNS, HOST, CgroupRow
 from cgscope.render.columns.namespaces import ISOLATION
 from cgscope.render.columns.processes import ProcessRow
 from cgscope.render.inspect import write_inspection
+from cgscope.render.table import visible
 from cgscope.tui.actions import Selection
 from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.screens.base import DataScreen
@@ -203,7 +204,7 @@ class ContainerDetailScreen(DataScreen):
         try:
             text = inspection_text(host, key)
         except CgscopeError as exc:
-            text = str(exc)
+            text = visible(str(exc))
         self.app.call_from_thread(self._show_isolation, text)
 
     def _show_isolation(self, text: str) -> None:
@@ -213,7 +214,7 @@ class ContainerDetailScreen(DataScreen):
         inv = frame.inventory
         container = next((c for c in inv.containers if c.id == self.key), None)
         if container is None and self.key != HOST:
-            self.query_one("#summary", Label).update(f"{self.key}: gone (no process of it is left)")
+            self.query_one("#summary", Label).update(visible(f"{self.key}: gone (no process of it is left)"))
             self.set_class(True, "-gone")
             return
         if container is not None:
@@ -225,7 +226,7 @@ class ContainerDetailScreen(DataScreen):
         members = [
             (str(pid), ProcessRow(procs[pid], container, used.get(pid))) for pid in pids if pid in procs
         ]
-        self.query_one("#summary", Label).update(summary(container, inv, len(pids)))
+        self.query_one("#summary", Label).update(visible(summary(container, inv, len(pids))))
         self.query_one("#members", SortableTable).show(members)
         self._draw_usage(frame, container, detail.view if detail is not None else None)
         shared = container.shared_with_host if container else NS_TYPES

@@ -12,6 +12,7 @@ from textual.widgets.option_list import Option
 
 from cgscope.fs.mounts import CgroupMount
 from cgscope.model.tree import CgroupNode
+from cgscope.render.table import visible
 from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.screens.base import DataScreen
 from cgscope.tui.widgets.cgroup_tree import CgroupTree
@@ -60,7 +61,7 @@ class TreeScreen(DataScreen):
         mount, root = found
         names = {c.cgroup[mount.key]: c.name for c in frame.inventory.containers if mount.key in c.cgroup}
         self.query_one(CgroupTree).show(mount.key, root, names)
-        self.query_one("#caption", Label).update(self._caption(mount, root))
+        self.query_one("#caption", Label).update(visible(self._caption(mount, root)))
 
     def _caption(self, mount: CgroupMount, root: CgroupNode) -> str:
         where = self.host.shown(mount.mountpoint)

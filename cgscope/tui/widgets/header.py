@@ -12,6 +12,7 @@ from textual.widgets import Label
 
 from cgscope.fs.system import SystemInfo
 from cgscope.render.columns import UNKNOWN
+from cgscope.render.table import visible
 from cgscope.tui.sampler import Frame
 from cgscope.units import size
 
@@ -78,7 +79,7 @@ class HostHeader(Widget):
 
     def show(self, frame: Frame) -> None:
         self.frame = frame
-        self.query_one("#host", Label).update(host_line(frame, self.mode))
+        self.query_one("#host", Label).update(visible(host_line(frame, self.mode)))
         self._update_stats()
 
     def watch_read_only(self, read_only: bool) -> None:
