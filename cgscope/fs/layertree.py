@@ -17,7 +17,7 @@ import os
 import stat
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from cgscope.errors import AccessDenied, CgscopeError
@@ -56,22 +56,24 @@ class Entry:
 
 @dataclass
 class _Level:
-    """A directory being walked: its path in the layer, its descriptor and the entries left."""
+    """A directory being walked: its path in the layer, its descriptor, its entries and those left."""
 
     path: str
     fd: int
-    entries: Iterator[os.DirEntry[str]]
+    listed: list[os.DirEntry[str]]
     xwhiteouts: bool = False
+    entries: Iterator[os.DirEntry[str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.entries = iter(self.listed)
 
 
 class _Walk:
     """Depth-first, one open descriptor per level; counts entries against the bounds."""
 
-    def __init__(
-        self, top_fd: int, entries: list[os.DirEntry[str]], max_entries: int, max_depth: int
-    ) -> None:
+    def __init__(self, top_fd: int, max_entries: int, max_depth: int) -> None:
         self.top_fd = top_fd
-        self.levels = [_Level("", top_fd, iter(entries))]
+        self.levels = [_Level("", top_fd, listing(top_fd))]
         self.max_entries, self.max_depth = max_entries, max_depth
         self.count = 0
 
@@ -100,9 +102,12 @@ class _Walk:
             if exc.errno in _CHANGED:
                 return None
             raise
-        level = _Level(path, fd, iter(()))
+        try:
+            level = _Level(path, fd, listing(fd))
+        except BaseException:
+            os.close(fd)
+            raise
         self.levels.append(level)
-        level.entries = iter(listing(fd))
         return level
 
     def _leave(self) -> None:
@@ -121,9 +126,9 @@ def walk_layer(
     """Every entry of the layer at `top`, parents before children, in name order. What vanishes while it
     is walked is left out."""
     with opened(top) as top_fd:
-        entries = listing(top_fd)
-        walk = _Walk(top_fd, entries, max_entries, max_depth)
-        walk.levels[0].xwhiteouts = fmt.opacity(top_fd, [e.name for e in entries])[1]
+        walk = _Walk(top_fd, max_entries, max_depth)
+        top_level = walk.levels[0]
+        top_level.xwhiteouts = fmt.opacity(top_fd, [e.name for e in top_level.listed])[1]
         try:
             while (found := walk.next_entry()) is not None:
                 level, e = found
@@ -151,9 +156,7 @@ def _entry(walk: _Walk, level: _Level, e: os.DirEntry[str], fmt: UnionFormat) ->
     if child is None:
         return None
     st = os.fstat(child.fd)  # what was opened, should the name have been replaced since it was listed
-    children = list(child.entries)
-    child.entries = iter(children)
-    opaque, child.xwhiteouts = fmt.opacity(child.fd, [c.name for c in children])
+    opaque, child.xwhiteouts = fmt.opacity(child.fd, [c.name for c in child.listed])
     return Entry(path, "dir", st.st_mode, st.st_size, st.st_mtime_ns, opaque=opaque)
 
 
@@ -289,7 +292,7 @@ def tree_size(
     total = files = 0
     seen: set[tuple[int, int]] = set()
     with opened(top) as top_fd:
-        walk = _Walk(top_fd, listing(top_fd), max_entries, max_depth)
+        walk = _Walk(top_fd, max_entries, max_depth)
         try:
             while (found := walk.next_entry()) is not None:
                 level, e = found
