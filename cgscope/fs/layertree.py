@@ -26,7 +26,7 @@ from cgscope.fs.overlay import UnionFormat, file_type
 
 MAX_DEPTH = 256
 MAX_ENTRIES = 1_000_000
-_FD_BUDGET = 512  # directory descriptors the merged view of the lower layers keeps open at most
+_FD_BUDGET = 256  # directory descriptors the merged view of the lower layers keeps open, at most
 # A directory that vanished, or was replaced by a file or a symlink, between being listed and opened.
 _CHANGED = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP})
 
