@@ -99,8 +99,8 @@ class _Lookup:
         short = _SHORT_LINK.fullmatch(target)
         if not ((short and names and names[-1] == "l") or _trusted(st, self.fd)):
             raise Refused(
-                f"{_shown(names, name)} is a symlink owned by uid {st.st_uid}; cgscope follows only "
-                "root's own links and the runtimes' l/<layer> links"
+                f"{_shown(names, name)} is a symlink owned by uid {st.st_uid} (cgscope follows only "
+                "root's own links and the runtimes' l/<layer> links)"
             )
         if target.startswith("/"):
             self.up(to_root=True)

@@ -214,7 +214,7 @@ def _open_layers(
             try:
                 found = layerdirs.open_layer(host.root, path)
             except Refused as exc:
-                opened.append((None, None, f"{role} layer {path}: {exc}; cgscope does not read it"))
+                opened.append((None, None, f"{role} layer {path}: not read: {exc}"))
                 continue
             except CgscopeError as exc:
                 opened.append((None, None, str(exc)))
@@ -222,7 +222,7 @@ def _open_layers(
             why = checks.problem(i == 0, found)
             if why is not None:
                 found.close()
-                problem = f"{role} layer {path}: {why}; cgscope does not read it"
+                problem = f"{role} layer {path}: not read: {why}"
                 opened.append((None, found.resolved, problem))
             else:
                 opened.append((found, found.resolved, None))

@@ -155,8 +155,8 @@ def test_an_upper_path_through_a_users_symlink_is_refused_wherever_it_points() -
             diff = cgscope("diff", str(p.pid))
             never_shows_the_secret(diff.stdout, diff.stderr)
             assert one_line(diff) == (
-                f"cgscope: container layer {upper}: {upper} is a symlink owned by uid {NOBODY}; cgscope "
-                "follows only root's own links and the runtimes' l/<layer> links; cgscope does not read it"
+                f"cgscope: container layer {upper}: not read: {upper} is a symlink owned by uid {NOBODY} "
+                "(cgscope follows only root's own links and the runtimes' l/<layer> links)"
             )
             data, text = inspected(p.pid)
             [layer, lower] = data["rootfs"]["layers"]
@@ -173,8 +173,8 @@ def test_a_directory_swapped_under_the_mounted_ones_name_is_refused() -> None:
         nobody_does(f"cd {p.home} && mv real-up mounted && mkdir real-up && echo x > real-up/decoy")
         diff = cgscope("diff", str(p.pid))
         assert one_line(diff) == (
-            f"cgscope: container layer {p.home}/real-up: not the directory this overlay mounted (the "
-            "overlay's root shows other times); cgscope does not read it"
+            f"cgscope: container layer {p.home}/real-up: not read: not the directory this overlay mounted "
+            "(the overlay's root shows other times)"
         )
         data, _ = inspected(p.pid)
         assert data["rootfs"]["layers"][0]["files"] is None  # the decoy is not counted
@@ -216,8 +216,8 @@ def test_an_overlay_a_user_mounted_over_paths_naming_roots_directories_is_refuse
         diff = cgscope("diff", str(p.pid))
         never_shows_the_secret(diff.stdout, diff.stderr)
         assert one_line(diff) == (
-            f"cgscope: image layer {p.secret}: owned by uid 0, which the user namespace of the mount's "
-            "container does not map; cgscope does not read it"
+            f"cgscope: image layer {p.secret}: not read: owned by uid 0, which the user namespace of the "
+            "mount's container does not map"
         )
         data, _ = inspected(p.pid)
         assert [(x["path"], x["files"], x["problem"] is None) for x in data["rootfs"]["layers"]] == [
