@@ -13,8 +13,9 @@ only when
 
 Then what was opened is compared with what the kernel mounted. An overlay's root directory reports the
 mode, size and times of its upper directory, or of its top lower one when it has none (fs/overlayfs/
-inode.c, ovl_getattr: the real directory's attributes, with st_dev and st_ino remapped), and its change
-time is one no user can set: a directory that is not the mounted one does not match it.
+inode.c, ovl_getattr: the real directory's attributes), and its change time is one no user can set. Its
+st_dev is the overlay's own; its st_ino is the real one only where every layer is on one filesystem
+(ovl_map_dev_ino), and then it must match too.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import re
 import stat
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,13 +176,22 @@ def _attributes(st: os.stat_result) -> tuple[int, int, int, int]:
     return st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
-def shows(root: LayerDir, layer: LayerDir) -> bool:
-    """Whether the overlay root `root` shows the directory `layer` (its upper, or its top lower one). A
-    container writing to its "/" meanwhile changes both: the comparison is retried until one is steady."""
+def shows(root: LayerDir, top: LayerDir) -> bool:
+    """Whether the overlay root `root` shows the directory `top` (its upper, or its top lower one). A
+    container writing to its "/" meanwhile changes both: they are compared again until one is steady."""
     for _ in range(5):
-        before, mine, after = os.fstat(root.fd), os.fstat(layer.fd), os.fstat(root.fd)
+        before, mine, after = os.fstat(root.fd), os.fstat(top.fd), os.fstat(root.fd)
         if _attributes(mine) in (_attributes(before), _attributes(after)):
             return True
         if _attributes(before) == _attributes(after):
             return False
     return False
+
+
+def inode_agrees(root: LayerDir, layers: Sequence[LayerDir]) -> bool:
+    """Whether the overlay root's inode number is one of `layers`' (all its layers, top first), where the
+    kernel reports a real one: when they are all on one filesystem, its root's is the top layer's, or
+    with `index=on` the top lower one's, its copy-up origin (ovl_map_dev_ino, ovl_getattr)."""
+    if len({d.st.st_dev for d in layers}) != 1:
+        return True  # no real inode number is reported: nothing to compare
+    return root.st.st_ino in {d.st.st_ino for d in layers[:2]}

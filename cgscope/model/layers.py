@@ -185,50 +185,88 @@ class _Checks:
         if mount.fstype == "overlay" and mount.root == "/":
             self.root = layerdirs.mounted_root(host.proc, pid, mount.dev)
 
-    def problem(self, top: bool, found: LayerDir) -> str | None:
+    def owner_problem(self, found: LayerDir) -> str | None:
         uid = found.st.st_uid
         if self.check_owner and self.owners is None:
             return "its mount is not the host's, and whose it is cannot be told (uid_map unreadable)"
         if self.check_owner and self.owners is not None and not mapped(self.owners, uid):
             return f"owned by uid {uid}, which the user namespace of the mount's container does not map"
-        if top and self.root is not None and not layerdirs.shows(self.root, found):
-            return "not the directory this overlay mounted (the overlay's root shows other times)"
         return None
+
+    def mount_problems(self, dirs: Sequence[LayerDir | None]) -> tuple[str | None, str | None]:
+        """(why the top layer, why every layer) is not what the overlay mounted, by what its root shows:
+        `dirs` are the layers opened, top first (None: refused already)."""
+        top = dirs[0] if dirs else None
+        if self.root is None or top is None:
+            return None, None
+        if not layerdirs.shows(self.root, top):
+            return "not the directory this overlay mounted (the overlay's root shows another)", None
+        if None not in dirs and not layerdirs.inode_agrees(self.root, [d for d in dirs if d is not None]):
+            return (
+                None,
+                "not one of the directories this overlay mounted (its root's inode is none of theirs)",
+            )
+        return None, None
 
     def close(self) -> None:
         if self.root is not None:
             self.root.close()
 
 
-_Opened = tuple[LayerDir | None, str | None, str | None]  # the directory, where it led, its problem
+@dataclass
+class _Opening:
+    """One layer being opened: its directory until it is refused, and the line saying why it was."""
+
+    role: str
+    path: str
+    dir: LayerDir | None = None
+    resolved: str | None = None
+    problem: str | None = None
+
+    def close(self) -> None:
+        if self.dir is not None:
+            self.dir.close()
+            self.dir = None
+
+    def refuse(self, why: str) -> None:
+        self.close()
+        if self.problem is None:
+            self.problem = f"{self.role} layer {self.path}: not read: {why}"
 
 
 def _open_layers(
     host: HostRoot, pid: int, mount: Mount, paths: Sequence[tuple[str, str]], host_mounts: Sequence[Mount]
-) -> list[_Opened]:
+) -> list[_Opening]:
     """Each layer opened by fs/layerdirs.py's rules and checked; closed again where it is refused."""
     checks = _Checks(host, pid, mount, host_mounts)
-    opened: list[_Opened] = []
+    layers = [_Opening(role, path) for role, path in paths]
     try:
-        for i, (role, path) in enumerate(paths):
+        for layer in layers:
             try:
-                found = layerdirs.open_layer(host.root, path)
+                layer.dir = layerdirs.open_layer(host.root, layer.path)
             except Refused as exc:
-                opened.append((None, None, f"{role} layer {path}: not read: {exc}"))
+                layer.refuse(str(exc))
                 continue
-            except CgscopeError as exc:
-                opened.append((None, None, str(exc)))
+            except CgscopeError as exc:  # unreadable or missing: the error names the path
+                layer.problem = str(exc)
                 continue
-            why = checks.problem(i == 0, found)
+            layer.resolved = layer.dir.resolved
+            why = checks.owner_problem(layer.dir)
             if why is not None:
-                found.close()
-                problem = f"{role} layer {path}: not read: {why}"
-                opened.append((None, found.resolved, problem))
-            else:
-                opened.append((found, found.resolved, None))
+                layer.refuse(why)
+        top, every = checks.mount_problems([layer.dir for layer in layers])
+    except BaseException:
+        for layer in layers:
+            layer.close()
+        raise
     finally:
         checks.close()
-    return opened
+    for layer in layers:
+        if every is not None:
+            layer.refuse(every)
+    if top is not None:
+        layers[0].refuse(top)
+    return layers
 
 
 def _measure(d: LayerDir | None, role: str, path: str) -> tuple[int | None, int | None, str | None]:
@@ -262,10 +300,10 @@ def open_rootfs(
     opened = _open_layers(host, pid, mount, paths, host_mounts) if mount is not None else []
     try:
         layers = []
-        for (kind, path), (d, resolved, problem) in zip(paths, opened, strict=True):
-            role = layer_role(path, resolved) if kind == "image" else kind
-            size, files, size_problem = _measure(d if sizes else None, role, path)
-            layers.append(Layer(role, path, resolved, size, files, problem or size_problem))
+        for layer in opened:
+            role = layer_role(layer.path, layer.resolved) if layer.role == "image" else layer.role
+            size, files, size_problem = _measure(layer.dir if sizes else None, role, layer.path)
+            layers.append(Layer(role, layer.path, layer.resolved, size, files, layer.problem or size_problem))
         rootfs = RootFs(
             pid=pid,
             root_link=link,
@@ -276,11 +314,10 @@ def open_rootfs(
             userxattr=mount is not None and mount.option("userxattr") is not None,
             file_mounts=file_mounts(mounts or (), host_mounts),
         )
-        found = OpenRootFs(rootfs, [d for d, _, _ in opened])
+        found = OpenRootFs(rootfs, [layer.dir for layer in opened])
     except BaseException:
-        for d, _, _ in opened:
-            if d is not None:
-                d.close()
+        for layer in opened:
+            layer.close()
         raise
     try:
         yield found

@@ -174,7 +174,7 @@ def test_a_directory_swapped_under_the_mounted_ones_name_is_refused() -> None:
         diff = cgscope("diff", str(p.pid))
         assert one_line(diff) == (
             f"cgscope: container layer {p.home}/real-up: not read: not the directory this overlay mounted "
-            "(the overlay's root shows other times)"
+            "(the overlay's root shows another)"
         )
         data, _ = inspected(p.pid)
         assert data["rootfs"]["layers"][0]["files"] is None  # the decoy is not counted
