@@ -242,8 +242,10 @@ def _confirm(plan: Plan, host: HostRoot, yes: bool) -> bool:
 
 
 def _warn_skipped(path: Path, skipped: Sequence[str]) -> None:
-    for line in skipped:
-        print(f"cgscope: warning: {path}: {line}: skipped", file=sys.stderr)
+    from cgscope.render.table import visible
+
+    for line in skipped:  # why a line is not a record may quote it: a target's name, the host's
+        print(f"cgscope: warning: {path}: {visible(line)}: skipped", file=sys.stderr)
 
 
 def history(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
