@@ -112,6 +112,11 @@ def read_environ(proc: Path, pid: int) -> dict[str, str]:
     return out
 
 
+def read_comm(proc: Path, pid: int) -> str:
+    """The command name (comm, at most 15 bytes), as /proc/PID/comm gives it."""
+    return _read(f"{proc}/{pid}/comm").rstrip(b"\n").decode(errors="replace")
+
+
 def parse_cgroup(data: bytes) -> list[tuple[str, str]]:
     """(controllers, path) per line of /proc/PID/cgroup: "4:memory:/a/b" -> ("memory", "/a/b"); v2 is ""."""
     out = []

@@ -1,38 +1,29 @@
-"""Runtime state files that name containers: read where readable, silently absent otherwise.
+"""The state files container runtimes keep on disk: read where readable, silently absent otherwise.
 
-Nothing here talks to a daemon: these are the files the runtimes keep on disk (paths under HostRoot).
+Nothing here talks to a daemon. Where a runtime keeps its state is found as the daemon itself finds it:
+from the running daemon's command line, else its configuration file, else the default (each reader's
+`roots`). One class per runtime: the containers its OCI runtime records (runc's state.json, crun's
+status), their names, and whether it knows a container id (which CRI runs a Kubernetes pod).
+
+State directories change while they are read (a container is removed, a namespace goes with its last
+container): a directory or file gone meanwhile is skipped.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tomllib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from cgscope.fs.hostroot import HostRoot
 
-# OCI runtimes' state roots: (runtime, glob below the root, state file name).
-_OCI_ROOTS = (
-    ("runc", "run/runc/*", "state.json"),
-    ("crun", "run/crun/*", "status"),
-    ("runc", "run/docker/runtime-runc/*/*", "state.json"),
-    ("runc", "run/containerd/runc/*/*", "state.json"),
-)
-# Kubernetes container names, from the OCI bundle's annotations (containerd's CRI plugin, CRI-O).
-_K8S_NAME_KEYS = (
-    (
-        "io.kubernetes.cri.sandbox-namespace",
-        "io.kubernetes.cri.sandbox-name",
-        "io.kubernetes.cri.container-name",
-    ),
-    ("io.kubernetes.pod.namespace", "io.kubernetes.pod.name", "io.kubernetes.container.name"),
-)
-_SANDBOX = "(pause)"  # a pod's sandbox container has no container name: it only holds the namespaces
-_BUNDLES = (
-    "run/containerd/io.containerd.runtime.v2.task/*/{id}/config.json",
-    "run/containers/storage/overlay-containers/{id}/userdata/config.json",
-)
+Argv = tuple[str, ...]
+Daemons = Mapping[str, Sequence[Argv]]  # daemon comm -> the command lines of those running
 
 
 @dataclass(frozen=True)
@@ -43,8 +34,21 @@ class OciState:
     id: str
     init_pid: int
     init_start_ticks: int | None  # the init's start time in clock ticks since boot, when recorded
-    cgroup_dirs: tuple[Path, ...]  # its cgroup directories, as absolute host paths
-    cgroup_path: str | None  # the configured cgroupsPath, when the state keeps it
+    cgroup_dirs: tuple[Path, ...]  # its cgroup directories under the host root, no root cgroup
+
+
+@dataclass(frozen=True)
+class CriNames:
+    """What a CRI runtime's OCI bundle says of a Kubernetes container (its annotations)."""
+
+    namespace: str
+    pod: str
+    container: str | None  # None for the pod's sandbox, which only holds the namespaces
+
+    @property
+    def name(self) -> str:
+        """ "namespace/pod/container", "namespace/pod/(pause)" for the sandbox."""
+        return f"{self.namespace}/{self.pod}/{self.container or '(pause)'}"
 
 
 def _json(path: Path) -> Any:
@@ -54,22 +58,86 @@ def _json(path: Path) -> Any:
         return None
 
 
-def oci_states(host: HostRoot) -> list[OciState]:
-    states = []
-    for runtime, pattern, filename in _OCI_ROOTS:
-        for directory in host.root.glob(pattern):
-            data = _json(directory / filename)
-            if not isinstance(data, dict):
-                continue
-            # The directory is the container's id: crun's status file does not repeat it.
-            state = (
-                _runc_state(host, runtime, directory.name, data)
-                if filename == "state.json"
-                else _crun_state(runtime, directory.name, data)
-            )
-            if state is not None:
-                states.append(state)
-    return states
+def _subdirs(directory: Path) -> list[Path]:
+    """The directories in `directory`, sorted; none when it is gone or unreadable (even mid-walk)."""
+    try:
+        with os.scandir(directory) as it:
+            return sorted(Path(e.path) for e in it if e.is_dir(follow_symlinks=False))
+    except OSError:
+        return []
+
+
+def flag(argv: Argv, *names: str) -> str | None:
+    """The value of the last of `names` ("--data-root") in a Go-style command line: "--x V" or "--x=V"."""
+    found = None
+    for i, arg in enumerate(argv):
+        name, eq, value = arg.partition("=")
+        if name in names:
+            found = value if eq else (argv[i + 1] if i + 1 < len(argv) else None)
+    return found
+
+
+class RuntimeState:
+    """The state files of the runtime named `runtime`; this base knows none. `daemons`: the command
+    lines of the running daemons by comm, of which those named in DAEMONS are this runtime's."""
+
+    DAEMONS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, runtime: str, host: HostRoot, daemons: Daemons) -> None:
+        self.runtime = runtime
+        self.host = host
+        self.daemons = [argv for comm in self.DAEMONS for argv in daemons.get(comm, ())]
+
+    def oci_roots(self) -> list[Path]:
+        """Directories holding one <id>/state.json (runc) or <id>/status (crun) per container."""
+        return []
+
+    def states(self) -> Iterator[OciState]:
+        """The containers recorded under oci_roots, labelled with this runtime."""
+        for root in dict.fromkeys(self.oci_roots()):
+            for directory in _subdirs(root):
+                state = oci_state(self.host, self.runtime, directory)
+                if state is not None:
+                    yield state
+
+    def name(self, ident: str) -> str | None:
+        """The name the runtime shows for container `ident`; None to show the id."""
+        return None
+
+    def cri(self, ident: str) -> CriNames | None:
+        """The Kubernetes names of `ident`, for a CRI runtime that ran it."""
+        return None
+
+    def knows(self, ident: str) -> bool:
+        """Whether this runtime's state records container `ident`."""
+        return False
+
+    def _setting(self, flags: tuple[str, ...], key: str, default: str) -> list[Path]:
+        """A directory setting of each running daemon: its flag (`flags`), else `key` in its configuration
+        file, else `default` — which also stands when no daemon runs (state outlives its daemon)."""
+        out = []
+        for argv in self.daemons or [()]:
+            value = flag(argv, *flags)
+            if value is None:
+                config = self._config(argv)
+                found = config.get(key) if isinstance(config, dict) else None
+                value = found if isinstance(found, str) and found.startswith("/") else None
+            out.append(self.host.path(value or default))
+        return list(dict.fromkeys(out))
+
+    def _config(self, argv: Argv) -> Any:
+        """The daemon's configuration file, parsed; None where it has none or it is unreadable."""
+        return None
+
+
+def oci_state(host: HostRoot, runtime: str, directory: Path) -> OciState | None:
+    """runc's <root>/<id>/state.json or crun's <root>/<id>/status (the directory is the id: crun's file
+    does not repeat it); None when neither is readable or it records no running init."""
+    runc = _json(directory / "state.json")
+    if isinstance(runc, dict):
+        return _runc_state(host, runtime, directory.name, runc)
+    crun = _json(directory / "status")
+    return _crun_state(host, runtime, directory.name, crun) if isinstance(crun, dict) else None
 
 
 def _runc_state(host: HostRoot, runtime: str, ident: str, data: dict[str, Any]) -> OciState | None:
@@ -77,21 +145,21 @@ def _runc_state(host: HostRoot, runtime: str, ident: str, data: dict[str, Any]) 
     if not isinstance(pid, int) or pid <= 0:
         return None
     paths = data.get("cgroup_paths") or {}
-    dirs = tuple(host.path(p) for p in paths.values() if isinstance(p, str))
+    dirs = [host.path(p) for p in paths.values() if isinstance(p, str)] if isinstance(paths, dict) else []
     config = data.get("config") or {}
-    cgroups = config.get("cgroups") or {}
+    cgroups = config.get("cgroups") or {} if isinstance(config, dict) else {}
+    configured = cgroups.get("path") if isinstance(cgroups, dict) else None
     start = data.get("init_process_start")
     return OciState(
         runtime,
         str(data.get("id") or ident),
         pid,
         int(start) if isinstance(start, int | str) and str(start).isdigit() else None,
-        dirs,
-        cgroups.get("path") if isinstance(cgroups.get("path"), str) else None,
+        _own_dirs(host, dirs, configured),
     )
 
 
-def _crun_state(runtime: str, ident: str, data: dict[str, Any]) -> OciState | None:
+def _crun_state(host: HostRoot, runtime: str, ident: str, data: dict[str, Any]) -> OciState | None:
     pid = data.get("pid")
     if not isinstance(pid, int) or pid <= 0:
         return None
@@ -102,50 +170,233 @@ def _crun_state(runtime: str, ident: str, data: dict[str, Any]) -> OciState | No
         ident,
         pid,
         start if isinstance(start, int) else None,
-        (),
-        cgroup if isinstance(cgroup, str) and cgroup else None,
+        _own_dirs(host, [], cgroup if isinstance(cgroup, str) else None),
     )
 
 
-def docker_name(host: HostRoot, container_id: str) -> str | None:
-    """The name Docker shows (config.v2.json "Name", without its leading "/")."""
-    data = _json(host.path(f"/var/lib/docker/containers/{container_id}/config.v2.json"))
-    name = data.get("Name") if isinstance(data, dict) else None
-    return name.lstrip("/") if isinstance(name, str) and name else None
+def _own_dirs(host: HostRoot, dirs: list[Path], configured: str | None) -> tuple[Path, ...]:
+    """The cgroup directories a state names, else those of its configured cgroup path in every hierarchy
+    where it exists; root cgroups are left out (a rootless container has no cgroup of its own)."""
+    roots = {m.mountpoint for m in host.mounts}
+    found = [d for d in dirs if d not in roots and any(r in d.parents for r in roots)]
+    if not found and configured and configured.startswith("/"):
+        for mount in host.mounts:
+            d = mount.directory(configured)
+            if d is not None and d != mount.mountpoint and d.is_dir():
+                found.append(d)
+    return tuple(found)
 
 
-# containers/storage's container lists (rootful): `podman run --rm` records its containers in the
-# volatile list, kept beside the other, or under the run root in transient-store mode.
-_PODMAN_LISTS = (
-    "/var/lib/containers/storage/overlay-containers/containers.json",
-    "/var/lib/containers/storage/overlay-containers/volatile-containers.json",
-    "/run/containers/storage/overlay-containers/volatile-containers.json",
+# -- the runtimes --------------------------------------------------------------------------------------
+
+
+class RuncState(RuntimeState):
+    """Plain runc: `runc --root` (default /run/runc)."""
+
+    def oci_roots(self) -> list[Path]:
+        return [self.host.path("/run/runc")]
+
+
+class CrunState(RuntimeState):
+    """Plain crun: /run/crun."""
+
+    def oci_roots(self) -> list[Path]:
+        return [self.host.path("/run/crun")]
+
+
+class DockerState(RuntimeState):
+    """dockerd: its containers' runc state under <exec-root>/runtime-<runtime>/<containerd namespace>/,
+    their names in <data-root>/containers/<id>/config.v2.json. Both roots from the running dockerd
+    (--data-root, --exec-root, else its --config-file, default /etc/docker/daemon.json)."""
+
+    DAEMONS = ("dockerd",)
+
+    def _config(self, argv: Argv) -> Any:
+        return _json(self.host.path(flag(argv, "--config-file") or "/etc/docker/daemon.json"))
+
+    @cached_property
+    def data_roots(self) -> list[Path]:
+        return self._setting(("--data-root", "-g", "--graph"), "data-root", "/var/lib/docker")
+
+    @cached_property
+    def exec_roots(self) -> list[Path]:
+        return self._setting(("--exec-root",), "exec-root", "/run/docker")
+
+    def oci_roots(self) -> list[Path]:
+        runtimes = [d for root in self.exec_roots for d in _subdirs(root) if d.name.startswith("runtime-")]
+        return [namespace for d in runtimes for namespace in _subdirs(d)]
+
+    def name(self, ident: str) -> str | None:
+        """The name Docker shows (config.v2.json "Name", without its leading "/")."""
+        for root in self.data_roots:
+            data = _json(root / "containers" / ident / "config.v2.json")
+            name = data.get("Name") if isinstance(data, dict) else None
+            if isinstance(name, str) and name.strip("/"):
+                return name.lstrip("/")
+        return None
+
+
+# A Kubernetes container's names in its OCI bundle (containerd's CRI plugin, then CRI-O's).
+_CRI_KEYS = (
+    (
+        "io.kubernetes.cri.sandbox-namespace",
+        "io.kubernetes.cri.sandbox-name",
+        "io.kubernetes.cri.container-name",
+    ),
+    ("io.kubernetes.pod.namespace", "io.kubernetes.pod.name", "io.kubernetes.container.name"),
 )
+_SANDBOX_TYPES = {"sandbox", "infra"}  # containerd's container-type, CRI-O's ContainerType
 
 
-def podman_names(host: HostRoot) -> dict[str, str]:
-    """id -> first name, from containers/storage's container lists."""
-    out: dict[str, str] = {}
-    for path in _PODMAN_LISTS:
-        data = _json(host.path(path))
-        for entry in data if isinstance(data, list) else ():
-            names = entry.get("names") if isinstance(entry, dict) else None
-            if isinstance(names, list) and names and isinstance(entry.get("id"), str):
-                out.setdefault(entry["id"], str(names[0]))
-    return out
-
-
-def kubernetes_name(host: HostRoot, container_id: str) -> str | None:
-    """ "namespace/pod/container" ("namespace/pod/(pause)" for the pod's sandbox) from the OCI bundle's
-    CRI annotations, where the bundle is readable."""
-    for pattern in _BUNDLES:
-        for config in host.root.glob(pattern.format(id=container_id)):
-            data = _json(config)
-            notes = data.get("annotations") if isinstance(data, dict) else None
-            if not isinstance(notes, dict):
-                continue
-            for namespace, pod, container in _K8S_NAME_KEYS:
-                names = [notes.get(namespace), notes.get(pod), notes.get(container) or _SANDBOX]
-                if all(isinstance(v, str) and v for v in names):
-                    return "/".join(str(v) for v in names)
+def cri_names(bundle: Path) -> CriNames | None:
+    """The names in an OCI bundle's config.json annotations, where readable."""
+    data = _json(bundle / "config.json")
+    notes = data.get("annotations") if isinstance(data, dict) else None
+    if not isinstance(notes, dict):
+        return None
+    kind = notes.get("io.kubernetes.cri.container-type") or notes.get("io.kubernetes.cri-o.ContainerType")
+    for namespace, pod, container in _CRI_KEYS:
+        ns, name, cname = notes.get(namespace), notes.get(pod), notes.get(container)
+        if isinstance(ns, str) and ns and isinstance(name, str) and name:
+            sandbox = kind in _SANDBOX_TYPES or not (isinstance(cname, str) and cname)
+            return CriNames(ns, name, None if sandbox else str(cname))
     return None
+
+
+class ContainerdState(RuntimeState):
+    """containerd: its runc shim keeps runc's state under /run/containerd/runc/<namespace>/ (the shim's
+    default root, whatever containerd's own --state), and each task's OCI bundle under
+    <state>/io.containerd.runtime.v2.task/<namespace>/<id>/ (--state, else the config file's "state",
+    default /run/containerd)."""
+
+    DAEMONS = ("containerd",)
+
+    def _config(self, argv: Argv) -> Any:
+        return _toml(self.host.path(flag(argv, "--config", "-c") or "/etc/containerd/config.toml"))
+
+    @cached_property
+    def state_dirs(self) -> list[Path]:
+        return self._setting(("--state",), "state", "/run/containerd")
+
+    def oci_roots(self) -> list[Path]:
+        return _subdirs(self.host.path("/run/containerd/runc"))
+
+    def _bundles(self, ident: str) -> Iterator[Path]:
+        for state in self.state_dirs:
+            for ns in _subdirs(state / "io.containerd.runtime.v2.task"):
+                if (ns / ident).is_dir():
+                    yield ns / ident
+
+    def cri(self, ident: str) -> CriNames | None:
+        return next((n for b in self._bundles(ident) if (n := cri_names(b)) is not None), None)
+
+    def name(self, ident: str) -> str | None:
+        names = self.cri(ident)
+        if names is not None:
+            return names.name
+        for bundle in self._bundles(ident):  # nerdctl names its containers in an annotation
+            data = _json(bundle / "config.json")
+            notes = data.get("annotations") if isinstance(data, dict) else None
+            if isinstance(notes, dict) and isinstance(notes.get("nerdctl/name"), str):
+                return str(notes["nerdctl/name"])
+        return None
+
+    def knows(self, ident: str) -> bool:
+        return next(self._bundles(ident), None) is not None or any(
+            (namespace / ident).is_dir() for namespace in self.oci_roots()
+        )
+
+
+def _homes(host: HostRoot) -> list[Path]:
+    """Each user's home directory (passwd(5) field 6), under the host root."""
+    try:
+        text = host.path("/etc/passwd").read_text(errors="replace")
+    except OSError:
+        return []
+    homes = (line.split(":")[5] for line in text.splitlines() if line.count(":") == 6)
+    return [host.path(h) for h in dict.fromkeys(homes) if h.startswith("/") and h != "/"]
+
+
+class ContainersStorage(RuntimeState):
+    """containers/storage (Podman, CRI-O): graphroot and runroot from storage.conf (the user's
+    ~/.config/containers/storage.conf for rootless storage, else /etc/containers/storage.conf), defaults
+    /var/lib/containers/storage and /run/containers/storage; rootless storage under each user's home."""
+
+    @cached_property
+    def storages(self) -> list[Path]:
+        out = []
+        for conf, graph, run in self._places():
+            config = _toml(conf)
+            storage = config.get("storage") if isinstance(config, dict) else None
+            storage = storage if isinstance(storage, dict) else {}
+            for key, default in (("graphroot", graph), ("runroot", run)):
+                value = storage.get(key)
+                usable = isinstance(value, str) and value.startswith("/")
+                out.append(self.host.path(str(value)) if usable else default)
+        return list(dict.fromkeys(out))
+
+    def _places(self) -> Iterator[tuple[Path, Path, Path]]:
+        """(storage.conf, default graphroot, default runroot): rootful, then each user's."""
+        yield (
+            self.host.path("/etc/containers/storage.conf"),
+            self.host.path("/var/lib/containers/storage"),
+            self.host.path("/run/containers/storage"),
+        )
+        for home in _homes(self.host):
+            graph = home / ".local/share/containers/storage"
+            if graph.is_dir():
+                yield home / ".config/containers/storage.conf", graph, graph
+
+    def _bundle(self, ident: str) -> Path | None:
+        for storage in self.storages:
+            userdata = storage / "overlay-containers" / ident / "userdata"
+            if userdata.is_dir():
+                return userdata
+        return None
+
+
+def _toml(path: Path) -> Any:
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+class PodmanState(ContainersStorage):
+    """Podman: container names in containers/storage's lists (containers.json, and volatile-containers.json
+    where `podman run --rm` records its containers, beside it or under the runroot)."""
+
+    DAEMONS = ("podman", "conmon")
+
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """id -> first name."""
+        out: dict[str, str] = {}
+        for storage in self.storages:
+            for filename in ("containers.json", "volatile-containers.json"):
+                data = _json(storage / "overlay-containers" / filename)
+                for entry in data if isinstance(data, list) else ():
+                    names = entry.get("names") if isinstance(entry, dict) else None
+                    if isinstance(names, list) and names and isinstance(entry.get("id"), str):
+                        out.setdefault(entry["id"], str(names[0]))
+        return out
+
+    def name(self, ident: str) -> str | None:
+        return self.names.get(ident)
+
+
+class CrioState(ContainersStorage):
+    """CRI-O: each container's OCI bundle in <runroot>/overlay-containers/<id>/userdata/."""
+
+    DAEMONS = ("crio",)
+
+    def cri(self, ident: str) -> CriNames | None:
+        bundle = self._bundle(ident)
+        return cri_names(bundle) if bundle is not None else None
+
+    def name(self, ident: str) -> str | None:
+        names = self.cri(ident)
+        return names.name if names is not None else None
+
+    def knows(self, ident: str) -> bool:
+        return self._bundle(ident) is not None

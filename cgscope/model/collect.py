@@ -15,6 +15,7 @@ from cgscope.fs import procfs
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import UNIFIED
 from cgscope.fs.users import UserNames
+from cgscope.fs.uts import UtsNames
 from cgscope.model.process import Process
 
 PLACEMENT_ROUNDS = 10  # placements() and recall() read each process again at least once in this many rounds
@@ -61,6 +62,8 @@ class Collector:
             self._hierarchy[""] = UNIFIED
         # cgscope's own pid, when it runs on the host it reads (not a captured or fixture root)
         self.reader = os.getpid() if host.root == Path("/") else None
+        self.uts = UtsNames(host.proc, live=self.reader is not None)
+        self._comms: dict[int, tuple[int | None, str]] = {}
         self._listed: dict[int, int] = {}  # pid -> /proc/PID inode, from the last pids()
         self._placed: dict[int, tuple[int | None, Mapping[str, int | None]]] = {}
         self._recalled: dict[int, tuple[int | None, Process]] = {}
@@ -123,6 +126,21 @@ class Collector:
         return self._in_turn(
             self._placed, pids, lambda pid: procfs.read_ns(self.host.proc, pid, ("pid", "mnt"))
         )
+
+    def commands(self, comms: frozenset[str], pids: Iterable[int]) -> dict[str, list[tuple[str, ...]]]:
+        """The command lines of those of `pids` whose comm is in `comms` (runtime daemons), by comm; each
+        comm read as in_turn reads."""
+        found = self._in_turn(self._comms, pids, lambda pid: procfs.read_comm(self.host.proc, pid))
+        out: dict[str, list[tuple[str, ...]]] = {}
+        for pid, comm in found.items():
+            if comm in comms:
+                with suppress(ProcessGone, AccessDenied):
+                    out.setdefault(comm, []).append(procfs.read_cmdline(self.host.proc, pid))
+        return out
+
+    def hostname(self, pid: int, uts: int) -> str | None:
+        """The hostname of UTS namespace `uts`, which `pid` is in (fs/uts.py); None where unknown."""
+        return self.uts.hostname(pid, uts)
 
     def recall(self, pids: Iterable[int]) -> dict[int, Process]:
         """Processes as last read, for what a list may show a refresh or ten late (a container's

@@ -1,8 +1,9 @@
-"""Group processes into containers and tell their runtime, from cgroup paths and namespaces alone.
+"""Group processes into containers and tell their runtime, from cgroup paths, state files and namespaces.
 
 Precedence for each process: a runtime's own cgroup (runtimes.match_cgroup), then a cgroup that an OCI
-runtime's state file claims (plain runc/crun), then a non-host pid or mount namespace (a "bare"
-container such as `unshare --pid --fork --mount-proc`). Everything else is the host.
+runtime's state file claims (plain runc/crun, and Docker's or containerd's containers in a cgroup of the
+user's choosing), then a non-host pid or mount namespace (a "bare" container such as
+`unshare --pid --fork --mount-proc`). Everything else is the host.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from functools import lru_cache, partial
 from pathlib import Path
 
 from cgscope.errors import AccessDenied, ProcessGone
-from cgscope.fs import cgroupfs, runtime_state
+from cgscope.fs import cgroupfs
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
 from cgscope.fs.procfs import NS_TYPES
+from cgscope.fs.runtime_state import OciState
 from cgscope.model.collect import Collector, host_namespaces
 from cgscope.model.process import Process
-from cgscope.model.runtimes import Pod, RuntimeMatch, match_cgroup
+from cgscope.model.runtimes import DAEMONS, Pod, RuntimeMatch, RuntimeStates, match_cgroup
 
 _match = lru_cache(maxsize=4096)(match_cgroup)
+_Key = tuple[str, int]  # a bare container's namespace: ("pid" or "mnt", inode)
 
 
 @dataclass(frozen=True)
@@ -58,73 +61,120 @@ def group_containers(
     walking the systemd hierarchy, and host processes cost one or two namespace readlinks each. Only
     members of containers are read in full — unless `known` already holds a full snapshot — and a
     collector kept across refreshes recalls members as last read, reading each container's init afresh."""
-    primary = host.primary
-    found: dict[int, Process] = dict(known or {})
-    free = set(collector.pids()) if known is None else set(known)
-
-    def read(pids: Iterable[int]) -> dict[int, Process]:
-        pids = list(pids)
-        missing = [pid for pid in pids if pid not in found]
-        found.update(collector.recall(missing))
-        return {pid: found[pid] for pid in pids if pid in found}
-
-    def current(p: Process) -> Process:
-        """A container's init as it is now: its cgroup is the container's, and a move shows at once."""
-        if known is None:
-            with suppress(ProcessGone, AccessDenied):
-                p = found[p.pid] = collector.process(p.pid)
-        return p
-
-    host_ns = host_namespaces(
-        read([1, 2] + ([collector.reader] if collector.reader else [])), collector.reader
-    )
-    namer = _Namer(host)
-    containers: list[Container] = []
-    for match, pids in _runtime_cgroups(host):
-        members = read(pid for pid in pids if pid in free)
-        if members:
-            free -= members.keys()
-            name = namer(match.runtime, match.id)
-            containers.append(
-                _container(match.id, match.runtime, name, members, host_ns, fresh=current, match=match)
-            )
-    for state in runtime_state.oci_states(host):
-        init = read([state.init_pid]).get(state.init_pid)
-        if (
-            init is None
-            or state.init_pid not in free
-            or state.init_start_ticks not in (None, init.start_ticks)
-        ):
-            # Gone (its pid may be someone else's now), or already claimed by a runtime that names
-            # its cgroups (Docker, containerd and Podman run their containers with runc or crun).
-            continue
-        claimed = _claimed_dirs(host, state)
-        pids = {pid for d in claimed.values() for pid in cgroupfs.subtree_procs(d)} & free
-        if not claimed:  # no cgroup of its own (rootless): its pid namespace is the container
-            pids = _same_ns(collector, free, "pid", init.namespaces.get("pid"))
-        members = read(pids | {state.init_pid})
-        free -= members.keys()
-        cgroup = {key: _cgroup_path(host, key, d) for key, d in claimed.items()}
-        containers.append(
-            _container(
-                state.id, state.runtime, state.id, members, host_ns, fresh=current, cgroup=cgroup or None
-            )
-        )
-    uninspected: set[int] = set()
-    bare = _bare(
-        collector,
-        free,
-        host_ns,
-        read,
-        fresh=current,
-        primary=primary.key if primary else None,
-        uninspected=uninspected,
-    )
-    containers = _adopt(containers, bare)
+    scan = _Scan(host, collector, known)
+    states = RuntimeStates(host, collector.commands(DAEMONS, scan.free))
+    found = [*scan.runtime_cgroups(states), *scan.oci_containers(states)]
+    containers = _adopt(found, scan.bare())
     containers.sort(key=lambda c: (c.runtime, c.name, c.id))
     container_of = {pid: c for c in containers for pid in c.pids}
-    host_pids = tuple(sorted(free - container_of.keys()))
-    return Inventory(tuple(containers), host_pids, container_of, found, host_ns, frozenset(uninspected))
+    host_pids = tuple(sorted(scan.free - container_of.keys()))
+    return Inventory(
+        tuple(containers), host_pids, container_of, scan.found, scan.host_ns, frozenset(scan.uninspected)
+    )
+
+
+class _Scan:
+    """One grouping: the processes read so far, those no container has claimed yet (`free`)."""
+
+    def __init__(self, host: HostRoot, collector: Collector, known: Mapping[int, Process] | None) -> None:
+        self.host, self.collector, self.known = host, collector, known
+        self.found: dict[int, Process] = dict(known or {})
+        self.free = set(collector.pids()) if known is None else set(known)
+        self.uninspected: set[int] = set()
+        reader = [collector.reader] if collector.reader else []
+        self.host_ns = host_namespaces(self.read([1, 2, *reader]), collector.reader)
+
+    def read(self, pids: Iterable[int]) -> dict[int, Process]:
+        pids = list(pids)
+        missing = [pid for pid in pids if pid not in self.found]
+        self.found.update(self.collector.recall(missing))
+        return {pid: self.found[pid] for pid in pids if pid in self.found}
+
+    def current(self, p: Process) -> Process:
+        """A container's init as it is now: its cgroup is the container's, and a move shows at once."""
+        if self.known is None:
+            with suppress(ProcessGone, AccessDenied):
+                p = self.found[p.pid] = self.collector.process(p.pid)
+        return p
+
+    def claim(self, pids: Iterable[int]) -> dict[int, Process]:
+        members = self.read(pid for pid in pids if pid in self.free)
+        self.free -= members.keys()
+        return members
+
+    def container(
+        self,
+        ident: str,
+        runtime: str,
+        name: str,
+        members: Mapping[int, Process],
+        *,
+        match: RuntimeMatch | None = None,
+        cgroup: Mapping[str, str] | None = None,
+    ) -> Container:
+        return _container(
+            ident, runtime, name, members, self.host_ns, fresh=self.current, match=match, cgroup=cgroup
+        )
+
+    def runtime_cgroups(self, states: RuntimeStates) -> Iterator[Container]:
+        """Containers in the cgroups runtimes name after them."""
+        for match, pids in _runtime_cgroups(self.host):
+            members = self.claim(pids)
+            if members:
+                runtime, name, pod = states.identify(match.runtime, match.id, match.pod)
+                yield self.container(match.id, runtime, name, members, match=replace(match, pod=pod))
+
+    def oci_containers(self, states: RuntimeStates) -> Iterator[Container]:
+        """Containers an OCI runtime's state file records, in the cgroups it claims."""
+        for state in states.oci_states():
+            init = self.read([state.init_pid]).get(state.init_pid)
+            if (
+                init is None
+                or state.init_pid not in self.free
+                or state.init_start_ticks not in (None, init.start_ticks)
+            ):
+                # Gone (its pid may be someone else's now), or already claimed by a runtime that names
+                # its cgroups (Docker, containerd and Podman run their containers with runc or crun).
+                continue
+            members = self.claim(self._state_members(state, init) | {state.init_pid})
+            claimed = _claimed_dirs(self.host, state).items()
+            cgroup = {key: _cgroup_path(self.host, key, d) for key, d in claimed}
+            runtime, name, _ = states.identify(state.runtime, state.id, None)
+            yield self.container(state.id, runtime, name, members, cgroup=cgroup or None)
+
+    def _state_members(self, state: OciState, init: Process) -> set[int]:
+        claimed = _claimed_dirs(self.host, state)
+        if not claimed:  # no cgroup of its own (rootless): its pid namespace is the container
+            return _same_ns(self.collector, self.free, "pid", init.namespaces.get("pid"))
+        return {pid for d in claimed.values() for pid in cgroupfs.subtree_procs(d)} & self.free
+
+    def bare(self) -> list[tuple[_Key, Container]]:
+        """Processes in a non-host pid namespace, or a non-host mount namespace, with no runtime cgroup,
+        by the namespace that makes each group (see _bare_groups)."""
+        out = []
+        for key, group in _bare_groups(self, self.host_ns).items():
+            if group:
+                name = self.bare_name(_init_of(group.values()), group)
+                out.append((key, self.container(f"{key[0]}-{key[1]}", "bare", name, group)))
+        return out
+
+    def bare_name(self, init: Process, group: Mapping[int, Process]) -> str:
+        """Its UTS hostname when it has a UTS namespace of its own (and a hostname other than the host's),
+        else its cgroup's leaf name when that cgroup holds only its processes, else its init's command."""
+        uts, host_uts = init.namespaces.get("uts"), self.host_ns.get("uts")
+        if uts is not None and host_uts is not None and uts != host_uts:
+            hostname = self.collector.hostname(init.pid, uts)
+            # One never renamed still holds the host's name: that tells nothing apart.
+            if hostname and hostname != self.collector.hostname(self.collector.reader or 1, host_uts):
+                return hostname
+        primary = self.host.primary
+        path = init.cgroups.get(primary.key, "/") if primary is not None else "/"
+        directory = primary.directory(path) if primary is not None and path.strip("/") else None
+        if directory is not None:
+            with suppress(ProcessGone, AccessDenied):
+                if set(cgroupfs.read_procs(directory)) <= group.keys():
+                    return path.rstrip("/").rsplit("/", 1)[-1]
+        return init.comm
 
 
 def _runtime_cgroups(host: HostRoot) -> list[tuple[RuntimeMatch, set[int]]]:
@@ -158,19 +208,9 @@ def _same(mount: CgroupMount, match: RuntimeMatch, directory: Path) -> bool:
     return m is not None and m.id == match.id
 
 
-def _claimed_dirs(host: HostRoot, state: runtime_state.OciState) -> dict[str, Path]:
-    """The cgroup directories an OCI state file names, by hierarchy, the root cgroups left out."""
-    claimed = {}
-    for directory in state.cgroup_dirs:
-        for mount in host.mounts:
-            if mount.mountpoint in directory.parents:
-                claimed[mount.key] = directory
-    if not claimed and state.cgroup_path and state.cgroup_path.startswith("/"):
-        for mount in host.mounts:
-            found = mount.directory(state.cgroup_path)
-            if found is not None and found != mount.mountpoint and found.is_dir():
-                claimed[mount.key] = found
-    return claimed
+def _claimed_dirs(host: HostRoot, state: OciState) -> dict[str, Path]:
+    """The cgroup directories an OCI state names, by hierarchy."""
+    return {m.key: d for d in state.cgroup_dirs for m in host.mounts if m.mountpoint in d.parents}
 
 
 def _cgroup_path(host: HostRoot, key: str, directory: Path) -> str:
@@ -237,59 +277,50 @@ def _init_of(group: Iterable[Process]) -> Process:
     return min(roots, key=lambda p: (p.start_ticks, p.pid))
 
 
-def _bare(
-    collector: Collector,
-    free: set[int],
-    host_ns: Mapping[str, int | None],
-    read: Callable[[Iterable[int]], dict[int, Process]],
-    *,
-    fresh: Callable[[Process], Process],
-    primary: str | None,
-    uninspected: set[int],
-) -> list[Container]:
-    """Processes in a non-host pid namespace, or a non-host mount namespace, with no runtime cgroup.
-
-    A process that shares such a container's mount namespace but not its pid namespace (the
-    `unshare --fork` parent that waits for the container's init) belongs to it too.
-    """
-    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+def _bare_groups(scan: _Scan, host_ns: Mapping[str, int | None]) -> dict[_Key, dict[int, Process]]:
+    """The free processes in a non-host pid namespace, by that namespace; then those in a non-host mount
+    namespace only: with the pid-namespace group whose init shares it (the `unshare --fork` parent that
+    waits for the container's init, an nsenter that entered it), else by mount namespace."""
+    groups: dict[_Key, list[int]] = defaultdict(list)
     by_mnt: list[tuple[int, int]] = []
-    for pid, ns in sorted(collector.placements(free).items()):
+    primary = scan.host.primary.key if scan.host.primary else None
+    for pid, ns in sorted(scan.collector.placements(scan.free).items()):
         pid_ns, mnt_ns = ns["pid"], ns["mnt"]
         if pid_ns is None and mnt_ns is None:
-            uninspected.add(pid)
+            scan.uninspected.add(pid)
         if pid_ns is not None and host_ns.get("pid") not in (None, pid_ns):
             groups[("pid", pid_ns)].append(pid)
         elif mnt_ns is not None and host_ns.get("mnt") not in (None, mnt_ns):
             by_mnt.append((mnt_ns, pid))
-    sandboxed = read(pid for _, pid in by_mnt)
-    members = {key: read(pids) for key, pids in groups.items()}
+    sandboxed = scan.read(pid for _, pid in by_mnt)
+    members = {key: scan.read(pids) for key, pids in groups.items()}
     mnt_owner = {_init_of(m.values()).namespaces.get("mnt"): key for key, m in members.items() if m}
     for mnt_ns, pid in by_mnt:
         p = sandboxed.get(pid)
         if p is None or p.kernel_thread or _sandboxed_service(p, primary):
             continue  # kdevtmpfs has a mount namespace of its own; so do sandboxed services
-        key = mnt_owner.get(mnt_ns, ("mnt", mnt_ns))
-        members.setdefault(key, {})[pid] = p
-    containers = []
-    for (kind, inode), group in members.items():
-        if group:
-            init = _init_of(group.values())
-            containers.append(_container(f"{kind}-{inode}", "bare", init.comm, group, host_ns, fresh=fresh))
-    return containers
+        members.setdefault(mnt_owner.get(mnt_ns, ("mnt", mnt_ns)), {})[pid] = p
+    return members
 
 
-def _adopt(found: list[Container], bare: list[Container]) -> list[Container]:
-    """Zombies are listed in no cgroup.procs, so _bare groups those of a found container by its pid
-    namespace: such a group joins that container instead of standing as a "bare" one."""
-    owner = {c.namespaces.get("pid"): i for i, c in reversed(list(enumerate(found)))}
+def _adopt(found: list[Container], bare: list[tuple[_Key, Container]]) -> list[Container]:
+    """A bare group in the namespace of a found container is that container's: its zombies (listed in no
+    cgroup.procs) and what entered its namespaces from outside its cgroup (nsenter, an exec that did not
+    join its cgroup). The group is keyed by the namespace that made it, not by its first process, which
+    may be a host-pid-namespace nsenter that joined only the container's mount namespace."""
+    owner: dict[_Key, int] = {}
+    for i in reversed(range(len(found))):
+        for kind in ("pid", "mnt"):
+            inode = found[i].namespaces.get(kind)
+            if inode is not None and kind not in found[i].shared_with_host:
+                owner[(kind, inode)] = i
     out = list(found)
-    for b in bare:
-        i = owner.get(b.namespaces.get("pid")) if b.id.startswith("pid-") else None
-        if i is None:
+    for key, b in bare:
+        at = owner.get(key)
+        if at is None:
             out.append(b)
         else:
-            out[i] = replace(out[i], pids=tuple(sorted({*out[i].pids, *b.pids})))
+            out[at] = replace(out[at], pids=tuple(sorted({*out[at].pids, *b.pids})))
     return out
 
 
@@ -297,26 +328,3 @@ def _sandboxed_service(p: Process, primary: str | None) -> bool:
     """systemd gives services a mount namespace of their own (PrivateTmp=, ProtectSystem=, ...):
     a service unit in one is sandboxed, not a container."""
     return primary is not None and p.cgroups.get(primary, "").endswith(".service")
-
-
-class _Namer:
-    """Container names from the runtimes' state files, else a short id."""
-
-    def __init__(self, host: HostRoot) -> None:
-        self.host = host
-        self._podman: dict[str, str] | None = None
-
-    def __call__(self, runtime: str, ident: str) -> str:
-        lookup: Callable[[], str | None] = {
-            "docker": lambda: runtime_state.docker_name(self.host, ident),
-            "podman": lambda: self.podman().get(ident),
-            "containerd": lambda: runtime_state.kubernetes_name(self.host, ident),
-            "cri-o": lambda: runtime_state.kubernetes_name(self.host, ident),
-            "kubernetes": lambda: runtime_state.kubernetes_name(self.host, ident),
-        }.get(runtime, lambda: ident)
-        return lookup() or ident[:12]
-
-    def podman(self) -> dict[str, str]:
-        if self._podman is None:
-            self._podman = runtime_state.podman_names(self.host)
-        return self._podman

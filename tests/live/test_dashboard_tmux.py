@@ -71,7 +71,7 @@ def test_installed_dashboard_shows_a_bare_container_and_q_exits_0(
 
     line = wait_until(row, timeout=30, what=f"{container_id} on the dashboard")
     assert bare_container.cgroup_path in line, tmux.screen()  # its cgroup, in the same row
-    assert line.split()[0] == "sh"  # named after its init's command
+    assert line.split()[0] == bare_container.name  # named after its own cgroup
     drawn = ("cgscope", "cgroup ", "every 1 s", "1 Containers", "(host)", "q Quit")
     wait_until(lambda: all(part in tmux.screen() for part in drawn), what="the header, tabs and footer")
     assert "READ-ONLY" not in tmux.screen()  # root on the live host may act

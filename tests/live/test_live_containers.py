@@ -28,7 +28,7 @@ def test_bare_unshare_container(bare_container: BareContainer) -> None:
     data = run_json("containers")
     c = find(data["containers"], bc.init_pid)
     assert c["runtime"] == "bare"
-    assert c["name"] == "sh"  # named after its init's command
+    assert c["name"] == bc.name  # its own cgroup's name (it never set a hostname of its own)
     # The `unshare --fork` parent shares the container's mount namespace: it belongs with it.
     assert set(c["pids"]) == set(bc.member_pids) | {bc.unshare_pid}
     assert {int(pid): nspid for pid, nspid in c["nspids"].items() if int(pid) in bc.nspids} == bc.nspids
