@@ -120,3 +120,11 @@ def test_a_container_sharing_the_host_pid_namespace_has_no_pid_1() -> None:
     lc = build_lifecycle(init, [init, zombie], None, [])
     assert lc.who == "its init"
     assert lc.warnings[0].text.startswith("1 zombie(s) under its init (sh)")
+
+
+def test_shell_running_a_builtin_loop_has_no_child_and_is_alive() -> None:
+    """`sh -c 'while :; do :; done'` as PID 1 (state R, using its CPU): nothing it started has exited."""
+    init = proc(200, ("sh", "-c", "while :; do :; done"), ppid=150, state="R")
+    lc = build_lifecycle(init, [init], "/docker/abc", [])
+    assert (lc.kind, lc.script, lc.children) == ("shell", True, ())
+    assert not lc.app_exited and lc.warnings == ()

@@ -299,3 +299,27 @@ def test_a_walk_follows_no_symlink_inside_the_layer(tmp_path: Path) -> None:
     assert tree_size(layer) == (len(str(outside)), 1)
     with LowerView([layer], Overlay()) as view:
         assert view.lookup("/etc/secret") is None and view.children("/etc") == []
+
+
+@needs_root
+def test_every_directory_above_an_addition_or_deletion_is_changed(tmp_path: Path) -> None:
+    """docker diff on `touch /usr/sbin/newfile; rm /usr/bin/wc`: /usr too, though copied up unchanged."""
+    lower, upper = tmp_path / "lower", tmp_path / "upper"
+    for rel in ("usr/bin/wc", "usr/bin/ls", "usr/sbin/ip", "usr/lib/x/y"):
+        write(lower / rel)
+    for d in ("usr", "usr/sbin", "usr/bin", "usr/lib", "usr/lib/x"):
+        (upper / d).mkdir(parents=True, exist_ok=True)
+    write(upper / "usr" / "sbin" / "newfile")
+    whiteout(upper / "usr" / "bin" / "wc")
+    write(upper / "usr" / "lib" / "x" / "y", "rewritten")  # a change marks no directory above it
+    for d in ("usr", "usr/sbin", "usr/bin", "usr/lib", "usr/lib/x"):
+        copy_dir_times(lower / d, upper / d)
+    got = changes(walk_layer(upper, Overlay()), LowerView([lower], Overlay()))
+    assert got == [
+        Change("C", "/usr", "dir"),
+        Change("C", "/usr/bin", "dir"),
+        Change("D", "/usr/bin/wc", "file"),
+        Change("C", "/usr/lib/x/y", "file"),
+        Change("C", "/usr/sbin", "dir"),
+        Change("A", "/usr/sbin/newfile", "file"),
+    ]

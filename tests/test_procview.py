@@ -178,6 +178,17 @@ def test_meminfo_of_a_limited_cgroup() -> None:
         )
 
 
+def test_meminfo_on_v1_keeps_the_hosts_kreclaimable_as_lxcfs_does() -> None:
+    """v1 memory.stat has no slab counters: LXCFS writes 0 slab and leaves KReclaimable the host's."""
+    v1_stat = replace(
+        STAT_V2, slab_reclaimable=None, slab_unreclaimable=None, kernel_stack=None, pagetables=None
+    )
+    m = lines(procview.meminfo(inputs(memory=MemoryCounters(100 * MIB, v1_stat, 256 * MIB, 0, None, 0))))
+    assert m["KReclaimable"] == "KReclaimable:     220516 kB"  # the host's line, unchanged
+    assert (m["Slab"], m["SReclaimable"]) == ("Slab:                  0 kB", "SReclaimable:          0 kB")
+    assert m["KernelStack"] == "KernelStack:       12048 kB"
+
+
 def test_meminfo_without_a_limit_shows_the_hosts_ram() -> None:
     m = lines(procview.meminfo(inputs(memory=MemoryCounters(100 * MIB, STAT_V2, None, None, None, None))))
     assert m["MemTotal"] == "MemTotal:        8039412 kB"

@@ -33,6 +33,11 @@ def register(commands: Commands) -> None:
         schema="docs/inspect.md",
     )
     diff_parser.add_argument("target", metavar="CONTAINER|PID", help=TARGET_HELP)
+    diff_parser.add_argument(
+        "--replaced",
+        action="store_true",
+        help="mark directories deleted and made anew (docker diff shows them as changed)",
+    )
 
 
 def inspect(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
@@ -80,7 +85,7 @@ def diff(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     if args.json:
         emit_json(out, diff_json(subject, rootfs, changes))
         return
-    for line in diff_lines(changes):
+    for line in diff_lines(changes, replaced=args.replaced):
         out.write(line + "\n")
 
 

@@ -1,11 +1,13 @@
 """What a container changed in its rootfs, read from its container layer as `docker diff` reports it:
 A added, C changed, D deleted.
 
-The rules are docker's (moby pkg/archive, changes for overlay and aufs layers): an entry of the container
-layer is A when the layers below have nothing at its path, else C; a whiteout is D; a directory copied up
-unchanged (same mode, size and mtime as below) is not a change by itself, but the parent of an A or a D
-is always a C. One addition: a directory deleted and made anew (an opaque directory over one the layers
-below hold) is a C marked *replaced*, and what the layers below held in it, now hidden, is D.
+The rules are docker's (moby pkg/archive, changes for overlay and aufs layers, as Docker 20.10 applies
+them): an entry of the container layer is A when the layers below have nothing at its path, else C; a
+whiteout is D; a directory copied up unchanged (same mode, size and mtime as below) is not a change by
+itself, but every directory above an A or a D is a C; a directory deleted and made anew (an opaque
+directory over one the layers below hold) is a C, and what the layers below held in it, now hidden, is
+D. cgscope marks such a C *replaced* (in JSON, and with `diff --replaced`): Docker does not tell it
+apart from a directory that only changed.
 """
 
 from __future__ import annotations
@@ -49,13 +51,16 @@ def changes(entries: Iterable[Entry], lower: Lower) -> list[Change]:
         in_layer.setdefault(parent or "/", set()).add(name)
 
     def record(change: Change) -> None:
+        if change.kind in "AD":  # every directory above an addition or a deletion changed
+            parent = change.path.rpartition("/")[0]
+            while parent:
+                if parent not in changed_dirs:
+                    found[parent] = Change("C", parent, "dir")
+                    changed_dirs.add(parent)
+                parent = parent.rpartition("/")[0]
         found[change.path] = change
         if change.type == "dir":
             changed_dirs.add(change.path)
-        if change.kind in "AD":
-            parent = change.path.rpartition("/")[0]
-            if parent and parent not in changed_dirs:
-                record(Change("C", parent, "dir"))
 
     for e in entries:
         below = lower.lookup(e.path)

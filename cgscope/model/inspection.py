@@ -25,6 +25,7 @@ class Subject:
 
     container: Container | None
     process: Process
+    among: tuple[Container, ...] = ()  # every container, so that its id is shown as no other reads
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def subject_of(inv: Inventory, found: Resolved, read: ReadProcess) -> Subject:
         assert found.process is not None
         return Subject(None, found.process)
     init = inv.processes.get(found.container.init_pid) or read(found.container.init_pid)
-    return Subject(found.container, init)
+    return Subject(found.container, init, inv.containers)
 
 
 def mount_table(host: HostRoot, pid: int) -> list[Mount] | None:

@@ -123,8 +123,14 @@ class Lifecycle:
     @property
     def app_exited(self) -> bool:
         """PID 1 is an init, or a shell running a script, and nothing runs under it any more: whatever it
-        started has exited while it lives on."""
-        return (self.kind == "init" or self.script) and not self.children
+        started has exited while it lives on. A shell with no child at all has started nothing that could
+        have exited: it runs its own builtins (`while :; do :; done`, `read`); only an exited child it has
+        not waited for (a zombie) shows that what it ran is gone."""
+        if self.children:
+            return False
+        if self.kind == "init":
+            return True
+        return self.script and any(z.ppid == self.init.pid for z in self.zombies)
 
 
 def _ref(p: Process) -> ProcRef:

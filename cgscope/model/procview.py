@@ -171,7 +171,6 @@ def meminfo(v: ViewInputs) -> str:
         "AnonPages": s.anon // 1024,
         "Mapped": s.mapped // 1024,
         "Shmem": s.shmem // 1024,
-        "KReclaimable": (s.slab_reclaimable or 0) // 1024,
         "Slab": ((s.slab_reclaimable or 0) + (s.slab_unreclaimable or 0)) // 1024,
         "SReclaimable": (s.slab_reclaimable or 0) // 1024,
         "SUnreclaim": (s.slab_unreclaimable or 0) // 1024,
@@ -179,6 +178,8 @@ def meminfo(v: ViewInputs) -> str:
         "ShmemHugePages": 0,
         "ShmemPmdMapped": 0,
     }
+    if s.slab_reclaimable is not None:  # v2 only: v1 keeps the host's KReclaimable, as LXCFS does
+        kb["KReclaimable"] = s.slab_reclaimable // 1024
     if s.kernel_stack is not None:  # v2 only; v1 keeps the host's lines, as LXCFS does
         kb["KernelStack"] = s.kernel_stack // 1024
     if s.pagetables is not None:

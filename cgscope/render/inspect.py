@@ -172,7 +172,8 @@ def heading(subject: Subject) -> str:
     c, p = subject.container, subject.process
     if c is None:  # a host process, or one whose namespaces we may not read
         return f"process {p.pid}, in no container cgscope can see: {p.command}"
-    return f"{c.name} ({c.runtime} container {short_id(c, ())}), its init is host pid {p.pid}: {p.command}"
+    ident = short_id(c, subject.among)
+    return f"{c.name} ({c.runtime} container {ident}), its init is host pid {p.pid}: {p.command}"
 
 
 def _yes(value: bool | None) -> str:
@@ -306,11 +307,12 @@ def inspection_sections(ins: Inspection) -> list[Section]:
     return sections
 
 
-def diff_lines(changes: list[Change]) -> list[str]:
-    """`docker diff`'s lines ("A /path"), a replaced directory marked; control characters made visible."""
+def diff_lines(changes: list[Change], *, replaced: bool = False) -> list[str]:
+    """`docker diff`'s lines ("A /path"), byte for byte; with `replaced`, a directory deleted and made
+    anew is marked so. Control characters are made visible."""
     table = Table([Column("KIND"), Column("PATH")])
     for ch in changes:
-        table.add(ch.kind, ch.path + ("  (replaced)" if ch.replaced else ""))
+        table.add(ch.kind, ch.path + ("  (replaced)" if replaced and ch.replaced else ""))
     return [" ".join(row) for row in table.rows]
 
 
