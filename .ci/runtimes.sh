@@ -7,7 +7,8 @@
 #              busybox-static rootfs: `docker import`, then `ctr image import` of `docker save`'s tar into a
 #              containerd namespace of the lane's own) and writes DIR/env, which exports what the live tests
 #              look for: CGSCOPE_TEST_DOCKER (a docker -H address), CGSCOPE_TEST_CONTAINERD (a socket),
-#              CGSCOPE_TEST_CTR_NAMESPACE and CGSCOPE_TEST_IMAGE. Source DIR/env, then run the tests.
+#              CGSCOPE_TEST_CTR_NAMESPACE, CGSCOPE_TEST_IMAGE and CGSCOPE_TEST_CTR_IMAGE (the image as
+#              docker and as ctr name it). Source DIR/env, then run the tests.
 #   stop DIR   removes every container and image the lane made, stops the daemons start started (by the
 #              pids it recorded), unmounts what is mounted under DIR, removes the cgroups and the /run
 #              directories that appeared with the daemons, and DIR itself.
@@ -93,6 +94,7 @@ EOF
     if [ -n "$containerd_sock" ]; then
       echo "export CGSCOPE_TEST_CONTAINERD=$containerd_sock"
       echo "export CGSCOPE_TEST_CTR_NAMESPACE=$ns"
+      echo "export CGSCOPE_TEST_CTR_IMAGE=docker.io/library/$image"  # as ctr names an imported image
     fi
   } > "$D/env"
   log "up: $(docker -H "$docker_host" version -f 'dockerd {{.Server.Version}}')${containerd_sock:+, containerd $(containerd --version | awk '{print $3}')}; source $D/env"
@@ -125,7 +127,7 @@ stop() {
       wait_for 10 $c tasks rm -f "$id" || true
       $c containers rm "$id" >/dev/null 2>&1 || true
     done
-    $c images rm "$CGSCOPE_TEST_IMAGE" >/dev/null 2>&1 || true
+    $c images rm "$CGSCOPE_TEST_CTR_IMAGE" >/dev/null 2>&1 || true
     $c namespaces rm "$CGSCOPE_TEST_CTR_NAMESPACE" >/dev/null 2>&1 || true
   fi
   [ -s "$D/dockerd.started" ] && stop_pid "$(cat "$D/dockerd.started")" dockerd

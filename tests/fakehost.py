@@ -249,6 +249,7 @@ class FakeHost:
             18446744073709551615, *([0] * 27),  # rsslim ... exit_code (fields 25-52)
         ]  # fmt: skip
         (d / "stat").write_text(f"{pid} ({comm}) " + " ".join(map(str, fields)) + "\n")
+        (d / "comm").write_text(comm + "\n")
         ids = "\t".join(map(str, nspid))
         status = [
             f"Name:\t{comm}",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from . import containers
+from . import containers, runtimes
 from .containers import BareContainer, RuncContainer
 
 LIVE_FIXTURES = {"bare_container", "runc_container", "needs_unshare", "needs_runc"}
@@ -63,3 +63,28 @@ def runc_container(needs_runc: None) -> Iterator[RuncContainer]:
     with ``linux.cgroupsPath`` ``/<id>``: init plus two sleeps."""
     with containers.runc_container() as container:
         yield container
+
+
+@pytest.fixture(scope="session")
+def docker() -> runtimes.Docker:
+    """The lane's dockerd (.ci/runtimes.sh), or a skip saying why there is none."""
+    lane = runtimes.require_lane("CGSCOPE_TEST_DOCKER", "CGSCOPE_TEST_IMAGE")
+    if shutil.which("docker") is None:
+        pytest.skip("no docker client on PATH (Debian package docker.io)")
+    if not runtimes.answers(["docker", "-H", lane["CGSCOPE_TEST_DOCKER"], "version"]):
+        pytest.skip(f"no dockerd answers at {lane['CGSCOPE_TEST_DOCKER']} ({runtimes.LANE_HELP})")
+    return runtimes.Docker(lane["CGSCOPE_TEST_DOCKER"], lane["CGSCOPE_TEST_IMAGE"])
+
+
+@pytest.fixture(scope="session")
+def ctr() -> runtimes.Ctr:
+    """The lane's containerd (.ci/runtimes.sh), in the lane's namespace, or a skip saying why not."""
+    lane = runtimes.require_lane(
+        "CGSCOPE_TEST_CONTAINERD", "CGSCOPE_TEST_CTR_NAMESPACE", "CGSCOPE_TEST_CTR_IMAGE"
+    )
+    address = lane["CGSCOPE_TEST_CONTAINERD"]
+    if shutil.which("ctr") is None:
+        pytest.skip("no ctr on PATH (Debian package containerd)")
+    if not runtimes.answers(["ctr", "-a", address, "version"]):
+        pytest.skip(f"no containerd answers at {address} ({runtimes.LANE_HELP})")
+    return runtimes.Ctr(address, lane["CGSCOPE_TEST_CTR_NAMESPACE"], lane["CGSCOPE_TEST_CTR_IMAGE"])
