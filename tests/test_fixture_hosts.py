@@ -328,12 +328,18 @@ def test_v2_container_cgroups(v2: FakeHost) -> None:
 def test_v2_kubernetes_pods(v2: FakeHost) -> None:
     containers = cli_json(v2, "containers")["containers"]
     pods = {c["id"]: c["kubernetes"] for c in containers if c["kubernetes"]}
-    burstable = {"pod_uid": POD_UID, "qos": "burstable"}  # the slice's "_" turned back into "-"
+    # uid and QoS from the cgroup (the slice's "_" turned back into "-"), names from the CRI's bundle
+    burstable = {"pod_uid": POD_UID, "qos": "burstable", "namespace": "default", "pod": "web-7d9f"}
     assert pods == {
         PAUSE_ID: burstable,
         APP_ID: burstable,
         SIDECAR_ID: burstable,
-        CRIO_ID: {"pod_uid": CRIO_POD_UID, "qos": "besteffort"},
+        CRIO_ID: {
+            "pod_uid": CRIO_POD_UID,
+            "qos": "besteffort",
+            "namespace": "monitoring",
+            "pod": "node-exporter-x2k",
+        },
     }
     assert all(c["kubernetes"] is None for c in containers if c["id"] not in pods)
 
@@ -654,10 +660,22 @@ def test_v1_cgroupfs_drivers(v1: FakeHost) -> None:
     assert cache["shared_with_host"] == ["cgroup", "time", "user"]
     besteffort = data[BESTEFFORT_ID[:12]]  # no bundle to name it
     assert (besteffort["runtime"], besteffort["id"]) == ("kubernetes", BESTEFFORT_ID)
-    assert besteffort["kubernetes"] == {"pod_uid": BE_UID, "qos": "besteffort"}
+    assert besteffort["kubernetes"] == {
+        "pod_uid": BE_UID,
+        "qos": "besteffort",
+        "namespace": None,
+        "pod": None,
+    }
+    assert besteffort["runtime"] == "kubernetes"  # no CRI runtime's state knows it
     assert besteffort["cgroup"]["memory"] == f"/kubepods/besteffort/pod{BE_UID}/{BESTEFFORT_ID}"
     guaranteed = data["prod/front/nginx"]
-    assert guaranteed["kubernetes"] == {"pod_uid": G_UID, "qos": "guaranteed"}
+    assert guaranteed["kubernetes"] == {
+        "pod_uid": G_UID,
+        "qos": "guaranteed",
+        "namespace": "prod",
+        "pod": "front",
+    }
+    assert guaranteed["runtime"] == "containerd"  # containerd's bundle holds it: the CRI is known
     assert guaranteed["init_pid"] == 510
 
 

@@ -9,7 +9,7 @@ escaped as "\\x2d"). Adding a runtime is an entry here and, if it keeps state fi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -143,7 +143,7 @@ class RuntimeStates:
     """Every runtime's state files, as one scan reads them. `daemons`: the command lines of the running
     runtime daemons (DAEMONS), by comm."""
 
-    def __init__(self, host: HostRoot, daemons: Mapping[str, list[state.Argv]]) -> None:
+    def __init__(self, host: HostRoot, daemons: state.Daemons) -> None:
         self.readers = {r.name: r.state(r.name, host, daemons) for r in RUNTIMES}
         self._cri = [self.readers[r.name] for r in RUNTIMES if r.cri]
 

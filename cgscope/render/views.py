@@ -10,6 +10,7 @@ from cgscope.fs.mounts import CgroupMount
 from cgscope.model.containers import Container, Inventory
 from cgscope.model.namespaces import Namespace
 from cgscope.model.process import Process
+from cgscope.model.runtimes import Pod
 from cgscope.model.tree import CgroupNode
 from cgscope.render.table import visible
 
@@ -50,8 +51,14 @@ def container_json(c: Container, inv: Inventory) -> dict[str, Any]:
         "cgroup": dict(c.cgroup),
         "namespaces": dict(c.namespaces),
         "shared_with_host": list(c.shared_with_host),
-        "kubernetes": {"pod_uid": c.pod.uid, "qos": c.pod.qos} if c.pod else None,
+        "kubernetes": pod_json(c.pod) if c.pod else None,
     }
+
+
+def pod_json(pod: Pod) -> dict[str, Any]:
+    """A Kubernetes container's pod: uid and QoS class from its cgroup, namespace and name from its CRI
+    runtime's bundle (null where unreadable)."""
+    return {"pod_uid": pod.uid, "qos": pod.qos, "namespace": pod.namespace, "pod": pod.name}
 
 
 def process_json(p: Process, inv: Inventory) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from cgscope.cli import main
 
-from .containers import BareContainer, RuncContainer
+from .containers import DEFAULT_SCRIPT, BareContainer, RuncContainer, bare_container, unique_name
 
 
 def run_json(*argv: str) -> Any:
@@ -65,3 +65,14 @@ def test_runc_container(runc_container: RuncContainer) -> None:
     # by name and by id prefix, too
     assert {p["pid"] for p in run_json("ps", rc.id)["processes"]} == set(rc.member_pids)
     assert {p["pid"] for p in run_json("ps", rc.id[:-2])["processes"]} == set(rc.member_pids)
+
+
+def test_a_bare_container_is_named_by_its_uts_hostname(needs_unshare: None) -> None:
+    """A hostname set inside the container's own UTS namespace names it (uname's nodename, read by joining
+    the namespace: no file holds it); its cgroup's name and its hostname both resolve to it."""
+    hostname = unique_name()
+    with bare_container(f"hostname {hostname} && {DEFAULT_SCRIPT}") as bc:
+        c = find(run_json("containers")["containers"], bc.init_pid)
+        assert c["name"] == hostname
+        for ref in (hostname, bc.name):  # the hostname, and the leaf name of its own cgroup
+            assert {p["pid"] for p in run_json("ps", ref)["processes"]} == set(c["pids"])
