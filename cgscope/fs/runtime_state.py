@@ -20,21 +20,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
+from cgscope.fs import ocistate
 from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.ocistate import OciState
 
 Argv = tuple[str, ...]
 Daemons = Mapping[str, Sequence[Argv]]  # daemon comm -> the command lines of those running
-
-
-@dataclass(frozen=True)
-class OciState:
-    """A container that runc or crun created, from its state file."""
-
-    runtime: str
-    id: str
-    init_pid: int
-    init_start_ticks: int | None  # the init's start time in clock ticks since boot, when recorded
-    cgroup_dirs: tuple[Path, ...]  # its cgroup directories under the host root, no root cgroup
 
 
 @dataclass(frozen=True)
@@ -96,7 +87,7 @@ class RuntimeState:
         """The containers recorded under oci_roots, labelled with this runtime."""
         for root in dict.fromkeys(self.oci_roots()):
             for directory in _subdirs(root):
-                state = oci_state(self.host, self.runtime, directory)
+                state = ocistate.read(self.host, self.runtime, directory)
                 if state is not None:
                     yield state
 
@@ -128,63 +119,6 @@ class RuntimeState:
     def _config(self, argv: Argv) -> Any:
         """The daemon's configuration file, parsed; None where it has none or it is unreadable."""
         return None
-
-
-def oci_state(host: HostRoot, runtime: str, directory: Path) -> OciState | None:
-    """runc's <root>/<id>/state.json or crun's <root>/<id>/status (the directory is the id: crun's file
-    does not repeat it); None when neither is readable or it records no running init."""
-    runc = _json(directory / "state.json")
-    if isinstance(runc, dict):
-        return _runc_state(host, runtime, directory.name, runc)
-    crun = _json(directory / "status")
-    return _crun_state(host, runtime, directory.name, crun) if isinstance(crun, dict) else None
-
-
-def _runc_state(host: HostRoot, runtime: str, ident: str, data: dict[str, Any]) -> OciState | None:
-    pid = data.get("init_process_pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return None
-    paths = data.get("cgroup_paths") or {}
-    dirs = [host.path(p) for p in paths.values() if isinstance(p, str)] if isinstance(paths, dict) else []
-    config = data.get("config") or {}
-    cgroups = config.get("cgroups") or {} if isinstance(config, dict) else {}
-    configured = cgroups.get("path") if isinstance(cgroups, dict) else None
-    start = data.get("init_process_start")
-    return OciState(
-        runtime,
-        str(data.get("id") or ident),
-        pid,
-        int(start) if isinstance(start, int | str) and str(start).isdigit() else None,
-        _own_dirs(host, dirs, configured),
-    )
-
-
-def _crun_state(host: HostRoot, runtime: str, ident: str, data: dict[str, Any]) -> OciState | None:
-    pid = data.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return None
-    start = data.get("process-start-time")
-    cgroup = data.get("cgroup-path")
-    return OciState(
-        runtime,
-        ident,
-        pid,
-        start if isinstance(start, int) else None,
-        _own_dirs(host, [], cgroup if isinstance(cgroup, str) else None),
-    )
-
-
-def _own_dirs(host: HostRoot, dirs: list[Path], configured: str | None) -> tuple[Path, ...]:
-    """The cgroup directories a state names, else those of its configured cgroup path in every hierarchy
-    where it exists; root cgroups are left out (a rootless container has no cgroup of its own)."""
-    roots = {m.mountpoint for m in host.mounts}
-    found = [d for d in dirs if d not in roots and any(r in d.parents for r in roots)]
-    if not found and configured and configured.startswith("/"):
-        for mount in host.mounts:
-            d = mount.directory(configured)
-            if d is not None and d != mount.mountpoint and d.is_dir():
-                found.append(d)
-    return tuple(found)
 
 
 # -- the runtimes --------------------------------------------------------------------------------------
@@ -365,8 +299,6 @@ def _toml(path: Path) -> Any:
 class PodmanState(ContainersStorage):
     """Podman: container names in containers/storage's lists (containers.json, and volatile-containers.json
     where `podman run --rm` records its containers, beside it or under the runroot)."""
-
-    DAEMONS = ("podman", "conmon")
 
     @cached_property
     def names(self) -> dict[str, str]:

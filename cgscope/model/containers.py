@@ -19,8 +19,8 @@ from cgscope.errors import AccessDenied, ProcessGone
 from cgscope.fs import cgroupfs
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
+from cgscope.fs.ocistate import OciState
 from cgscope.fs.procfs import NS_TYPES
-from cgscope.fs.runtime_state import OciState
 from cgscope.model.collect import Collector, host_namespaces
 from cgscope.model.process import Process
 from cgscope.model.runtimes import DAEMONS, Pod, RuntimeMatch, RuntimeStates, match_cgroup

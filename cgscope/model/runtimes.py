@@ -15,6 +15,7 @@ from functools import cached_property
 
 from cgscope.fs import runtime_state as state
 from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.ocistate import OciState
 
 _HEX = r"[0-9a-f]{12,64}"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -147,7 +148,7 @@ class RuntimeStates:
         self.readers = {r.name: r.state(r.name, host, daemons) for r in RUNTIMES}
         self._cri = [self.readers[r.name] for r in RUNTIMES if r.cri]
 
-    def oci_states(self) -> Iterator[state.OciState]:
+    def oci_states(self) -> Iterator[OciState]:
         """The containers the OCI runtimes record, labelled with the runtime whose root holds them."""
         for reader in self.readers.values():
             yield from reader.states()
