@@ -132,6 +132,8 @@ def test_a_process_entered_with_nsenter_is_the_containers(docker: Docker) -> Non
             assert listed(a)["id"] == a.id  # no bare container stands for A's namespaces
             bare = [r for r in cgscope_json("containers")["containers"] if entered.pid in r["pids"]]
             assert [r["id"] for r in bare] == [a.id]
+            assert_diff_matches(docker, a)
+            assert_diff_matches(docker, b)
         finally:
             entered.kill()
             entered.wait(10)
@@ -159,6 +161,8 @@ def test_capabilities_and_seccomp_as_docker_inspect_gives_them(docker: Docker) -
         assert "CAP_NET_ADMIN" not in default["capabilities"]["effective"]
         assert default["seccomp"]["mode"] == "filter"  # Docker's default profile
         assert_named_as_docker_names_it(c)
+        assert_diff_matches(docker, c)
+        assert_diff_matches(docker, plain)
 
 
 def _cap(name: str) -> str:
@@ -173,6 +177,7 @@ def test_a_cgroup_parent_of_the_users_choosing(docker: Docker) -> None:
         row = assert_named_as_docker_names_it(c)
         assert all(path == f"{parent}/{c.id}" for path in row["cgroup"].values())
         assert {p["pid"] for p in cgscope_json("ps", c.name)["processes"]} == docker.top_pids(c.name)
+        assert_diff_matches(docker, c)
 
 
 def test_diff_is_docker_diff(docker: Docker) -> None:
