@@ -23,7 +23,6 @@ Every descriptor is opened O_CLOEXEC and closed once used, so the command inheri
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 import signal
@@ -41,6 +40,7 @@ from cgscope.errors import AccessDenied, CgscopeError, ProcessGone
 from cgscope.fs import inroot, procfs
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.security import read_security
+from cgscope.fs.uts import setns_call
 from cgscope.model.collect import Collector
 from cgscope.model.target import user_process
 
@@ -58,22 +58,6 @@ CLONE_FLAGS = {
 }
 FAILED = 125  # exit status of the entering child when it could not enter or exec (as env(1) and chroot(1))
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # runc's, when init has none
-
-
-def setns_function() -> Callable[[int, int], None]:
-    """setns(2): os.setns from Python 3.12 on, else libc's through ctypes. Resolved in the parent:
-    loading a library in a child forked from a threaded process (the dashboard) could deadlock."""
-    native: Callable[[int, int], None] | None = getattr(os, "setns", None)
-    if native is not None:
-        return native
-    libc_setns = ctypes.CDLL(None, use_errno=True).setns
-
-    def call(fd: int, nstype: int) -> None:
-        if libc_setns(fd, nstype) != 0:
-            code = ctypes.get_errno()
-            raise OSError(code, os.strerror(code))
-
-    return call
 
 
 @dataclass(frozen=True)
@@ -181,9 +165,7 @@ def _privileges(proc: Path, pid: int) -> Privileges:
 def run(host: HostRoot, entry: Entry) -> int:
     """Run the entry's command in the target's cgroups and namespaces; returns its exit status (128 + N
     when a signal N killed it). Raises CgscopeError when it cannot join, enter or run the command."""
-    tools = _Tools(
-        setns_function(), Dropper() if entry.privileges is not None else None, foreground.terminal()
-    )
+    tools = _Tools(setns_call(), Dropper() if entry.privileges is not None else None, foreground.terminal())
     opened = _open_all(host, entry)
     with _foreground_signals():  # from before the fork: the children inherit them until the exec
         try:

@@ -19,7 +19,8 @@ CLONE_NEWUTS = 0x04000000  # include/uapi/linux/sched.h
 
 
 def setns_call() -> Callable[[int, int], None]:
-    """setns(2): os.setns from Python 3.12 on, else libc's through ctypes."""
+    """setns(2): os.setns from Python 3.12 on, else libc's through ctypes. Resolve it before forking: loading
+    a library in a child forked from a threaded process (the dashboard) could deadlock."""
     native: Callable[[int, int], None] | None = getattr(os, "setns", None)
     if native is not None:
         return native
