@@ -9,8 +9,7 @@ from cgscope.control.target import commands, resolve
 from cgscope.fs.cgroupfs import subtree_procs
 from cgscope.fs.controlfiles import read_value
 from cgscope.fs.hostroot import HostRoot
-
-PAUSING_RUNTIMES = ("docker", "podman")  # they record pause in their own state (docker inspect: Paused)
+from cgscope.model.runtimes import PAUSING_RUNTIMES
 
 
 def plan_freeze(host: HostRoot, ref: str, frozen: bool) -> Plan:

@@ -38,6 +38,7 @@ class Runtime:
     cri: bool = False  # a Kubernetes CRI: a pod's container whose id its state knows is its own
     unit_names: bool = False  # its ids are systemd unit names, escaped
     not_own: Callable[[str, list[str]], bool] | None = None  # (id, the segment below) -> not a container
+    pauses: bool = False  # it records a pause in its own state (docker inspect: Paused): freeze warns
 
     @cached_property
     def patterns(self) -> tuple[re.Pattern[str], ...]:
@@ -54,6 +55,7 @@ RUNTIMES = (
         segments=(rf"docker-(?P<id>{_HEX})\.scope",),
         parents=(("docker", rf"(?P<id>{_HEX})"),),
         state=state.DockerState,
+        pauses=True,
     ),
     Runtime(
         "containerd",
@@ -62,7 +64,7 @@ RUNTIMES = (
         cri=True,
     ),
     Runtime("cri-o", segments=(rf"crio-(?P<id>{_HEX})(\.scope)?",), state=state.CrioState, cri=True),
-    Runtime("podman", segments=(rf"libpod-(?P<id>{_HEX})(\.scope)?",), state=state.PodmanState),
+    Runtime("podman", segments=(rf"libpod-(?P<id>{_HEX})(\.scope)?",), state=state.PodmanState, pauses=True),
     Runtime(
         "lxc",
         segments=(r"lxc\.payload\.(?P<id>.+)",),
@@ -78,6 +80,7 @@ RUNTIMES = (
     Runtime("crun", state=state.CrunState),
 )
 DAEMONS = frozenset(comm for r in RUNTIMES for comm in r.state.DAEMONS)
+PAUSING_RUNTIMES = tuple(r.name for r in RUNTIMES if r.pauses)
 
 # Kubernetes pods: cgroupfs driver "pod<uid>", systemd driver "kubepods[-<qos>]-pod<uid>.slice".
 _POD = re.compile(rf"(?:kubepods(?:-(?P<qos>besteffort|burstable))?-)?pod(?P<uid>{_UID})(?:\.slice)?")
