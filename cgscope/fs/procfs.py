@@ -113,8 +113,16 @@ def read_environ(proc: Path, pid: int) -> dict[str, str]:
 
 
 def read_comm(proc: Path, pid: int) -> str:
-    """The command name (comm, at most 15 bytes), as /proc/PID/comm gives it."""
-    return _read(f"{proc}/{pid}/comm").rstrip(b"\n").decode(errors="replace")
+    """The command name (comm, at most 15 bytes), as /proc/PID/comm gives it. Read for every process on
+    the host (which are runtime daemons): a bare read(2), a quarter of what a buffered open() costs."""
+    path = f"{proc}/{pid}/comm"
+    with reading(path):
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            data = os.read(fd, 64)
+        finally:
+            os.close(fd)
+    return data.rstrip(b"\n").decode(errors="replace")
 
 
 def parse_cgroup(data: bytes) -> list[tuple[str, str]]:
