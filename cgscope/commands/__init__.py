@@ -24,6 +24,7 @@ MODULES = (
     "cgscope.commands.top",
     "cgscope.commands.inspect",
     "cgscope.commands.control",
+    "cgscope.commands.export",
 )
 
 DELAY_MIN, DELAY_MAX = 0.1, 3600.0  # seconds between refreshes, for top and the dashboard alike

@@ -99,6 +99,10 @@ class RuntimeState:
         """The Kubernetes names of `ident`, for a CRI runtime that ran it."""
         return None
 
+    def image(self, ident: str) -> str | None:
+        """The image container `ident` was made from, where the runtime's state records it."""
+        return None
+
     def knows(self, ident: str) -> bool:
         """Whether this runtime's state records container `ident`."""
         return False
@@ -160,14 +164,23 @@ class DockerState(RuntimeState):
         runtimes = [d for root in self.exec_roots for d in _subdirs(root) if d.name.startswith("runtime-")]
         return [namespace for d in runtimes for namespace in _subdirs(d)]
 
-    def name(self, ident: str) -> str | None:
-        """The name Docker shows (config.v2.json "Name", without its leading "/")."""
+    def _config_v2(self, ident: str) -> dict[str, Any]:
         for root in self.data_roots:
             data = _json(root / "containers" / ident / "config.v2.json")
-            name = data.get("Name") if isinstance(data, dict) else None
-            if isinstance(name, str) and name.strip("/"):
-                return name.lstrip("/")
-        return None
+            if isinstance(data, dict):
+                return data
+        return {}
+
+    def name(self, ident: str) -> str | None:
+        """The name Docker shows (config.v2.json "Name", without its leading "/")."""
+        name = self._config_v2(ident).get("Name")
+        return name.lstrip("/") if isinstance(name, str) and name.strip("/") else None
+
+    def image(self, ident: str) -> str | None:
+        """The image as it was asked for (config.v2.json "Config"."Image", as `docker ps` shows it)."""
+        config = self._config_v2(ident).get("Config")
+        image = config.get("Image") if isinstance(config, dict) else None
+        return image if isinstance(image, str) and image else None
 
 
 # A Kubernetes container's names in its OCI bundle (containerd's CRI plugin, then CRI-O's).
@@ -182,11 +195,21 @@ _CRI_KEYS = (
 _SANDBOX_TYPES = {"sandbox", "infra"}  # containerd's container-type, CRI-O's ContainerType
 
 
-def cri_names(bundle: Path) -> CriNames | None:
-    """The names in an OCI bundle's config.json annotations, where readable."""
+def _annotations(bundle: Path) -> dict[str, Any]:
     data = _json(bundle / "config.json")
     notes = data.get("annotations") if isinstance(data, dict) else None
-    if not isinstance(notes, dict):
+    return notes if isinstance(notes, dict) else {}
+
+
+def _annotation(bundle: Path | None, key: str) -> str | None:
+    value = _annotations(bundle).get(key) if bundle is not None else None
+    return value if isinstance(value, str) and value else None
+
+
+def cri_names(bundle: Path) -> CriNames | None:
+    """The names in an OCI bundle's config.json annotations, where readable."""
+    notes = _annotations(bundle)
+    if not notes:
         return None
     kind = notes.get("io.kubernetes.cri.container-type") or notes.get("io.kubernetes.cri-o.ContainerType")
     for namespace, pod, container in _CRI_KEYS:
@@ -223,6 +246,10 @@ class ContainerdState(RuntimeState):
 
     def cri(self, ident: str) -> CriNames | None:
         return next((n for b in self._bundles(ident) if (n := cri_names(b)) is not None), None)
+
+    def image(self, ident: str) -> str | None:
+        """The image the CRI plugin pulled for a pod's container (its bundle's annotation)."""
+        return _annotation(next(self._bundles(ident), None), "io.kubernetes.cri.image-name")
 
     def name(self, ident: str) -> str | None:
         names = self.cri(ident)
@@ -297,24 +324,35 @@ def _toml(path: Path) -> Any:
 
 
 class PodmanState(ContainersStorage):
-    """Podman: container names in containers/storage's lists (containers.json, and volatile-containers.json
-    where `podman run --rm` records its containers, beside it or under the runroot)."""
+    """Podman: container names and images in containers/storage's lists (containers.json, and
+    volatile-containers.json where `podman run --rm` records its containers, beside it or under the
+    runroot)."""
 
     @cached_property
-    def names(self) -> dict[str, str]:
-        """id -> first name."""
-        out: dict[str, str] = {}
+    def entries(self) -> dict[str, dict[str, Any]]:
+        """id -> its entry in the lists, the first one listed."""
+        out: dict[str, dict[str, Any]] = {}
         for storage in self.storages:
             for filename in ("containers.json", "volatile-containers.json"):
                 data = _json(storage / "overlay-containers" / filename)
                 for entry in data if isinstance(data, list) else ():
-                    names = entry.get("names") if isinstance(entry, dict) else None
-                    if isinstance(names, list) and names and isinstance(entry.get("id"), str):
-                        out.setdefault(entry["id"], str(names[0]))
+                    if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                        out.setdefault(entry["id"], entry)
         return out
 
     def name(self, ident: str) -> str | None:
-        return self.names.get(ident)
+        """The first of the entry's "names"."""
+        names = self.entries.get(ident, {}).get("names")
+        return str(names[0]) if isinstance(names, list) and names else None
+
+    def image(self, ident: str) -> str | None:
+        """The "image-name" of the entry's metadata (a JSON string of its own)."""
+        meta = self.entries.get(ident, {}).get("metadata")
+        try:
+            image = json.loads(meta).get("image-name") if isinstance(meta, str) else None
+        except (ValueError, AttributeError):
+            return None
+        return image if isinstance(image, str) and image else None
 
 
 class CrioState(ContainersStorage):
@@ -325,6 +363,9 @@ class CrioState(ContainersStorage):
     def cri(self, ident: str) -> CriNames | None:
         bundle = self._bundle(ident)
         return cri_names(bundle) if bundle is not None else None
+
+    def image(self, ident: str) -> str | None:
+        return _annotation(self._bundle(ident), "io.kubernetes.cri-o.ImageName")
 
     def name(self, ident: str) -> str | None:
         names = self.cri(ident)

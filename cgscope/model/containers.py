@@ -40,6 +40,7 @@ class Container:
     namespaces: Mapping[str, int | None]
     shared_with_host: tuple[str, ...]  # namespace types whose inode equals the host's
     pod: Pod | None = None
+    image: str | None = None  # the image it was made from, where its runtime's state records one
 
 
 @dataclass(frozen=True)
@@ -111,10 +112,12 @@ class _Scan:
         *,
         match: RuntimeMatch | None = None,
         cgroup: Mapping[str, str] | None = None,
+        image: str | None = None,
     ) -> Container:
         return _container(
-            ident, runtime, name, members, self.host_ns, fresh=self.current, match=match, cgroup=cgroup
-        )
+            ident, runtime, name, members, self.host_ns, fresh=self.current, match=match, cgroup=cgroup,
+            image=image,
+        )  # fmt: skip
 
     def runtime_cgroups(self, states: RuntimeStates) -> Iterator[Container]:
         """Containers in the cgroups runtimes name after them."""
@@ -122,7 +125,10 @@ class _Scan:
             members = self.claim(pids)
             if members:
                 runtime, name, pod = states.identify(match.runtime, match.id, match.pod)
-                yield self.container(match.id, runtime, name, members, match=replace(match, pod=pod))
+                image = states.image(runtime, match.id)
+                yield self.container(
+                    match.id, runtime, name, members, match=replace(match, pod=pod), image=image
+                )
 
     def oci_containers(self, states: RuntimeStates) -> Iterator[Container]:
         """Containers an OCI runtime's state file records, in the cgroups it claims."""
@@ -140,7 +146,8 @@ class _Scan:
             claimed = _claimed_dirs(self.host, state).items()
             cgroup = {key: _cgroup_path(self.host, key, d) for key, d in claimed}
             runtime, name, _ = states.identify(state.runtime, state.id, None)
-            yield self.container(state.id, runtime, name, members, cgroup=cgroup or None)
+            image = states.image(runtime, state.id)
+            yield self.container(state.id, runtime, name, members, cgroup=cgroup or None, image=image)
 
     def _state_members(self, state: OciState, init: Process) -> set[int]:
         claimed = _claimed_dirs(self.host, state)
@@ -239,6 +246,7 @@ def _container(
     fresh: Callable[[Process], Process],
     match: RuntimeMatch | None = None,
     cgroup: Mapping[str, str] | None = None,
+    image: str | None = None,
 ) -> Container:
     init = fresh(_init_of(members.values()))
     if cgroup is None:
@@ -256,6 +264,7 @@ def _container(
         namespaces=dict(init.namespaces),
         shared_with_host=shared,
         pod=match.pod if match else None,
+        image=image,
     )
 
 

@@ -25,16 +25,24 @@ _PROCESSOR = re.compile(r"processor\s*:\s*(\d+)\s*$")
 
 def usable_cpus(v: ViewInputs) -> tuple[int, ...]:
     """The cpuset's CPUs that are online (the host's online CPUs if none is)."""
-    return tuple(c for c in v.sample.cpus if c in v.host.online) or v.host.online
+    return _usable(v.sample.cpus, v.host.online)
+
+
+def _usable(cpus: tuple[int, ...], online: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(c for c in cpus if c in online) or online
 
 
 def visible_cpus(v: ViewInputs) -> tuple[int, ...]:
     """The host CPUs the container sees, in order: its usable cpuset, and with a quota no more than
     ceil(quota / period) of them (LXCFS --enable-cfs, max_cpu_count)."""
-    cpus = usable_cpus(v)
-    if v.sample.quota is not None:
-        cpus = cpus[: max(1, math.ceil(round(v.sample.quota, 6)))]
-    return cpus
+    return visible_cpu_set(v.sample.cpus, v.host.online, v.sample.quota)
+
+
+def visible_cpu_set(cpus: tuple[int, ...], online: tuple[int, ...], quota: float | None) -> tuple[int, ...]:
+    """visible_cpus of a cgroup whose cpuset is `cpus` and CFS quota `quota` CPUs, on a host whose
+    online CPUs are `online`."""
+    usable = _usable(cpus, online)
+    return usable if quota is None else usable[: max(1, math.ceil(round(quota, 6)))]
 
 
 def online(v: ViewInputs) -> str:

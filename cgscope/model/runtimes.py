@@ -94,6 +94,7 @@ class Pod:
     qos: str  # guaranteed, burstable, besteffort
     namespace: str | None = None  # from the CRI runtime's bundle, where readable
     name: str | None = None
+    container: str | None = None  # the container's name in the pod's spec; None for the sandbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +168,13 @@ class RuntimeStates:
             return runtime, _shown(ident), pod
         names = reader.cri(ident)
         if pod is not None and names is not None:
-            pod = Pod(pod.uid, pod.qos, names.namespace, names.pod)
+            pod = Pod(pod.uid, pod.qos, names.namespace, names.pod, names.container)
         return runtime, reader.name(ident) or _shown(ident), pod
+
+    def image(self, runtime: str, ident: str) -> str | None:
+        """The image a container was made from, where its runtime's state says."""
+        reader = self.readers.get(runtime)
+        return reader.image(ident) if reader is not None else None
 
 
 def _shown(ident: str) -> str:

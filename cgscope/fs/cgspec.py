@@ -1,0 +1,70 @@
+"""A cgroup's own settings and event counts, as cAdvisor reports them: the CFS quota and period and the
+CPU weight of the cgroup itself (not the smallest on the path to the root), v1's user/system split and
+memory.failcnt, and v2's memory.events.
+
+Formats: Documentation/admin-guide/cgroup-v2.rst (cpu.max, cpu.weight, memory.events),
+cgroup-v1/cpuacct.rst (cpuacct.stat), cgroup-v1/memory.rst (memory.failcnt), scheduler/sched-bwc.rst.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cgscope.fs.cgstats import cpu_max, flat_keyed, limit_value, read_optional, read_text
+
+
+@dataclass(frozen=True, slots=True)
+class CpuSpec:
+    quota_us: int | None  # CFS quota per period, microseconds; None: no quota
+    period_us: int
+    shares: int | None  # v1 cpu.shares, or v2 cpu.weight in shares (see weight_to_shares)
+
+
+def weight_to_shares(weight: int) -> int:
+    """v2 cpu.weight (1-10000, default 100) as v1 shares (2-262144, default 1024), the inverse of the
+    mapping runc and systemd write (shares -> weight), as cAdvisor reports v2 weights."""
+    return 2 + (weight - 1) * 262142 // 9999
+
+
+def read_cpu_spec(directory: Path, version: int) -> CpuSpec | None:
+    """The cgroup's own CFS bandwidth and weight; None where it has no cpu controller files (v1
+    without CONFIG_CFS_BANDWIDTH has shares but no period: None too)."""
+    if version == 2:
+        text = read_optional(directory / "cpu.max")
+        if text is None:
+            return None
+        quota, period = cpu_max(text)
+        weight = read_optional(directory / "cpu.weight")
+        return CpuSpec(quota, period, None if weight is None else weight_to_shares(int(weight)))
+    period_text = read_optional(directory / "cpu.cfs_period_us")
+    if period_text is None:
+        return None
+    shares = read_optional(directory / "cpu.shares")
+    return CpuSpec(
+        limit_value(read_text(directory / "cpu.cfs_quota_us")),
+        int(period_text),
+        None if shares is None else int(shares),
+    )
+
+
+def read_cpuacct_stat(directory: Path) -> tuple[int, int] | None:
+    """v1 cpuacct.stat: (user, system) in USER_HZ clock ticks, this cgroup and below."""
+    text = read_optional(directory / "cpuacct.stat")
+    if text is None:
+        return None
+    counts = flat_keyed(text)
+    return counts["user"], counts["system"]
+
+
+def read_memory_events(directory: Path) -> dict[str, int] | None:
+    """v2 memory.events: low, high, max, oom, oom_kill (and oom_group_kill on 5.17+), this cgroup and
+    below (memory.events.local holds the cgroup's own)."""
+    text = read_optional(directory / "memory.events")
+    return None if text is None else flat_keyed(text)
+
+
+def read_failcnt(directory: Path) -> int | None:
+    """v1 memory.failcnt: how often usage hit memory.limit_in_bytes."""
+    text = read_optional(directory / "memory.failcnt")
+    return None if text is None else int(text)
