@@ -44,8 +44,7 @@ def expressions() -> list[str]:
     dashboard = json.loads(DASHBOARD.read_text())
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     exprs.append(dashboard["templating"]["list"][1]["query"]["query"])
-    rules = RULES.read_text()
-    return exprs + [rules]
+    return [*exprs, RULES.read_text()]
 
 
 def test_rules_and_dashboard_select_only_served_metrics() -> None:
