@@ -4,11 +4,11 @@ time, checked through a pidfd right before the signal (pids are reused)."""
 
 from __future__ import annotations
 
-import os
 import signal
 
 from cgscope.control.errors import InvalidRequest
 from cgscope.control.plan import Affected, Plan, Step
+from cgscope.control.target import acted_on
 from cgscope.fs.hostroot import HostRoot
 from cgscope.model.collect import Collector
 from cgscope.model.target import resolve_process
@@ -43,18 +43,8 @@ def parse_signal(text: str) -> str:
 def plan_kill(host: HostRoot, ref: str, name: str) -> Plan:
     """Send signal `name` (one of SIGNALS) to the process `ref` names: never pid 1, a kernel thread, a
     zombie or cgscope itself."""
-    proc = resolve_process(ref, Collector(host).process)
+    proc = acted_on(resolve_process(ref, Collector(host).process), "signals", "signals")
     pid = proc.pid
-    if proc.kernel_thread:
-        raise InvalidRequest(
-            f"process {pid} ([{proc.comm}]) is a kernel thread: cgscope signals only user processes"
-        )
-    if proc.state == "Z":
-        raise InvalidRequest(f"process {pid} is a zombie: it has exited already (its parent reaps it)")
-    if pid == 1:
-        raise InvalidRequest("process 1 is the host's init: cgscope never signals it")
-    if pid == os.getpid():
-        raise InvalidRequest(f"process {pid} is cgscope itself: quit it instead")
     step = Step("signal", "", "", host.proc / str(pid), name, pid=pid, start_ticks=proc.start_ticks)
     notes = [f"sends SIG{name} ({number(name)}) to process {pid}: {WHAT[name]}; a signal cannot be undone"]
     if name == "STOP":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -42,16 +43,25 @@ def resolve(host: HostRoot, ref: str, *, containers: bool = True) -> Target:
 
 
 def _process(proc: Process) -> Target:
+    pid = acted_on(proc, "changes", "limits or moves").pid
+    return Target("process", f"process {pid} ({proc.comm})", pid, (pid,), {pid: proc}, dict(proc.cgroups))
+
+
+def acted_on(proc: Process, verb: str, never: str) -> Process:
+    """The control layer acts on user processes only: never a kernel thread, a zombie, the host's init
+    or cgscope itself. `verb`, `never`: what the refusal says cgscope does ("changes", "limits or moves")."""
     pid = proc.pid
     if proc.kernel_thread:
         raise InvalidRequest(
-            f"process {pid} ([{proc.comm}]) is a kernel thread: cgscope changes only user processes"
+            f"process {pid} ([{proc.comm}]) is a kernel thread: cgscope {verb} only user processes"
         )
     if proc.state == "Z":
-        raise InvalidRequest(f"process {pid} is a zombie: it has exited already")
+        raise InvalidRequest(f"process {pid} is a zombie: it has exited already (its parent reaps it)")
     if pid == 1:
-        raise InvalidRequest("process 1 is the host's init: cgscope never limits or moves it")
-    return Target("process", f"process {pid} ({proc.comm})", pid, (pid,), {pid: proc}, dict(proc.cgroups))
+        raise InvalidRequest(f"process 1 is the host's init: cgscope never {never} it")
+    if pid == os.getpid():
+        raise InvalidRequest(f"process {pid} is cgscope itself: quit it instead")
+    return proc
 
 
 def _container(c: Container, inv: Inventory) -> Target:
