@@ -19,3 +19,19 @@ class NotFound(CgscopeError):
 
 class NoCgroups(CgscopeError):
     """No cgroup hierarchy is mounted where this process can see it."""
+
+
+class InvalidFormat(CgscopeError):
+    """A kernel file (or a file in the kernel's formats) holds what its format does not allow."""
+
+    def __init__(self, path: object, line: str | None = None, problem: str = "unexpected line") -> None:
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        shown = "" if line is None else f" {_clip(line)!r}"
+        super().__init__(f"{self.path}: {problem}{shown}")
+
+
+def _clip(line: str, width: int = 80) -> str:
+    """A line as the message quotes it: at most `width` characters (a huge value is a line too)."""
+    return line if len(line) <= width else line[: width - 1] + "…"

@@ -270,6 +270,7 @@ class FakeHost:
             f"NSsid:\t{ids}",
             *([] if kernel_thread or state == "Z" else ["VmPeak:\t    8788 kB", "VmRSS:\t    1600 kB"]),
             "Threads:\t1",
+            *(f"Cap{kind}:\t0000000000000000" for kind in ("Inh", "Prm", "Eff", "Bnd", "Amb")),
         ]
         (d / "status").write_text("\n".join(status) + "\n")
         argv = () if kernel_thread or state == "Z" else tuple(cmdline or (comm,))

@@ -14,7 +14,7 @@ from fakehost import FakeHost
 from test_procview import CPUINFO, DISKSTATS, MEMINFO, STAT, SWAPS, UPTIME
 
 from cgscope.cli import main
-from cgscope.fs import cgstats
+from cgscope.fs.pressure import PRESSURE_KINDS
 from cgscope.fs.hostroot import HostRoot
 from cgscope.model.containers import group_containers
 from cgscope.model.derive import derive
@@ -36,7 +36,7 @@ def with_host_files(h: FakeHost) -> FakeHost:
         ("sys/kernel/pid_max", "4194304\n"), ("sys/kernel/threads-max", "63449\n"),
     ):  # fmt: skip
         h.write(f"/proc/{name}", text)
-    for kind in cgstats.PRESSURE_KINDS:
+    for kind in PRESSURE_KINDS:
         h.write(f"/proc/pressure/{kind}", PSI)
     h.write("/sys/devices/system/cpu/online", "0-3\n")
     for disk in ("sda", "nvme0n1"):  # sda1 is a partition: not under /sys/block

@@ -6,15 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from cgscope.fs.cgstats import (
-    CpuCounters,
-    IoDevice,
-    MemoryCounters,
-    MemoryStat,
-    PidsCounters,
-    Pressure,
-    PressureLine,
-)
+from cgscope.fs.cgroup_cpu import CpuCounters
+from cgscope.fs.cgroup_io import IoDevice
+from cgscope.fs.cgroup_memory import MemoryCounters, MemoryStat
+from cgscope.fs.cgroup_pids import PidsCounters
+from cgscope.fs.pressure import Pressure, PressureLine
 from cgscope.model.containers import Container, Inventory
 from cgscope.model.derive import allowance, derive, derive_overview, memory_allowance, process_usage
 from cgscope.model.process import Process

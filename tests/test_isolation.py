@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from fakehost import HOST_NS
 
-from cgscope.fs.mounttable import parse_mount_table
-from cgscope.fs.security import Security, parse_id_map, parse_security, read_lsm_label
+from cgscope.fs.mounttable import parse_mountinfo
+from cgscope.fs.security import Security, parse_id_map, read_lsm_label, security_of
+from cgscope.fs.status import Status
 from cgscope.model.isolation import (
     CAPABILITIES,
     build_isolation,
@@ -119,7 +120,7 @@ def test_capability_names_follow_capability_h() -> None:
 
 
 def test_status_privilege_fields() -> None:
-    sec = parse_security(DOCKER_STATUS.encode())
+    sec = security_of(Status(DOCKER_STATUS, "/proc/4242/status"))
     assert sec == Security(
         euid=0,
         cap_effective=DOCKER_DEFAULT_CAPS,
@@ -136,13 +137,13 @@ def test_status_privilege_fields() -> None:
         for line in DOCKER_STATUS.splitlines()
         if not line.startswith(("NoNewPrivs", "Seccomp_filters", "CapAmb"))
     )
-    sec = parse_security(old.encode())
+    sec = security_of(Status(old, "/proc/4242/status"))
     assert (sec.no_new_privs, sec.seccomp_filters, sec.cap_ambient, sec.seccomp) == (None, None, None, 2)
 
 
 def test_id_maps_tell_where_root_inside_lands() -> None:
-    host = parse_id_map("         0          0 4294967295\n")
-    rootless = parse_id_map("         0       1000          1\n         1     100000      65536\n")
+    host = parse_id_map("         0          0 4294967295\n", "uid_map")
+    rootless = parse_id_map("         0       1000          1\n         1     100000      65536\n", "uid_map")
     assert host == ((0, 0, 4294967295),)
     assert map_id(host, 0) == 0
     assert (map_id(rootless, 0), map_id(rootless, 1), map_id(rootless, 65536)) == (1000, 100000, 165535)
@@ -168,7 +169,7 @@ def test_lsm_label_of_this_process_reads_without_error() -> None:
 
 
 def test_runc_masked_and_readonly_paths() -> None:
-    masked, readonly = masked_and_readonly(parse_mount_table(DOCKER_PROC_MOUNTS))
+    masked, readonly = masked_and_readonly(parse_mountinfo(DOCKER_PROC_MOUNTS, "mountinfo"))
     assert masked == (
         "/proc/acpi",
         "/proc/asound",
@@ -184,9 +185,10 @@ def test_runc_masked_and_readonly_paths() -> None:
 
 def test_a_read_only_tmpfs_holding_mounts_is_no_mask() -> None:
     # a hybrid host's /sys/fs/cgroup: systemd mounts a read-only tmpfs and the hierarchies on it
-    host = parse_mount_table(
+    host = parse_mountinfo(
         "25 18 0:22 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755\n"
-        "26 25 0:23 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw\n"
+        "26 25 0:23 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw\n",
+        "mountinfo",
     )
     assert masked_and_readonly(host) == ((), ())
 
@@ -210,11 +212,11 @@ def isolation_notes(
     namespaces = {t: (PRIVATE[t] if t in own else HOST_NS[t]) for t in HOST_NS}
     shared = tuple(t for t in HOST_NS if t not in own)
     sec = Security(0, caps, caps, caps, 0, False, seccomp, 1 if seccomp == 2 else 0)
-    table = parse_mount_table(mounts)
+    table = parse_mountinfo(mounts, "mountinfo")
     i = build_isolation(
         namespace_states(namespaces, HOST_NS, shared),
         sec=sec,
-        id_maps=(parse_id_map(uid_map), parse_id_map(uid_map)),
+        id_maps=(parse_id_map(uid_map, "uid_map"), parse_id_map(uid_map, "gid_map")),
         lsm=None,
         lsm_known=True,
         mounts=table,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cgscope.fs.layertree import LowerView, TooLarge, tree_size, walk_layer
-from cgscope.fs.mounttable import parse_mount_table
+from cgscope.fs.mounttable import parse_mountinfo
 from cgscope.fs.overlay import Aufs, Overlay, aufs_branches, overlay_dirs, split_lowerdir
 from cgscope.model.diff import Change, changes
 
@@ -30,7 +30,7 @@ def test_lowerdir_as_this_kernel_shows_escaped_paths() -> None:
         r"45 27 0:39 / /t/m rw,relatime - overlay overlay rw,lowerdir=/t/lo\134\054w\134:1:/t/lo2,"
         r"upperdir=/t/u\134\054p:x,workdir=/t/wk,uuid=on"
     )
-    [mount] = parse_mount_table(line)
+    [mount] = parse_mountinfo(line, "mountinfo")
     dirs = overlay_dirs(mount.super_options)
     assert dirs.lower == ("/t/lo,w:1", "/t/lo2")
     assert (dirs.upper, dirs.work, dirs.data, dirs.userxattr) == ("/t/u,p:x", "/t/wk", (), False)

@@ -2,8 +2,10 @@
 
 from pathlib import Path
 
-from cgscope.fs.mounts import CgroupMount, parse_mountinfo, v1_controllers
-from cgscope.fs.procfs import parse_cgroup, parse_stat, parse_status
+from cgscope.fs.mounts import CgroupMount, v1_controllers
+from cgscope.fs.mounttable import parse_mountinfo
+from cgscope.fs.procfs import parse_cgroup, parse_stat
+from cgscope.fs.status import Status
 from cgscope.model.runtimes import match_cgroup, unescape_unit
 
 # 52 fields; comm "(a) b)" holds a space and both parentheses
@@ -14,7 +16,7 @@ STAT = (
 
 
 def test_stat_comm_with_spaces_and_parens() -> None:
-    s = parse_stat(4242, STAT)
+    s = parse_stat(4242, STAT.decode(), "/proc/4242/stat")
     assert (s.comm, s.state, s.ppid, s.utime, s.stime) == ("(a) b)", "S", 1, 7, 3)
     assert (s.num_threads, s.start_ticks, s.rss_pages) == (2, 98765, 345)
     assert not s.kernel_thread
@@ -24,14 +26,14 @@ def test_status_nspid_last_field_is_innermost() -> None:
     text = b"Name:\tsh\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4242\nNgid:\t0\nPid:\t4242\nPPid:\t1\n"
     text += b"TracerPid:\t0\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n"
     text += b"NStgid:\t4242\t7\nNSpid:\t4242\t7\nNSpgid:\t4242\t7\n"
-    st = parse_status(text)
+    st = Status(text.decode(), "/proc/4242/status")
     assert st.uid == 1000
     assert st.nspid == (4242, 7)
 
 
 def test_proc_cgroup_hybrid_and_deleted() -> None:
     text = b"12:pids:/docker/abc\n4:cpu,cpuacct:/docker/abc\n1:name=systemd:/docker/abc\n0::/gone (deleted)\n"
-    assert parse_cgroup(text) == [
+    assert parse_cgroup(text.decode(), "/proc/42/cgroup") == [
         ("pids", "/docker/abc"),
         ("cpu,cpuacct", "/docker/abc"),
         ("name=systemd", "/docker/abc"),
@@ -47,8 +49,8 @@ def test_mountinfo_cgroup_lines_and_escapes() -> None:
         "28 31 0:25 /docker/abc /mnt/with\\040space rw - cgroup cgroup rw,memory,clone_children\n"
         "29 31 0:26 / /proc rw - proc proc rw\n"
     )
-    found = parse_mountinfo(text)
-    assert [(f[0], f[1], f[2]) for f in found] == [
+    found = [m for m in parse_mountinfo(text, "/proc/self/mountinfo") if m.fstype.startswith("cgroup")]
+    assert [(m.fstype, m.root, m.mountpoint) for m in found] == [
         ("cgroup2", "/", "/sys/fs/cgroup/unified"),
         ("cgroup", "/", "/sys/fs/cgroup/cpu,cpuacct"),
         ("cgroup", "/", "/sys/fs/cgroup/systemd"),

@@ -10,9 +10,13 @@ import pytest
 from test_layering import loaded_ui_modules
 
 from cgscope.commands.top import VIEW_FILES
-from cgscope.fs.cgstats import CpuCounters, IoDevice, MemoryCounters, MemoryStat, Task
+from cgscope.fs.cgroup_cpu import CpuCounters
+from cgscope.fs.cgroup_io import IoDevice
+from cgscope.fs.cgroup_memory import MemoryCounters, MemoryStat
+from cgscope.fs.status import Task
+from cgscope.fs.system import HostTexts
 from cgscope.model import procview
-from cgscope.model.usage import HostTexts, Sample, ViewInputs
+from cgscope.model.usage import Sample, ViewInputs
 
 KIB, MIB = 1024, 1 << 20
 HZ = 100

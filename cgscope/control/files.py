@@ -13,9 +13,10 @@ from cgscope.control.errors import InvalidRequest
 from cgscope.control.explain import FREEZE_TIMEOUT
 from cgscope.errors import ProcessGone
 from cgscope.fs import procfs
-from cgscope.fs.cgstats import flat_keyed, read_text
 from cgscope.fs.controlfiles import read_value
+from cgscope.fs.files import read_text
 from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.parse import flat_keyed
 
 
 class CgroupFiles:
@@ -54,7 +55,8 @@ class CgroupFiles:
             if path.name == "freezer.state":
                 reached = self.read(path) == value
             else:
-                reached = flat_keyed(read_text(path.parent / "cgroup.events")).get("frozen") == int(value)
+                events = path.parent / "cgroup.events"
+                reached = flat_keyed(read_text(events), events).get("frozen") == int(value)
             if reached:
                 return
             if time.monotonic() > deadline:

@@ -18,9 +18,10 @@ from pathlib import Path
 from cgscope.control.errors import InvalidRequest
 from cgscope.control.paths import check_file
 from cgscope.control.placement import check_destination
-from cgscope.fs.cgstats import flat_keyed, read_optional
+from cgscope.fs.files import read_optional
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
+from cgscope.fs.parse import flat_keyed
 from cgscope.model.process import Process
 
 STAY = "add --keep-cgroup to stay in cgscope's own cgroups"
@@ -58,7 +59,7 @@ def _refuse_frozen(mount: CgroupMount, directory: Path, pid: int) -> None:
         frozen = state is not None and state.strip() != "THAWED"
     else:
         events = read_optional(directory / "cgroup.events")
-        frozen = events is not None and flat_keyed(events).get("frozen") == 1
+        frozen = events is not None and flat_keyed(events, directory / "cgroup.events").get("frozen") == 1
     if frozen:
         where = f"{mount.key}:{mount.cgroup_path(directory)}"
         raise InvalidRequest(

@@ -18,10 +18,11 @@ from cgscope.control.target import Target
 from cgscope.control.values import MAX, Max
 from cgscope.errors import ProcessGone
 from cgscope.fs import procfs
-from cgscope.fs.cgstats import cpu_max, cpulist, limit_value, read_online
 from cgscope.fs.controlfiles import block_device, read_value
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
+from cgscope.fs.parse import cpu_max, cpulist, limit_value
+from cgscope.fs.system import read_online
 
 DEFAULT_PERIOD = 100_000  # µs: a new cgroup's CFS period
 _V1_THROTTLE = {
@@ -115,7 +116,7 @@ class ControllerWrites:
             quota = int(q) if q is not None and int(q) > 0 else None
             return quota, int(p) if p is not None else DEFAULT_PERIOD
         now = self._current(place, "cpu.max")
-        return (None, DEFAULT_PERIOD) if now is None else cpu_max(now)
+        return (None, DEFAULT_PERIOD) if now is None else cpu_max(now, place.directory / "cpu.max")
 
     def _quota(self, place: Place, cpus: float, period: int) -> int:
         shown = f"{cpus:g} CPU(s)"
@@ -180,8 +181,8 @@ class ControllerWrites:
                 "--memory-swap: this kernel does not account swap (no memory.memsw.limit_in_bytes): "
                 "boot it with swapaccount=1"
             )
-        mem_now = _v1_bytes(self._current(place, "memory.limit_in_bytes"))
-        swap_now = _v1_bytes(self._current(place, memsw)) if memsw else MAX
+        mem_now = _v1_bytes(self._current(place, "memory.limit_in_bytes"), "memory.limit_in_bytes")
+        swap_now = _v1_bytes(self._current(place, memsw), memsw) if memsw else MAX
         new_mem = mem if mem is not None else mem_now
         if swap is None and mem is not None and swap_now != MAX and _above(mem, swap_now):
             raise InvalidRequest(
@@ -236,7 +237,7 @@ class ControllerWrites:
         assert cpus is not None
         name = "cpuset.cpus" if place.v1 else "cpuset.cpus.effective"
         parent, allowed_text = self._parent_value(place, name)
-        allowed = frozenset(cpulist(allowed_text))
+        allowed = frozenset(cpulist(allowed_text, f"{parent}/{name}"))
         if cpus == MAX:
             value = allowed_text if place.v1 else ""
         else:
@@ -298,8 +299,8 @@ def _quota_first(old_q: int | None, old_p: int, new_q: int | None, new_p: int) -
     return new_q / old_p < old_q / new_p
 
 
-def _v1_bytes(text: str | None) -> int | Max:
-    value = limit_value(text) if text is not None else None
+def _v1_bytes(text: str | None, name: str) -> int | Max:
+    value = limit_value(text, name) if text is not None else None
     return MAX if value is None else value
 
 

@@ -1,13 +1,12 @@
-"""What the control layer reads before it writes: cgroup interface files, the host's block devices,
-and a target's login shell. Reading only; cgscope/control/ does the writing."""
+"""What the control layer reads before it writes: cgroup interface files and the host's block devices.
+Reading only; cgscope/control/ does the writing."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from cgscope.fs.cgstats import read_text
-from cgscope.fs.errors import reading
+from cgscope.fs.files import read_text, reading
 
 
 def read_value(path: Path) -> str:
@@ -27,16 +26,3 @@ def block_device(root: Path, major: int, minor: int) -> str | None:
     if not entry.exists():
         return None
     return "partition" if (entry / "partition").exists() else "disk"
-
-
-def login_shell(passwd: Path, uid: int) -> str | None:
-    """The login shell /etc/passwd (at `passwd`) gives `uid`, or None if unreadable or not listed."""
-    try:
-        text = passwd.read_text(errors="replace")
-    except OSError:
-        return None
-    for line in text.splitlines():
-        fields = line.split(":")
-        if len(fields) >= 7 and fields[2] == str(uid) and fields[6].startswith("/"):
-            return fields[6]
-    return None

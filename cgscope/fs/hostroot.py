@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Literal
 
 from cgscope.errors import CgscopeError, NoCgroups
-from cgscope.fs.errors import reading
-from cgscope.fs.mounts import UNIFIED, CgroupMount, parse_mountinfo, v1_controllers
+from cgscope.fs.mounts import UNIFIED, CgroupMount, cgroup_mounts
+from cgscope.fs.mounttable import read_mountinfo
 
 Mode = Literal["v1", "v2", "hybrid"]
 
@@ -31,21 +31,7 @@ class HostRoot:
         mountinfo = root / "proc/self/mountinfo"
         if not mountinfo.exists():
             raise CgscopeError(f"{mountinfo} not found: cgscope needs Linux with /proc mounted")
-        with reading(mountinfo):
-            text = mountinfo.read_text()
-        mounts: dict[str, CgroupMount] = {}
-        for fstype, mroot, mountpoint, superopts in parse_mountinfo(text):
-            where = root / mountpoint.lstrip("/")
-            if fstype == "cgroup2":
-                mount = CgroupMount(2, _v2_controllers(where), where, mroot)
-            else:
-                mount = CgroupMount(1, v1_controllers(superopts), where, mroot)
-            # A hierarchy may be mounted more than once (bind mounts, a container's view): keep the
-            # mount that shows the most of it, then the first listed.
-            old = mounts.get(mount.key)
-            if old is None or len(mount.root) < len(old.root):
-                mounts[mount.key] = mount
-        return cls(root, tuple(mounts.values()))
+        return cls(root, cgroup_mounts(read_mountinfo(mountinfo), root))
 
     @cached_property
     def proc(self) -> Path:
@@ -90,13 +76,6 @@ class HostRoot:
     def primary(self) -> CgroupMount | None:
         """The hierarchy whose paths best name a process's place: systemd's (cgroup2 or name=systemd)."""
         return self.unified or self.mount("name=systemd") or (self.mounts[0] if self.mounts else None)
-
-
-def _v2_controllers(mountpoint: Path) -> tuple[str, ...]:
-    try:
-        return tuple((mountpoint / "cgroup.controllers").read_text().split())
-    except OSError:
-        return ()
 
 
 __all__ = ["UNIFIED", "HostRoot", "Mode"]

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from cgscope.fs.errors import reading
+from cgscope.fs.files import reading
 
 SYS_OPENAT2 = 437  # one number on every architecture: openat2 came after the syscall tables were unified
 RESOLVE_NO_MAGICLINKS = 0x02  # include/uapi/linux/openat2.h

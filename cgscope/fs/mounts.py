@@ -1,4 +1,4 @@
-"""Cgroup hierarchies as /proc/self/mountinfo lists them (proc(5), "/proc/pid/mountinfo").
+"""Cgroup hierarchies among the mounts /proc/self/mountinfo lists (proc(5), "/proc/pid/mountinfo").
 
 Never assume /sys/fs/cgroup: v1 controllers may be co-mounted ("cpu,cpuacct"), named hierarchies
 ("name=systemd") hold no controller, and cgroup2 may sit at /sys/fs/cgroup (pure v2) or
@@ -7,21 +7,19 @@ Never assume /sys/fs/cgroup: v1 controllers may be co-mounted ("cpu,cpuacct"), n
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from cgscope.errors import AccessDenied, ProcessGone
+from cgscope.fs.files import read_text
+from cgscope.fs.mounttable import Mount
+
 # Superblock options of a v1 cgroup mount that are not controller names (cgroup-v1/cgroups.rst).
 _V1_FLAGS = frozenset({"rw", "ro", "noprefix", "clone_children", "xattr", "cpuset_v2_mode", "favordynmods"})
-_ESCAPE = re.compile(r"\\([0-7]{3})")
 
 UNIFIED = "unified"  # our name for the cgroup2 hierarchy; /proc/PID/cgroup shows it as "0::PATH"
-
-
-def unescape(field: str) -> str:
-    """mountinfo escapes space, tab, newline and backslash as octal (\\040 ...)."""
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), field)
 
 
 @dataclass(frozen=True)
@@ -60,21 +58,31 @@ class CgroupMount:
         return f"{base}/{rel}" if rel != "." else (self.root or "/")
 
 
-def parse_mountinfo(text: str) -> list[tuple[str, str, str, str]]:
-    """(fstype, mount root, mountpoint, super options) for each cgroup or cgroup2 mount."""
-    found = []
-    for line in text.splitlines():
-        left, sep, right = line.partition(" - ")
-        if not sep:
+def cgroup_mounts(table: Sequence[Mount], root: Path) -> tuple[CgroupMount, ...]:
+    """The cgroup hierarchies of a mount table, mount points re-rooted under `root`. A hierarchy may be
+    mounted more than once (bind mounts, a container's view): the mount that shows the most of it is
+    kept, then the first listed."""
+    found: dict[str, CgroupMount] = {}
+    for m in table:
+        if m.fstype not in ("cgroup", "cgroup2"):
             continue
-        fstype, _source, superopts = [*right.split(" "), "", ""][:3]
-        if fstype not in ("cgroup", "cgroup2"):
-            continue
-        fields = left.split(" ")
-        if len(fields) < 5:
-            continue
-        found.append((fstype, unescape(fields[3]), unescape(fields[4]), superopts))
-    return found
+        where = root / m.mountpoint.lstrip("/")
+        if m.fstype == "cgroup2":
+            mount = CgroupMount(2, v2_controllers(where), where, m.root)
+        else:
+            mount = CgroupMount(1, v1_controllers(",".join(m.super_options)), where, m.root)
+        old = found.get(mount.key)
+        if old is None or len(mount.root) < len(old.root):
+            found[mount.key] = mount
+    return tuple(found.values())
+
+
+def v2_controllers(mountpoint: Path) -> tuple[str, ...]:
+    """The controllers available at a cgroup2 mount's root (cgroup.controllers); none where unreadable."""
+    try:
+        return tuple(read_text(mountpoint / "cgroup.controllers").split())
+    except (ProcessGone, AccessDenied):
+        return ()
 
 
 def v1_controllers(superopts: str) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""A process's whole mount table, /proc/PID/mountinfo (proc(5)), and where its root directory is.
+"""Mount tables, /proc/PID/mountinfo (proc(5)): the one parser of them, and where a process's root is.
 
 Mount points are relative to the *reading process's view of that process's root*: for a process that
 chroot()ed or pivot_root()ed into its rootfs, the mount of that rootfs is listed at "/" and mounts
@@ -9,13 +9,17 @@ newline, backslash), so they are split at commas and unescaped only when read.
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cgscope.errors import AccessDenied, ProcessGone
-from cgscope.fs.errors import DENIED_ERRNOS, GONE_ERRNOS, reading
-from cgscope.fs.mounts import unescape
+from cgscope.errors import AccessDenied, InvalidFormat, ProcessGone
+from cgscope.fs.files import DENIED_ERRNOS, GONE_ERRNOS, StrPath, decode, read_text
+from cgscope.fs.parse import integer
+
+_OCTAL = re.compile(rb"\\([0-3][0-7]{2})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,15 @@ class Mount:
         return None
 
 
+def unescape(field: str) -> str:
+    """mountinfo escapes space, tab, newline and backslash as octal (\\040 ...). An escape stands for a
+    byte, so the field is unescaped as bytes and decoded again, losslessly (surrogateescape)."""
+    if "\\" not in field:
+        return field
+    raw = _OCTAL.sub(lambda m: bytes([int(m.group(1), 8)]), field.encode("utf-8", "surrogateescape"))
+    return decode(raw)
+
+
 def split_options(field: str) -> tuple[str, ...]:
     """Super options split at commas, each left octal-escaped. SELinux shows its context options quoted,
     with commas unescaped inside: context="system_u:object_r:data_t:s0:c171,c852"."""
@@ -61,20 +74,26 @@ def split_options(field: str) -> tuple[str, ...]:
     return tuple(o for o in out if o)
 
 
-def parse_mount_table(text: str) -> list[Mount]:
+def parse_mountinfo(text: str, path: StrPath) -> list[Mount]:
+    """Every line of a mountinfo file: "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root
+    rw,errors=continue" (proc(5)): ids, device, root, mount point, mount options, optional fields, then
+    after " - " the filesystem type, the source and the super options."""
     mounts = []
     for line in text.splitlines():
         left, sep, right = line.partition(" - ")
         fields = left.split(" ")
-        if not sep or len(fields) < 6:
-            continue
-        fstype, source, superopts = [*right.split(" "), "", ""][:3]
-        major, _, minor = fields[2].partition(":")
+        tail = right.split(" ")
+        if not sep or len(fields) < 6 or len(tail) != 3 or not tail[0]:
+            raise InvalidFormat(path, line)
+        fstype, source, superopts = tail
+        major, colon, minor = fields[2].partition(":")
+        if not colon:
+            raise InvalidFormat(path, line)
         mounts.append(
             Mount(
-                mount_id=int(fields[0]),
-                parent_id=int(fields[1]),
-                dev=(int(major), int(minor)),
+                mount_id=integer(fields[0], path, line),
+                parent_id=integer(fields[1], path, line),
+                dev=(integer(major, path, line), integer(minor, path, line)),
                 root=unescape(fields[3]),
                 mountpoint=unescape(fields[4]),
                 options=tuple(fields[5].split(",")),
@@ -86,10 +105,20 @@ def parse_mount_table(text: str) -> list[Mount]:
     return mounts
 
 
+def read_mountinfo(path: Path) -> list[Mount]:
+    return parse_mountinfo(read_text(path), path)
+
+
 def read_mount_table(proc: Path, pid: int | str) -> list[Mount]:
+    """The mount table of process `pid` ("self": the reader's). A process that is exiting, or a zombie,
+    has dropped its mount namespace: the kernel answers EINVAL, and it is gone."""
     path = proc / str(pid) / "mountinfo"
-    with reading(path):
-        return parse_mount_table(path.read_text(errors="surrogateescape"))
+    try:
+        return read_mountinfo(path)
+    except OSError as exc:
+        if exc.errno == errno.EINVAL:
+            raise ProcessGone(f"{path}: the process is exiting or a zombie: its mounts are gone") from None
+        raise
 
 
 def root_device(proc: Path, pid: int) -> tuple[int, int] | None:

@@ -21,9 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cgscope.errors import InvalidFormat
 from cgscope.fs.dirfd import lstat_at, xattr, xattr_at
-from cgscope.fs.errors import reading
-from cgscope.fs.mounts import unescape
+from cgscope.fs.files import read_text, reading
+from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.mounttable import unescape
 
 _OCTAL = re.compile(r"\\[0-7]{3}")
 _AUFS_WH = ".wh."
@@ -133,14 +135,22 @@ def aufs_branches(sys_fs: Path, si: str) -> list[tuple[str, str]]:
     /sys/fs/aufs/si_<si>/br<N> ("<path>=<perm>": rw, ro, rr, ro+wh, ...)."""
     directory = sys_fs / f"si_{si}"
     with reading(directory):
-        names = [n for n in os.listdir(directory) if n.startswith("br") and n[2:].isdigit()]
+        names = [
+            n for n in os.listdir(directory) if n.startswith("br") and n[2:].isascii() and n[2:].isdigit()
+        ]
     branches = []
     for name in sorted(names, key=lambda n: int(n[2:])):
-        with reading(directory / name):
-            text = (directory / name).read_text().rstrip("\n")
-        path, _, perm = text.rpartition("=")
+        text = read_text(directory / name).rstrip("\n")
+        path, sep, perm = text.rpartition("=")
+        if not sep or not path:
+            raise InvalidFormat(directory / name, text)
         branches.append((unescape(path), perm))
     return branches
+
+
+def host_aufs_branches(host: HostRoot, si: str) -> list[tuple[str, str]]:
+    """aufs_branches from the host's sysfs."""
+    return aufs_branches(host.path("/sys/fs/aufs"), si)
 
 
 # -- whiteouts and opaque directories ------------------------------------------------------------

@@ -1,17 +1,22 @@
-"""Parsers for the per-process files of proc(5). Each reader names the file it failed on."""
+"""Parsers for the per-process files of proc(5): stat, cmdline, cgroup, the ns links. Each reader names
+the file it failed on; /proc/PID/status has a module of its own (fs/status.py)."""
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cgscope.errors import AccessDenied, ProcessGone
-from cgscope.fs.errors import DENIED_ERRNOS, GONE_ERRNOS, reading
+from cgscope.errors import AccessDenied, InvalidFormat, ProcessGone
+from cgscope.fs.files import DENIED_ERRNOS, GONE_ERRNOS, StrPath, decode, read_text, reading
+from cgscope.fs.parse import integer
 
 # The 8 namespace types of namespaces(7), in lsns's order.
 NS_TYPES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
 PF_KTHREAD = 0x00200000  # include/linux/sched.h: the task is a kernel thread
+_NS_LINK = re.compile(r"[a-z_]+:\[([0-9]{1,20})\]", re.ASCII)  # "net:[4026531840]"
+_STAT_FIELDS = 22  # the fields after comm that parse_stat reads: state ... rss (proc(5) fields 3-24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,81 +39,65 @@ class Stat:
         return bool(self.flags & PF_KTHREAD)
 
 
-@dataclass(frozen=True, slots=True)
-class Status:
-    """The fields of /proc/PID/status that cgscope uses."""
-
-    uid: int  # real uid
-    nspid: tuple[int, ...]  # the pid in each nested pid namespace, outermost first (NSpid)
-
-
 def pids(proc: Path) -> dict[int, int]:
     """The process ids under `proc` (threads are not listed at the top level), each with the inode of
     its /proc/PID directory: a new process (even one reusing a pid) gets a new one."""
     with reading(proc), os.scandir(proc) as entries:
-        return {int(e.name): e.inode() for e in entries if e.name.isdigit()}
+        return {int(e.name): e.inode() for e in entries if e.name.isascii() and e.name.isdigit()}
 
 
-def _read(path: str) -> bytes:
-    with reading(path), open(path, "rb") as f:
-        return f.read()
+def parse_stat(pid: int, text: str, path: StrPath) -> Stat:
+    """comm may hold spaces and parentheses (it is what the process chose): it runs from the first "("
+    to the last ")", and the fields follow."""
+    lpar, rpar = text.find("("), text.rfind(")")
+    rest = text[rpar + 1 :].split() if 0 <= lpar < rpar else []
+    if len(rest) < _STAT_FIELDS or len(rest[0]) != 1:
+        raise InvalidFormat(path, text.rstrip("\n"), "no '(comm) state ...' fields in")
+    line = text.rstrip("\n")
 
+    def field(n: int) -> int:
+        return integer(rest[n], path, line)
 
-def parse_stat(pid: int, data: bytes) -> Stat:
-    # comm may hold spaces and parentheses: it runs from the first "(" to the last ")".
-    lpar, rpar = data.index(b"("), data.rindex(b")")
-    rest = data[rpar + 2 :].split()
     return Stat(
         pid=pid,
-        comm=data[lpar + 1 : rpar].decode(errors="replace"),
-        state=rest[0].decode(),
-        ppid=int(rest[1]),
-        flags=int(rest[6]),
-        utime=int(rest[11]),
-        stime=int(rest[12]),
-        num_threads=int(rest[17]),
-        start_ticks=int(rest[19]),
-        rss_pages=int(rest[21]),
+        comm=text[lpar + 1 : rpar],
+        state=rest[0],
+        ppid=field(1),
+        flags=field(6),
+        utime=field(11),
+        stime=field(12),
+        num_threads=field(17),
+        start_ticks=field(19),
+        rss_pages=field(21),
     )
 
 
 def read_stat(proc: Path, pid: int) -> Stat:
-    data = _read(f"{proc}/{pid}/stat")
-    if not data:  # a task being reaped can leave an empty file
-        raise ProcessGone(f"{proc}/{pid}/stat: gone while reading")
-    return parse_stat(pid, data)
+    path = f"{proc}/{pid}/stat"
+    text = read_text(path)
+    if not text:  # a task being reaped can leave an empty file
+        raise ProcessGone(f"{path}: gone while reading")
+    return parse_stat(pid, text, path)
 
 
-def parse_status(data: bytes) -> Status:
-    uid = -1
-    nspid_found: tuple[int, ...] = ()
-    for line in data.split(b"\n"):
-        if line.startswith(b"Uid:"):
-            uid = int(line.split()[1])
-        elif line.startswith(b"NSpid:"):
-            nspid_found = tuple(int(x) for x in line.split()[1:])
-            break  # NSpid follows Uid in every kernel that has it
-    return Status(uid, nspid_found)
-
-
-def read_status(proc: Path, pid: int) -> Status:
-    return parse_status(_read(f"{proc}/{pid}/status"))
+def parse_cmdline(text: str) -> tuple[str, ...]:
+    """argv: NUL-terminated strings, the last NUL missing when the process rewrote its arguments."""
+    return tuple(text.removesuffix("\0").split("\0")) if text else ()
 
 
 def read_cmdline(proc: Path, pid: int) -> tuple[str, ...]:
     """argv as the process shows it; empty for kernel threads and zombies."""
-    data = _read(f"{proc}/{pid}/cmdline")
-    return tuple(arg.decode(errors="replace") for arg in data.rstrip(b"\0").split(b"\0")) if data else ()
+    return parse_cmdline(read_text(f"{proc}/{pid}/cmdline"))
 
 
 def read_environ(proc: Path, pid: int) -> dict[str, str]:
     """The environment the process was started with (as of its execve: proc(5)); bytes that are not
     UTF-8 are kept as surrogate escapes, so they reach a child unchanged."""
     out: dict[str, str] = {}
-    for item in _read(f"{proc}/{pid}/environ").split(b"\0"):
-        key, sep, value = item.partition(b"=")
+    for item in read_text(f"{proc}/{pid}/environ").split("\0"):
+        key, sep, value = item.partition("=")
         if sep and key:  # the first of two same names wins, as getenv(3) finds it
-            out.setdefault(key.decode(errors="surrogateescape"), value.decode(errors="surrogateescape"))
+            out.setdefault(key, value)
     return out
 
 
@@ -122,21 +111,34 @@ def read_comm(proc: Path, pid: int) -> str:
             data = os.read(fd, 64)
         finally:
             os.close(fd)
-    return data.rstrip(b"\n").decode(errors="replace")
+    return decode(data.rstrip(b"\n"))
 
 
-def parse_cgroup(data: bytes) -> list[tuple[str, str]]:
+def parse_cgroup(text: str, path: StrPath) -> list[tuple[str, str]]:
     """(controllers, path) per line of /proc/PID/cgroup: "4:memory:/a/b" -> ("memory", "/a/b"); v2 is ""."""
     out = []
-    for line in data.decode(errors="replace").splitlines():
-        _hid, controllers, path = line.split(":", 2)
+    for line in text.splitlines():
+        hierarchy, sep, rest = line.partition(":")
+        controllers, sep2, cgroup = rest.partition(":")
+        if not (sep and sep2 and cgroup.startswith("/")):
+            raise InvalidFormat(path, line)
+        integer(hierarchy, path, line)
         # A zombie whose cgroup was removed shows "PATH (deleted)" (kernel/cgroup/cgroup.c, proc_cgroup_show).
-        out.append((controllers, path.removesuffix(" (deleted)")))
+        out.append((controllers, cgroup.removesuffix(" (deleted)")))
     return out
 
 
 def read_cgroup(proc: Path, pid: int) -> list[tuple[str, str]]:
-    return parse_cgroup(_read(f"{proc}/{pid}/cgroup"))
+    path = f"{proc}/{pid}/cgroup"
+    return parse_cgroup(read_text(path), path)
+
+
+def parse_ns_link(target: str, link: StrPath) -> int:
+    """The inode an ns link names: "net:[4026531840]" (namespaces(7))."""
+    m = _NS_LINK.fullmatch(target)
+    if m is None:
+        raise InvalidFormat(link, target, "not a namespace link:")
+    return integer(m.group(1), link, target)
 
 
 def read_ns(proc: Path, pid: int, types: tuple[str, ...] = NS_TYPES) -> dict[str, int | None]:
@@ -148,7 +150,7 @@ def read_ns(proc: Path, pid: int, types: tuple[str, ...] = NS_TYPES) -> dict[str
     for ns in types:
         link = f"{proc}/{pid}/ns/{ns}"
         try:
-            target = os.readlink(link)  # "net:[4026531840]"
+            target = os.readlink(link)
         except OSError as exc:
             if exc.errno in DENIED_ERRNOS:
                 out[ns] = None
@@ -159,20 +161,29 @@ def read_ns(proc: Path, pid: int, types: tuple[str, ...] = NS_TYPES) -> dict[str
                 out[ns] = None
                 continue
             raise
-        out[ns] = int(target[target.index("[") + 1 : -1])
+        out[ns] = parse_ns_link(target, link)
     return out
 
 
+def parse_boot_time(text: str, path: StrPath) -> float:
+    """Seconds since the epoch at boot: the btime line of /proc/stat."""
+    for line in text.splitlines():
+        if line.startswith("btime "):
+            return integer(line[6:], path, line)
+    raise InvalidFormat(path, None, "no btime line")
+
+
 def boot_time(proc: Path) -> float:
-    """Seconds since the epoch at boot (the btime line of /proc/stat)."""
-    for line in _read(f"{proc}/stat").split(b"\n"):
-        if line.startswith(b"btime "):
-            return float(line.split()[1])
-    raise AccessDenied(f"{proc}/stat: no btime line")
+    path = proc / "stat"
+    return parse_boot_time(read_text(path), path)
 
 
 def clock_ticks() -> int:
     return os.sysconf("SC_CLK_TCK")
+
+
+def page_size() -> int:
+    return os.sysconf("SC_PAGE_SIZE")
 
 
 def kernel_identity(proc: Path) -> tuple[str, str]:
@@ -180,7 +191,7 @@ def kernel_identity(proc: Path) -> tuple[str, str]:
 
     def read(name: str) -> str:
         try:
-            return _read(f"{proc}/sys/kernel/{name}").decode().strip()
+            return read_text(f"{proc}/sys/kernel/{name}").strip()
         except (ProcessGone, AccessDenied):
             return "?"
 

@@ -7,15 +7,18 @@ import errno
 from dataclasses import dataclass
 from pathlib import Path
 
-from cgscope.errors import AccessDenied, ProcessGone
-from cgscope.fs.errors import DENIED_ERRNOS, reading
+from cgscope.errors import AccessDenied, InvalidFormat, ProcessGone
+from cgscope.fs.files import DENIED_ERRNOS, StrPath, decode, read_text
+from cgscope.fs.parse import integer
+from cgscope.fs.status import Status, read_status
 
 IdMap = tuple[tuple[int, int, int], ...]  # (first id inside, first id outside, count) per line
 
 
 @dataclass(frozen=True, slots=True)
 class Security:
-    """The privilege fields of /proc/PID/status. None: the kernel is too old to show the field."""
+    """The privilege fields of /proc/PID/status (fs/status.py). None: the kernel is too old to show the
+    field."""
 
     euid: int
     cap_effective: int  # bit N is capability N (linux/capability.h)
@@ -27,46 +30,33 @@ class Security:
     seccomp_filters: int | None  # Linux >= 5.9
 
 
-def parse_security(data: bytes) -> Security:
-    fields: dict[str, str] = {}
-    for line in data.decode(errors="replace").splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            fields[key] = value.strip()
-
-    def number(key: str, base: int = 10) -> int | None:
-        value = fields.get(key)
-        return int(value, base) if value else None
-
-    uids = fields.get("Uid", "").split()
-    nnp = number("NoNewPrivs")
+def security_of(status: Status) -> Security:
     return Security(
-        euid=int(uids[1]) if len(uids) > 1 else -1,
-        cap_effective=number("CapEff", 16) or 0,
-        cap_permitted=number("CapPrm", 16) or 0,
-        cap_bounding=number("CapBnd", 16) or 0,
-        cap_ambient=number("CapAmb", 16),
-        no_new_privs=None if nnp is None else bool(nnp),
-        seccomp=number("Seccomp"),
-        seccomp_filters=number("Seccomp_filters"),
+        euid=status.euid,
+        cap_effective=status.cap("Eff"),
+        cap_permitted=status.cap("Prm"),
+        cap_bounding=status.cap("Bnd"),
+        cap_ambient=status.cap_ambient,
+        no_new_privs=status.no_new_privs,
+        seccomp=status.seccomp,
+        seccomp_filters=status.seccomp_filters,
     )
 
 
 def read_security(proc: Path, pid: int) -> Security:
-    path = proc / str(pid) / "status"
-    with reading(path):
-        return parse_security(path.read_bytes())
+    return security_of(read_status(proc, pid))
 
 
-def parse_id_map(text: str) -> IdMap:
+def parse_id_map(text: str, path: StrPath) -> IdMap:
     """uid_map / gid_map (user_namespaces(7)): "inside outside count" per line, outside ids as the
     reader's user namespace sees them."""
     out = []
     for line in text.splitlines():
         fields = line.split()
-        if len(fields) == 3:
-            inside, outside, count = (int(f) for f in fields)
-            out.append((inside, outside, count))
+        if len(fields) != 3:
+            raise InvalidFormat(path, line)
+        inside, outside, count = (integer(f, path, line) for f in fields)
+        out.append((inside, outside, count))
     return tuple(out)
 
 
@@ -75,8 +65,7 @@ def read_id_maps(proc: Path, pid: int) -> tuple[IdMap, IdMap]:
     maps = []
     for name in ("uid_map", "gid_map"):
         path = proc / str(pid) / name
-        with reading(path):
-            maps.append(parse_id_map(path.read_text()))
+        maps.append(parse_id_map(read_text(path), path))
     return maps[0], maps[1]
 
 
@@ -103,7 +92,7 @@ def read_lsm_label(proc: Path, pid: int) -> tuple[str | None, str] | None:
             if exc.errno in DENIED_ERRNOS:
                 raise AccessDenied(f"{path}: permission denied") from None
             raise
-        label = data.rstrip(b"\0\n").decode(errors="replace")
+        label = decode(data.rstrip(b"\0\n"))
         if label:
             return lsm or _guess_lsm(label), label
     return None

@@ -1,19 +1,231 @@
-"""Host-wide figures from proc(5): online CPUs, load average, memory, uptime.
+"""Host-wide files of proc(5) and sysfs: CPU times, memory, load, uptime, disks, online CPUs, task limits.
 
-Each figure is None when its file is missing or unreadable (a captured tree may lack it).
+Readers take a HostRoot and name the file they read; the parsers take the text and its path, and raise
+InvalidFormat naming the line they could not read.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
-from cgscope.errors import AccessDenied, ProcessGone
-from cgscope.fs.errors import reading
+from cgscope.errors import AccessDenied, InvalidFormat, ProcessGone
+from cgscope.fs.cgroup_io import IoDevice
+from cgscope.fs.files import StrPath, read_text, reading
+from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.parse import cpulist, decimal, flat_keyed, integer, single_integer
+
+CpuTimes = tuple[int, ...]  # user nice system idle iowait irq softirq steal guest guest_nice, in USER_HZ
+T = TypeVar("T")
+_MIN_DISK_FIELDS = 11  # counters per /proc/diskstats line: 11 before Linux 4.18, 15 before 5.5, then 17
+
+
+# -- parsers -------------------------------------------------------------------------------------------
+
+
+def parse_meminfo(text: str, path: StrPath) -> dict[str, int]:
+    """/proc/meminfo: "MemTotal:       24684100 kB" -> {"MemTotal": 24684100} (kB; HugePages_* are counts)."""
+    out = {}
+    for line in text.splitlines():
+        key, sep, rest = line.partition(":")
+        words = rest.split()
+        if not sep or not words or len(words) > 2 or words[1:] not in ([], ["kB"]):
+            raise InvalidFormat(path, line)
+        out[key] = integer(words[0], path, line)
+    return out
+
+
+def parse_cpu_times(text: str, path: StrPath) -> tuple[CpuTimes, dict[int, CpuTimes]]:
+    """The "cpu" line and each "cpuN" line of /proc/stat (fs/proc/stat.c: one per online CPU)."""
+    total: CpuTimes | None = None
+    per_cpu: dict[int, CpuTimes] = {}
+    for line in text.splitlines():
+        if not line.startswith("cpu"):
+            continue
+        name, *fields = line.split()
+        times = tuple(integer(f, path, line) for f in fields)
+        if len(times) < 4:
+            raise InvalidFormat(path, line)
+        if name == "cpu":
+            total = times
+        else:
+            per_cpu[integer(name[3:], path, line)] = times
+    if total is None:
+        raise InvalidFormat(path, None, "no 'cpu' line")
+    return total, per_cpu
+
+
+def busy_ticks(times: CpuTimes) -> int:
+    """Time not idle: user, nice, system, irq, softirq, steal. guest and guest_nice are already counted
+    in user and nice (kernel/sched/cputime.c account_guest_time); iowait is idle time."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (*times, 0, 0, 0, 0, 0, 0, 0, 0)[:8]
+    return user + nice + system + irq + softirq + steal
+
+
+def elapsed_ticks(times: CpuTimes) -> int:
+    """All the time of a CPU line: busy plus idle and iowait."""
+    padded = (*times, 0, 0, 0, 0, 0)
+    return busy_ticks(times) + padded[3] + padded[4]
+
+
+def parse_uptime(text: str, path: StrPath) -> float:
+    """/proc/uptime: "350735.47 234388.90", seconds since boot (CLOCK_BOOTTIME), then idle seconds."""
+    words = text.split()
+    if len(words) != 2:
+        raise InvalidFormat(path, text.strip("\n"))
+    return decimal(words[0], path, text.strip("\n"))
+
+
+@dataclass(frozen=True, slots=True)
+class Loadavg:
+    """/proc/loadavg: "0.50 0.40 0.30 1/123 4567"."""
+
+    averages: tuple[float, float, float]  # 1, 5 and 15 minutes
+    running: int  # scheduling entities (threads) runnable now
+    tasks: int  # ... alive
+
+
+def parse_loadavg(text: str, path: StrPath) -> Loadavg:
+    line = text.strip("\n")
+    words = line.split(" ")
+    running, sep, tasks = words[3].partition("/") if len(words) == 5 else ("", "", "")
+    if not sep:
+        raise InvalidFormat(path, line)
+    one, five, fifteen = (decimal(w, path, line) for w in words[:3])
+    integer(words[4], path, line)
+    return Loadavg((one, five, fifteen), integer(running, path, line), integer(tasks, path, line))
+
+
+@dataclass(frozen=True, slots=True)
+class DiskLine:
+    major: int
+    minor: int
+    name: str
+    fields: tuple[int, ...]  # 11 (before 4.18), 15 (before 5.5) or 17 counters (admin-guide/iostats.rst)
+
+
+def parse_diskstats(text: str, path: StrPath) -> list[DiskLine]:
+    out = []
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) < 3 + _MIN_DISK_FIELDS:
+            raise InvalidFormat(path, line)
+        major, minor, name, *fields = words
+        counters = tuple(integer(f, path, line) for f in fields)
+        out.append(DiskLine(integer(major, path, line), integer(minor, path, line), name, counters))
+    return out
+
+
+def disk_io(line: DiskLine) -> IoDevice:
+    """A whole disk's counters: reads completed, sectors read (512 bytes), writes, sectors written, and
+    discards (fields 12 and 14, Linux 4.18+)."""
+    f = (*line.fields, *([0] * 17))
+    return IoDevice(f[2] * 512, f[6] * 512, f[0], f[4], f[13] * 512, f[11])
+
+
+# -- readers -------------------------------------------------------------------------------------------
+
+
+def read_cpu_times(host: HostRoot) -> tuple[CpuTimes, dict[int, CpuTimes]]:
+    path = host.path("/proc/stat")
+    return parse_cpu_times(read_text(path), path)
+
+
+def read_meminfo(host: HostRoot) -> dict[str, int]:
+    path = host.path("/proc/meminfo")
+    return parse_meminfo(read_text(path), path)
+
+
+def read_oom_kills(host: HostRoot) -> int | None:
+    """Processes the OOM killer ended since boot (/proc/vmstat oom_kill, Linux 4.13+)."""
+    path = host.path("/proc/vmstat")
+    return flat_keyed(read_text(path), path).get("oom_kill")
+
+
+def read_loadavg(host: HostRoot) -> Loadavg:
+    path = host.path("/proc/loadavg")
+    return parse_loadavg(read_text(path), path)
+
+
+def read_disks(host: HostRoot) -> list[DiskLine]:
+    """The whole disks of /proc/diskstats: the block devices listed under /sys/block (not partitions)."""
+    block = host.path("/sys/block")
+    with reading(block):
+        disks = set(os.listdir(block))
+    path = host.path("/proc/diskstats")
+    return [d for d in parse_diskstats(read_text(path), path) if d.name in disks]
+
+
+def read_online(host: HostRoot) -> tuple[int, ...]:
+    path = host.path("/sys/devices/system/cpu/online")
+    return cpulist(read_text(path), path)
+
+
+def read_pid_limit(host: HostRoot) -> int:
+    """The most tasks the host can hold: the smaller of kernel.pid_max and kernel.threads-max."""
+    paths = [host.path(f"/proc/sys/kernel/{name}") for name in ("pid_max", "threads-max")]
+    return min(single_integer(read_text(p), p) for p in paths)
+
+
+# -- the files the LXCFS-style view rewrites -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HostTexts:
+    """The host's own files as read (the view rewrites them line by line), parsed when first asked."""
+
+    meminfo: str
+    cpuinfo: str
+    stat: str
+    uptime: str
+    swaps: str
+    diskstats: str
+    online: tuple[int, ...]  # /sys/devices/system/cpu/online, expanded
+    root: Path = Path("/")  # the host root they were read under, which names them in an error
+
+    @cached_property
+    def memory_kb(self) -> dict[str, int]:
+        return parse_meminfo(self.meminfo, self.root / "proc/meminfo")
+
+    @cached_property
+    def cpu_times(self) -> dict[int, CpuTimes]:
+        """The cpuN lines of stat."""
+        return parse_cpu_times(self.stat, self.root / "proc/stat")[1]
+
+    @cached_property
+    def uptime_s(self) -> float:
+        return parse_uptime(self.uptime, self.root / "proc/uptime")
+
+    @cached_property
+    def disks(self) -> tuple[DiskLine, ...]:
+        """Every line of diskstats."""
+        return tuple(parse_diskstats(self.diskstats, self.root / "proc/diskstats"))
+
+
+def read_host_texts(host: HostRoot, online: tuple[int, ...]) -> HostTexts:
+    """The files the view rewrites; `online` as read_online gave it."""
+
+    def text(name: str) -> str:
+        return read_text(host.path(name))
+
+    return HostTexts(
+        text("/proc/meminfo"), text("/proc/cpuinfo"), text("/proc/stat"), text("/proc/uptime"),
+        text("/proc/swaps"), text("/proc/diskstats"), online, host.root,
+    )  # fmt: skip
+
+
+# -- the dashboard's header ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class SystemInfo:
+    """Host-wide figures; each None when its file is missing, unreadable or malformed (a captured tree may
+    lack it)."""
+
     cpus: int | None  # online CPUs: the "cpuN" lines of /proc/stat
     load: tuple[float, float, float] | None  # 1, 5 and 15 minute load averages
     mem_total_kib: int | None
@@ -21,50 +233,21 @@ class SystemInfo:
     uptime_s: float | None
 
 
-def _read(path: Path) -> bytes | None:
+def _figure(path: Path, parse: Callable[[str, StrPath], T]) -> T | None:
     try:
-        with reading(path):
-            return path.read_bytes()
-    except (ProcessGone, AccessDenied):
+        return parse(read_text(path), path)
+    except (ProcessGone, AccessDenied, InvalidFormat):
         return None
-
-
-def parse_cpus(stat: bytes) -> int | None:
-    """/proc/stat has a "cpuN" line per online CPU after the "cpu" total (fs/proc/stat.c)."""
-    count = sum(1 for line in stat.split(b"\n") if line.startswith(b"cpu") and line[3:4].isdigit())
-    return count or None
-
-
-def parse_loadavg(data: bytes) -> tuple[float, float, float] | None:
-    """The three load averages: the first fields of /proc/loadavg ("0.50 0.40 0.30 1/123 4567")."""
-    fields = data.split()
-    if len(fields) < 3:
-        return None
-    return float(fields[0]), float(fields[1]), float(fields[2])
-
-
-def parse_meminfo(data: bytes) -> tuple[int | None, int | None]:
-    """(MemTotal, MemAvailable) in KiB ("MemTotal:  16344972 kB")."""
-    found: dict[bytes, int] = {}
-    for line in data.split(b"\n"):
-        key, _, rest = line.partition(b":")
-        if key in (b"MemTotal", b"MemAvailable"):
-            found[key] = int(rest.split()[0])
-            if len(found) == 2:
-                break
-    return found.get(b"MemTotal"), found.get(b"MemAvailable")
 
 
 def read_system(proc: Path) -> SystemInfo:
-    stat = _read(proc / "stat")
-    loadavg = _read(proc / "loadavg")
-    meminfo = _read(proc / "meminfo")
-    uptime = _read(proc / "uptime")  # "350735.47 234388.90": seconds up, seconds idle (summed over CPUs)
-    total, available = parse_meminfo(meminfo) if meminfo else (None, None)
+    times = _figure(proc / "stat", parse_cpu_times)
+    load = _figure(proc / "loadavg", parse_loadavg)
+    memory = _figure(proc / "meminfo", parse_meminfo) or {}
     return SystemInfo(
-        cpus=parse_cpus(stat) if stat else None,
-        load=parse_loadavg(loadavg) if loadavg else None,
-        mem_total_kib=total,
-        mem_available_kib=available,
-        uptime_s=float(uptime.split()[0]) if uptime and uptime.split() else None,
+        cpus=len(times[1]) or None if times is not None else None,
+        load=load.averages if load is not None else None,
+        mem_total_kib=memory.get("MemTotal"),
+        mem_available_kib=memory.get("MemAvailable"),
+        uptime_s=_figure(proc / "uptime", parse_uptime),
     )

@@ -1,23 +1,52 @@
-"""User names for uids, from the host root's /etc/passwd (so a fixture root carries its own)."""
+"""/etc/passwd (passwd(5)), parsed in one place: user names for uids, and login shells.
+
+A passwd file is the host's (under HostRoot, so a fixture root carries its own) or a container's. It is
+not the kernel's: a line that is not "name:password:UID:GID:gecos:home:shell" is skipped, as getpwent(3)
+skips it.
+"""
 
 from __future__ import annotations
 
 import pwd
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
+
+from cgscope.fs.files import decode
+
+_FIELDS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class PasswdEntry:
+    name: str
+    uid: int
+    shell: str
+
+
+def parse_passwd(text: str) -> list[PasswdEntry]:
+    out = []
+    for line in text.splitlines():
+        fields = line.split(":")
+        if len(fields) == _FIELDS and fields[2].isascii() and fields[2].isdigit():
+            out.append(PasswdEntry(fields[0], int(fields[2]), fields[6]))
+    return out
+
+
+def read_passwd(path: Path) -> list[PasswdEntry]:
+    """The entries of a passwd file; none where it cannot be read."""
+    try:
+        return parse_passwd(decode(path.read_bytes()))
+    except OSError:
+        return []
 
 
 class UserNames:
     def __init__(self, root: Path) -> None:
         self._names: dict[int, str] = {}
         self._live = root == Path("/")
-        try:
-            for line in (root / "etc/passwd").read_text(errors="replace").splitlines():
-                fields = line.split(":")
-                if len(fields) > 2 and fields[2].isdigit():
-                    self._names.setdefault(int(fields[2]), fields[0])
-        except OSError:
-            pass
+        for entry in read_passwd(root / "etc/passwd"):
+            self._names.setdefault(entry.uid, entry.name)
 
     def name(self, uid: int) -> str:
         """The user's name; for users /etc/passwd lacks, NSS on the live host, else the number."""
@@ -31,3 +60,11 @@ class UserNames:
                     found = pwd.getpwuid(uid).pw_name
             self._names[uid] = found
         return found
+
+
+def login_shell(passwd: Path, uid: int) -> str | None:
+    """The login shell the passwd file at `passwd` gives `uid`, or None if unreadable or not listed."""
+    for entry in read_passwd(passwd):
+        if entry.uid == uid and entry.shell.startswith("/"):
+            return entry.shell
+    return None

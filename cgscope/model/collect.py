@@ -14,6 +14,7 @@ from cgscope.errors import AccessDenied, ProcessGone
 from cgscope.fs import procfs
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import UNIFIED
+from cgscope.fs.status import read_status
 from cgscope.fs.users import UserNames
 from cgscope.fs.uts import UtsNames
 from cgscope.model.process import Process
@@ -76,8 +77,9 @@ class Collector:
         uid, nspid, cgroups = -1, None, {}
         if not stat.kernel_thread:
             with suppress(AccessDenied):
-                status = procfs.read_status(proc, pid)
-                uid, nspid = status.uid, (status.nspid[-1] if status.nspid else None)
+                status = read_status(proc, pid)
+                uid, ids = status.uid, status.nspid
+                nspid = ids[-1] if ids else None
             with suppress(AccessDenied):
                 cgroups = {
                     self._hierarchy.get(c, c): path

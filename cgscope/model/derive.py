@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from cgscope.fs.cgstats import PidsCounters, Pressure
+from cgscope.fs.cgroup_pids import PidsCounters
+from cgscope.fs.pressure import Pressure
 from cgscope.model.process import Process
 from cgscope.model.usage import OverviewSample, ProcessSample, Sample, Watched
 

@@ -26,7 +26,6 @@ from cgscope.fs.mounttable import Mount, read_mount_table, root_link
 from cgscope.fs.security import IdMap, read_id_maps
 
 FILE_MOUNTS = ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf")
-_SYS_AUFS = "/sys/fs/aufs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +122,7 @@ def union_dirs(host: HostRoot, mount: Mount) -> tuple[list[tuple[str, str]], str
     if mount.fstype != "aufs" or not si:
         return [], None
     try:
-        branches = overlay.aufs_branches(host.path(_SYS_AUFS), si)
+        branches = overlay.host_aufs_branches(host, si)
     except (AccessDenied, ProcessGone):
         return [], None
     return [("container" if perm.startswith("rw") else "image", path) for path, perm in branches], None

@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable
 
-from cgscope.fs import cgstats
+from cgscope.fs.system import elapsed_ticks
 from cgscope.model.derive import allowance
 from cgscope.model.usage import ViewInputs
 
@@ -72,7 +72,7 @@ def stat(v: ViewInputs) -> str:
     """/proc/stat: one line per visible CPU with the container's own user and system time and an idle
     time that makes each line add up to that CPU's share of the allowance; the other lines are the
     host's, but procs_running and procs_blocked count the container's threads."""
-    _, host_cpus = cgstats.proc_stat_cpus(v.host.stat)
+    host_cpus = v.host.cpu_times
     cpus = [c for c in visible_cpus(v) if c in host_cpus]
     share = allowance(usable_cpus(v), v.sample.quota) / len(cpus) if cpus else 0.0
     used = _split_usage(v, cpus)
@@ -82,7 +82,7 @@ def stat(v: ViewInputs) -> str:
             lines.append(list(host_cpus[c]))
             continue
         user, system = used[c]
-        idle = max(0, int(cgstats.elapsed_ticks(host_cpus[c]) * share) - user - system)
+        idle = max(0, int(elapsed_ticks(host_cpus[c]) * share) - user - system)
         lines.append([user, 0, system, idle, 0, 0, 0, 0, 0, 0])
     total = [sum(col) for col in zip(*lines, strict=True)] if lines else [0] * 10
     out = ["cpu  " + " ".join(map(str, total))]
@@ -153,7 +153,7 @@ def meminfo(v: ViewInputs) -> str:
     m = v.sample.memory
     if m is None:
         return v.host.meminfo
-    host = cgstats.meminfo(v.host.meminfo)
+    host = v.host.memory_kb
     s = m.stat
     total = host["MemTotal"] if m.limit is None else min(host["MemTotal"], m.limit // 1024)
     free = max(0, total - m.usage // 1024)
@@ -206,7 +206,7 @@ def swaps(v: ViewInputs) -> str:
     if v.sample.memory is None:
         return v.host.swaps
     header = v.host.swaps.partition("\n")[0]
-    total, free = _swap_kb(v, cgstats.meminfo(v.host.meminfo))
+    total, free = _swap_kb(v, v.host.memory_kb)
     if total <= 0:
         return header + "\n"
     used = total - free
@@ -227,7 +227,7 @@ def _hundredths(seconds: float) -> str:
 def uptime(v: ViewInputs) -> str:
     """Seconds since the container's init started, and idle time: what the allowance left unused over
     that time (summed over CPUs, as the kernel sums idle)."""
-    age = cgstats.uptime(v.host.uptime) - v.init_start_ticks / v.ticks
+    age = v.host.uptime_s - v.init_start_ticks / v.ticks
     cpu = v.sample.cpu
     busy = cpu.usage_ns / 1_000_000_000 if cpu is not None else 0.0
     idle = age * allowance(usable_cpus(v), v.sample.quota) - busy
@@ -258,7 +258,7 @@ def diskstats(v: ViewInputs) -> str:
     if io is None:
         return v.host.diskstats
     out = []
-    for line in cgstats.diskstats(v.host.diskstats):
+    for line in v.host.disks:
         d = io.get((line.major, line.minor))
         if d is None or not any((d.read_ops, d.write_ops, d.discard_ops, d.read_bytes, d.write_bytes)):
             continue

@@ -14,10 +14,23 @@ class CgroupNode:
     path: str
     procs: int | None  # processes directly in this cgroup; None when cgroup.procs is unreadable
     children: list[CgroupNode] = field(default_factory=list)
+    # A threaded cgroup's threads (v2; its processes count in its threaded domain); None for any other
+    threads: int | None = None
+
+    @property
+    def threaded(self) -> bool:
+        return self.threads is not None
 
     @property
     def total_procs(self) -> int:
         return (self.procs or 0) + sum(c.total_procs for c in self.children)
+
+
+def _node(path: str, members: cgroupfs.Members | None) -> CgroupNode:
+    if members is None:
+        return CgroupNode(path, None)
+    threads = None if members.threads is None else len(members.threads)
+    return CgroupNode(path, len(members.procs), threads=threads)
 
 
 def read_tree(mount: CgroupMount) -> CgroupNode:
@@ -27,12 +40,12 @@ def read_tree(mount: CgroupMount) -> CgroupNode:
     for directory in cgroupfs.walk(mount.mountpoint):
         path = mount.cgroup_path(directory)
         try:
-            procs: int | None = len(cgroupfs.read_procs(directory))
+            members: cgroupfs.Members | None = cgroupfs.read_members(directory)
         except ProcessGone:
             continue
         except AccessDenied:
-            procs = None
-        node = nodes[path] = CgroupNode(path, procs)
+            members = None
+        node = nodes[path] = _node(path, members)
         parent = nodes.get(path.rsplit("/", 1)[0] or "/")
         if root is None:
             root = node

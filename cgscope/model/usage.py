@@ -8,7 +8,6 @@ container `cgscope top CONTAINER` shows.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
@@ -18,10 +17,16 @@ from pathlib import Path
 from typing import TypeVar, cast
 
 from cgscope.errors import AccessDenied, ProcessGone
-from cgscope.fs import cgroupfs, cgstats, procfs
-from cgscope.fs.cgstats import CpuCounters, Device, IoDevice, MemoryCounters, PidsCounters, Pressure
+from cgscope.fs import cgroup_cpu, cgroup_io, cgroup_memory, cgroupfs, procfs, system
+from cgscope.fs.cgroup_cpu import CpuCounters
+from cgscope.fs.cgroup_io import Device, IoDevice
+from cgscope.fs.cgroup_memory import MemoryCounters, MemoryStat
+from cgscope.fs.cgroup_pids import PidsCounters, read_pids_current, read_pids_max
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
+from cgscope.fs.pressure import Pressure, read_host_pressure, read_pressure
+from cgscope.fs.status import Task, read_tasks
+from cgscope.fs.system import HostTexts, read_host_texts
 from cgscope.model.collect import Collector
 from cgscope.model.containers import Container, Inventory, group_containers
 from cgscope.model.process import Process
@@ -112,7 +117,7 @@ class Sampler:
     def __init__(self, host: HostRoot) -> None:
         self.host = host
         self.ticks = procfs.clock_ticks()
-        self.online = cgstats.read_online(host)
+        self.online = system.read_online(host)
         self._limits: dict[tuple[Path, str], object] = {}
 
     def new_round(self) -> None:
@@ -135,13 +140,14 @@ class Sampler:
         cpu = None
         if dirs.usage is not None:
             if dirs.usage.version == 2:
-                cpu = cgstats.read_cpu_v2(dirs.usage.directory)
+                cpu = cgroup_cpu.read_cpu_v2(dirs.usage.directory)
             else:
-                cpu = cgstats.read_cpu_v1(dirs.usage.directory, dirs.cpu.directory if dirs.cpu else None)
+                cpu = cgroup_cpu.read_cpu_v1(dirs.usage.directory, dirs.cpu.directory if dirs.cpu else None)
         taken_at = time.monotonic()
         quota = None
         if dirs.cpu is not None:
-            quota = self._smallest(dirs.cpu, "quota", partial(cgstats.read_quota, version=dirs.cpu.version))
+            read_quota = partial(cgroup_cpu.read_quota, version=dirs.cpu.version)
+            quota = self._smallest(dirs.cpu, "quota", read_quota)
         return Sample(
             taken_at,
             cpu,
@@ -149,15 +155,15 @@ class Sampler:
             quota,
             self._memory(dirs.memory),
             self._pids(dirs.pids),
-            cgstats.read_io(dirs.io.directory, dirs.io.version) if dirs.io is not None else None,
-            cgstats.read_pressure(dirs.unified) if dirs.unified is not None else {},
+            cgroup_io.read_io(dirs.io.directory, dirs.io.version) if dirs.io is not None else None,
+            read_pressure(dirs.unified) if dirs.unified is not None else {},
         )
 
     def _cpuset(self, where: Located | None) -> tuple[int, ...]:
         """The effective cpuset: a v2 cgroup without +cpuset has its nearest ancestor's; the host's
         online CPUs where no hierarchy holds the cpuset controller."""
         if where is not None:
-            read = partial(cgstats.read_cpuset, version=where.version)
+            read = partial(cgroup_cpu.read_cpuset, version=where.version)
             for d in where.path_to_root:
                 cpus = self._once(d, "cpuset", read)
                 if cpus is not None:
@@ -168,12 +174,12 @@ class Sampler:
         if where is None:
             return None
         if where.version == 1:  # memory.stat's hierarchical limits are the smallest on the path already
-            return cgstats.read_memory_v1(where.directory)
-        counters = cgstats.read_memory_v2(where.directory)
+            return cgroup_memory.read_memory_v1(where.directory)
+        counters = cgroup_memory.read_memory_v2(where.directory)
         if counters is None:
             return None
-        limit = self._smallest(where, "memory.max", partial(cgstats.read_limit, name="memory.max"))
-        swap = self._smallest(where, "memory.swap.max", partial(cgstats.read_limit, name="memory.swap.max"))
+        limit = self._smallest(where, "memory limit", cgroup_memory.read_memory_max)
+        swap = self._smallest(where, "swap limit", cgroup_memory.read_swap_max)
         return replace(
             counters,
             limit=None if limit is None else int(limit),
@@ -181,36 +187,29 @@ class Sampler:
         )
 
     def _pids(self, where: Located | None) -> PidsCounters | None:
-        current = cgstats.read_pids_current(where.directory) if where is not None else None
+        current = read_pids_current(where.directory) if where is not None else None
         if where is None or current is None:
             return None
-        limit = self._smallest(where, "pids.max", partial(cgstats.read_limit, name="pids.max"))
+        limit = self._smallest(where, "pids limit", read_pids_max)
         return PidsCounters(current, None if limit is None else int(limit))
 
     def host_sample(self) -> Sample:
         """The whole host: /proc/stat, meminfo, vmstat, loadavg, diskstats, /proc/pressure."""
         host = self.host
-        total, _ = cgstats.proc_stat_cpus(cgstats.read_host(host, "/proc/stat"))
+        total, _ = system.read_cpu_times(host)
         taken_at = time.monotonic()
-        mem = cgstats.meminfo(cgstats.read_host(host, "/proc/meminfo"))
-        oom = cgstats.flat_keyed(cgstats.read_host(host, "/proc/vmstat")).get("oom_kill")
-        tasks = cgstats.loadavg_tasks(cgstats.read_host(host, "/proc/loadavg"))
-        disks = cgstats.whole_disks(host)
-        io = {
-            (d.major, d.minor): cgstats.disk_io(d)
-            for d in cgstats.diskstats(cgstats.read_host(host, "/proc/diskstats"))
-            if d.name in disks
-        }
-        psi = host.path("/proc/pressure")
+        memory = host_memory(system.read_meminfo(host), system.read_oom_kills(host))
+        tasks = system.read_loadavg(host).tasks
+        io = {(d.major, d.minor): system.disk_io(d) for d in system.read_disks(host)}
         return Sample(
             taken_at,
-            CpuCounters(cgstats.busy_ticks(total) * 1_000_000_000 // self.ticks),
+            CpuCounters(system.busy_ticks(total) * 1_000_000_000 // self.ticks),
             self.online,
             None,
-            host_memory(mem, oom),
-            PidsCounters(tasks, cgstats.read_pid_limit(host)),
+            memory,
+            PidsCounters(tasks, system.read_pid_limit(host)),
             io,
-            cgstats.read_pressure(psi, "") if psi.is_dir() else {},
+            read_host_pressure(host),
         )
 
 
@@ -221,7 +220,7 @@ def host_memory(kb: Mapping[str, int], oom_kills: int | None) -> MemoryCounters:
     def b(key: str) -> int:
         return kb.get(key, 0) * 1024
 
-    stat = cgstats.MemoryStat(
+    stat = MemoryStat(
         anon=b("AnonPages"), file=b("Buffers") + b("Cached"), shmem=b("Shmem"), mapped=b("Mapped"),
         dirty=b("Dirty"), writeback=b("Writeback"), active_anon=b("Active(anon)"),
         inactive_anon=b("Inactive(anon)"), active_file=b("Active(file)"), inactive_file=b("Inactive(file)"),
@@ -335,7 +334,7 @@ class ProcessSampler:
 
     def __init__(self, collector: Collector) -> None:
         self.collector = collector
-        self.page_size = os.sysconf("SC_PAGE_SIZE")
+        self.page_size = procfs.page_size()
         self._known: dict[tuple[int, int], Process] = {}
 
     def sample(self, pids: Iterable[int]) -> dict[tuple[int, int], ProcessSample]:
@@ -357,19 +356,6 @@ class ProcessSampler:
 
 
 @dataclass(frozen=True)
-class HostTexts:
-    """The host's own files, which the view rewrites."""
-
-    meminfo: str
-    cpuinfo: str
-    stat: str
-    uptime: str
-    swaps: str
-    diskstats: str
-    online: tuple[int, ...]  # /sys/devices/system/cpu/online, expanded
-
-
-@dataclass(frozen=True)
 class ViewInputs:
     """Everything model/procview needs to write a container's LXCFS-style files."""
 
@@ -378,7 +364,7 @@ class ViewInputs:
     percpu: Mapping[int, tuple[int, int]] | None  # v1 cpuacct per-CPU (user, system) ns; None on v2
     swappiness: int | None  # v1 memory.swappiness; None on v2
     init_start_ticks: int  # the container's init start time, clock ticks after boot (for uptime)
-    tasks: tuple[cgstats.Task, ...]  # the container's threads (for loadavg and procs_running)
+    tasks: tuple[Task, ...]  # the container's threads (for loadavg and procs_running)
     ticks: int  # clock ticks per second
 
 
@@ -391,20 +377,20 @@ def read_view(
     sample = sampler.cgroup(dirs)
     percpu = None
     if dirs.usage is not None and dirs.usage.version == 1:
-        percpu = cgstats.read_percpu_v1(dirs.usage.directory)
+        percpu = cgroup_cpu.read_percpu_v1(dirs.usage.directory)
     swappiness = None
     if dirs.memory is not None and dirs.memory.version == 1:
-        swappiness = cgstats.read_swappiness(dirs.memory.directory)
-    tasks: list[cgstats.Task] = []
+        swappiness = cgroup_memory.read_swappiness(dirs.memory.directory)
+    tasks: list[Task] = []
     for pid in pids:
         with suppress(ProcessGone, AccessDenied):
-            tasks += cgstats.read_tasks(host.proc, pid)
-
-    def text(name: str) -> str:
-        return cgstats.read_host(host, name)
-
-    texts = HostTexts(
-        text("/proc/meminfo"), text("/proc/cpuinfo"), text("/proc/stat"), text("/proc/uptime"),
-        text("/proc/swaps"), text("/proc/diskstats"), sampler.online,
-    )  # fmt: skip
-    return ViewInputs(texts, sample, percpu, swappiness, init_start_ticks, tuple(tasks), sampler.ticks)
+            tasks += read_tasks(host.proc, pid)
+    return ViewInputs(
+        read_host_texts(host, sampler.online),
+        sample,
+        percpu,
+        swappiness,
+        init_start_ticks,
+        tuple(tasks),
+        sampler.ticks,
+    )

@@ -94,6 +94,8 @@ def tree_json(node: CgroupNode) -> dict[str, Any]:
         "path": node.path,
         "procs": node.procs,
         "total_procs": node.total_procs,
+        "threaded": node.threaded,
+        "threads": node.threads,
         "children": [tree_json(c) for c in node.children],
     }
 
@@ -115,5 +117,8 @@ def tree_lines(node: CgroupNode) -> list[str]:
 
 
 def tree_counts(node: CgroupNode) -> str:
+    """ "direct/total" processes; a threaded cgroup's threads (its processes count in its domain)."""
+    if node.threads is not None:
+        return f"threaded, {node.threads} thread{'' if node.threads == 1 else 's'}"
     direct = "?" if node.procs is None else str(node.procs)
     return f"{direct}/{node.total_procs}" if node.children else direct

@@ -17,9 +17,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import Label, Sparkline, Static, TabbedContent, TabPane
 
 from cgscope.errors import CgscopeError
-from cgscope.fs import cgstats
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.procfs import NS_TYPES
+from cgscope.fs.system import parse_meminfo
 from cgscope.model import procview
 from cgscope.model.collect import Collector
 from cgscope.model.containers import Container, Inventory, group_containers
@@ -88,7 +88,7 @@ def inside_lines(view: ViewInputs | None) -> str:
     """What nproc, free and top (uptime, load) would print inside under LXCFS (model/procview)."""
     if view is None:
         return f"as seen inside: {UNKNOWN} (its counters are unreadable)"
-    mem = cgstats.meminfo(procview.meminfo(view))
+    mem = parse_meminfo(procview.meminfo(view), procview.FILES["meminfo"])
     total, free, available = mem.get("MemTotal"), mem.get("MemFree"), mem.get("MemAvailable")
     used = total - available if total is not None and available is not None else None
     up, _ = procview.uptime(view).split()

@@ -1,0 +1,107 @@
+"""A cgroup's CPU: usage and throttling counters, its CFS quota and its effective cpuset (v1 and v2).
+
+Formats: Documentation/admin-guide/cgroup-v2.rst (cpu.stat, cpu.max, cpuset.cpus.effective),
+cgroup-v1/cpuacct.rst, cgroup-v1/cpusets.rst, scheduler/sched-bwc.rst.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cgscope.errors import InvalidFormat
+from cgscope.fs.files import StrPath, read_optional, read_text
+from cgscope.fs.parse import cpu_max, cpulist, flat_keyed, integer, period, single_integer, v1_quota
+
+
+@dataclass(frozen=True, slots=True)
+class CpuCounters:
+    usage_ns: int  # CPU time of every task in the cgroup and below
+    user_ns: int | None = None
+    system_ns: int | None = None
+    periods: int | None = None  # CFS bandwidth periods with runnable tasks (nr_periods)
+    throttled_periods: int | None = None  # ... in which the quota ran out (nr_throttled)
+    throttled_ns: int | None = None  # time spent throttled, summed over CPUs
+
+
+def parse_cpu_v2(text: str, path: StrPath) -> CpuCounters:
+    """cpu.stat: usage, user and system always (cgroup core); throttling once the cpu controller is on."""
+    s = flat_keyed(text, path)
+    missing = next((k for k in ("usage_usec", "user_usec", "system_usec") if k not in s), None)
+    if missing is not None:
+        raise InvalidFormat(path, None, f"no {missing} line")
+    throttled = s.get("throttled_usec")
+    return CpuCounters(
+        s["usage_usec"] * 1000,
+        s["user_usec"] * 1000,
+        s["system_usec"] * 1000,
+        s.get("nr_periods"),
+        s.get("nr_throttled"),
+        None if throttled is None else throttled * 1000,
+    )
+
+
+def read_cpu_v2(directory: Path) -> CpuCounters:
+    path = directory / "cpu.stat"
+    return parse_cpu_v2(read_text(path), path)
+
+
+def read_cpu_v1(cpuacct: Path | None, cpu: Path | None) -> CpuCounters | None:
+    """cpuacct.usage (ns, hierarchical) and the cpu controller's cpu.stat (nr_periods, nr_throttled,
+    throttled_time in ns)."""
+    if cpuacct is None:
+        return None
+    usage = single_integer(read_text(cpuacct / "cpuacct.usage"), cpuacct / "cpuacct.usage")
+    s = flat_keyed(read_text(cpu / "cpu.stat"), cpu / "cpu.stat") if cpu is not None else {}
+    periods, throttled = s.get("nr_periods"), s.get("nr_throttled")
+    return CpuCounters(usage, None, None, periods, throttled, s.get("throttled_time"))
+
+
+def parse_percpu_v1(text: str, path: StrPath) -> dict[int, tuple[int, int]]:
+    """cpuacct.usage_all: "cpu user system" then one "N USER_NS SYSTEM_NS" line per possible CPU."""
+    lines = text.splitlines()
+    if not lines or lines[0].split() != ["cpu", "user", "system"]:
+        raise InvalidFormat(path, lines[0] if lines else "", "not the 'cpu user system' header:")
+    out = {}
+    for line in lines[1:]:
+        fields = line.split()
+        if len(fields) != 3:
+            raise InvalidFormat(path, line)
+        cpu, user, system = (integer(f, path, line) for f in fields)
+        out[cpu] = (user, system)
+    return out
+
+
+def read_percpu_v1(cpuacct: Path) -> dict[int, tuple[int, int]] | None:
+    path = cpuacct / "cpuacct.usage_all"
+    text = read_optional(path)
+    return None if text is None else parse_percpu_v1(text, path)
+
+
+def read_quota(directory: Path, version: int) -> float | None:
+    """This cgroup's CFS quota in CPUs (quota / period); None for no quota or no cpu controller."""
+    if version == 2:
+        text = read_optional(directory / "cpu.max")
+        if text is None:
+            return None
+        quota, every = cpu_max(text, directory / "cpu.max")
+    else:
+        path = directory / "cpu.cfs_quota_us"
+        text = read_optional(path)  # absent without CONFIG_CFS_BANDWIDTH
+        quota = None if text is None else v1_quota(text, path)
+        if quota is None:
+            return None
+        every = period(read_text(directory / "cpu.cfs_period_us"), directory / "cpu.cfs_period_us")
+    return None if quota is None else quota / every
+
+
+def read_cpuset(directory: Path, version: int) -> tuple[int, ...] | None:
+    """The CPUs the cgroup may run on (its effective cpuset); None where the cpuset controller is off.
+
+    v2 names the file cpuset.cpus.effective, v1 cpuset.effective_cpus (older kernels: only cpuset.cpus)."""
+    path = directory / ("cpuset.cpus.effective" if version == 2 else "cpuset.effective_cpus")
+    text = read_optional(path)
+    if text is None and version == 1:
+        path = directory / "cpuset.cpus"
+        text = read_text(path)
+    return None if text is None else cpulist(text, path)

@@ -1,0 +1,138 @@
+"""A cgroup's memory: usage, memory.stat, OOM kills, swap and the limits (v1 and v2).
+
+Formats: Documentation/admin-guide/cgroup-v2.rst (memory.current, .stat, .events, .max, .swap.*),
+cgroup-v1/memory.rst (memory.usage_in_bytes, .stat, .oom_control, .swappiness).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cgscope.fs.files import read_optional, read_text
+from cgscope.fs.parse import UNLIMITED, flat_keyed, integer, limit_value, single_integer
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryStat:
+    """memory.stat in bytes, v1's hierarchical total_* keys and v2's keys under one set of names."""
+
+    anon: int = 0
+    file: int = 0  # page cache, shmem included
+    shmem: int = 0
+    mapped: int = 0
+    dirty: int = 0
+    writeback: int = 0
+    active_anon: int = 0
+    inactive_anon: int = 0
+    active_file: int = 0
+    inactive_file: int = 0
+    unevictable: int = 0
+    anon_thp: int = 0
+    swap: int | None = None  # v1 with swap accounting (v2: memory.swap.current)
+    slab_reclaimable: int | None = None  # v2 only, as are the fields below
+    slab_unreclaimable: int | None = None
+    kernel_stack: int | None = None
+    pagetables: int | None = None
+
+
+_V1_STAT = {
+    "anon": "total_rss", "file": "total_cache", "shmem": "total_shmem", "mapped": "total_mapped_file",
+    "dirty": "total_dirty", "writeback": "total_writeback", "active_anon": "total_active_anon",
+    "inactive_anon": "total_inactive_anon", "active_file": "total_active_file",
+    "inactive_file": "total_inactive_file", "unevictable": "total_unevictable",
+    "anon_thp": "total_rss_huge", "swap": "total_swap",
+}  # fmt: skip
+_V2_STAT = {
+    "anon": "anon", "file": "file", "shmem": "shmem", "mapped": "file_mapped", "dirty": "file_dirty",
+    "writeback": "file_writeback", "active_anon": "active_anon", "inactive_anon": "inactive_anon",
+    "active_file": "active_file", "inactive_file": "inactive_file", "unevictable": "unevictable",
+    "anon_thp": "anon_thp", "slab_reclaimable": "slab_reclaimable",
+    "slab_unreclaimable": "slab_unreclaimable", "kernel_stack": "kernel_stack", "pagetables": "pagetables",
+}  # fmt: skip
+
+
+def memory_stat(raw: Mapping[str, int], version: int) -> MemoryStat:
+    names = _V2_STAT if version == 2 else _V1_STAT
+    return MemoryStat(**{field: raw[key] for field, key in names.items() if key in raw})
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryCounters:
+    usage: int  # bytes charged: anon, page cache, kernel memory (memory.current / memory.usage_in_bytes)
+    stat: MemoryStat
+    limit: int | None  # None: no limit
+    swap: int | None  # swap in use; None where swap is not accounted
+    swap_limit: int | None
+    oom_kills: int | None  # processes the OOM killer ended in this cgroup and below
+
+
+def _keyed(directory: Path, name: str) -> dict[str, int]:
+    return flat_keyed(read_text(directory / name), directory / name)
+
+
+def _number(directory: Path, name: str) -> int:
+    return single_integer(read_text(directory / name), directory / name)
+
+
+def read_memory_v2(directory: Path) -> MemoryCounters | None:
+    """memory.current, .stat, .events and .swap.current; None where the memory controller is off.
+
+    The limits are left None: the one the kernel applies is the smallest memory.max (memory.swap.max) on
+    the path to the root, which the caller reads with read_memory_max (read_swap_max), once per ancestor."""
+    current = read_optional(directory / "memory.current")
+    if current is None:
+        return None
+    events = _keyed(directory, "memory.events")
+    swap = read_optional(directory / "memory.swap.current")
+    return MemoryCounters(
+        single_integer(current, directory / "memory.current"),
+        memory_stat(_keyed(directory, "memory.stat"), 2),
+        None,
+        None if swap is None else single_integer(swap, directory / "memory.swap.current"),
+        None,
+        events.get("oom_kill"),
+    )
+
+
+def read_memory_v1(directory: Path) -> MemoryCounters:
+    """memory.usage_in_bytes, memory.stat, memory.oom_control (oom_kill: Linux 4.13+).
+
+    memory.stat's hierarchical_memory_limit is already the smallest limit on the path to the root;
+    hierarchical_memsw_limit bounds memory + swap, so swap may use what it leaves above memory."""
+    raw = _keyed(directory, "memory.stat")
+    stat = memory_stat(raw, 1)
+    limit = _unlimited_none(raw.get("hierarchical_memory_limit"))
+    memsw = _unlimited_none(raw.get("hierarchical_memsw_limit"))  # absent without swap accounting
+    swap_limit = None if memsw is None else max(0, memsw - (limit or 0))
+    oom = _keyed(directory, "memory.oom_control").get("oom_kill")
+    return MemoryCounters(
+        _number(directory, "memory.usage_in_bytes"), stat, limit, stat.swap, swap_limit, oom
+    )
+
+
+def _unlimited_none(value: int | None) -> int | None:
+    return None if value is None or value >= UNLIMITED else value
+
+
+def _limit(directory: Path, name: str) -> int | None:
+    text = read_optional(directory / name)
+    return None if text is None else limit_value(text, directory / name)
+
+
+def read_memory_max(directory: Path) -> int | None:
+    """v2 memory.max in bytes; None for no limit or no memory controller."""
+    return _limit(directory, "memory.max")
+
+
+def read_swap_max(directory: Path) -> int | None:
+    """v2 memory.swap.max in bytes; None for no limit or no swap accounting."""
+    return _limit(directory, "memory.swap.max")
+
+
+def read_swappiness(directory: Path) -> int | None:
+    """v1 memory.swappiness (v2 has no per-cgroup swappiness)."""
+    path = directory / "memory.swappiness"
+    text = read_optional(path)
+    return None if text is None else integer(text.strip("\n"), path)

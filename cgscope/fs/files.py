@@ -1,0 +1,67 @@
+"""Opening kernel files: one place that reads them whole and maps OS errors to cgscope's domain errors.
+
+Files are read as bytes and decoded with surrogateescape: paths, process names and command lines are
+whatever bytes users chose (a FUSE mount point, a USB stick's label), and an undecodable byte must never
+stop a read. The decoding is lossless (os.fsencode gives the bytes back); parsers see text in which only
+ASCII means anything to them.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from cgscope.errors import AccessDenied, ProcessGone
+
+# A pid directory or a cgroup directory that disappears under us: the file is gone (ENOENT), the task
+# has exited (ESRCH, e.g. readlink of /proc/PID/ns/* during exit), or the cgroup was removed while a
+# file was open (ENODEV).
+GONE_ERRNOS = frozenset({errno.ENOENT, errno.ESRCH, errno.ENODEV, errno.ENOTDIR})
+DENIED_ERRNOS = frozenset({errno.EACCES, errno.EPERM})
+
+StrPath = str | os.PathLike[str]
+
+
+@contextmanager
+def reading(path: StrPath) -> Iterator[None]:
+    """Turn the OS errors of reading `path` into ProcessGone / AccessDenied naming the file."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in GONE_ERRNOS:
+            raise ProcessGone(f"{os.fspath(path)}: gone while reading") from None
+        if exc.errno in DENIED_ERRNOS:
+            raise AccessDenied(f"{os.fspath(path)}: permission denied") from None
+        raise
+
+
+def decode(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+def read_bytes(path: StrPath) -> bytes:
+    with reading(path), open(path, "rb") as f:
+        return f.read()
+
+
+def read_text(path: StrPath) -> str:
+    """The whole file, decoded losslessly (surrogateescape)."""
+    return decode(read_bytes(path))
+
+
+def read_optional(path: StrPath) -> str | None:
+    """The file's text, or None where the kernel offers no such file in a directory that exists (a cgroup
+    whose controller is not enabled there) or refuses to produce it (PSI switched off: EOPNOTSUPP). A
+    directory that was removed raises ProcessGone, as read_text does."""
+    try:
+        with open(path, "rb") as f:
+            return decode(f.read())
+    except OSError as exc:
+        if exc.errno == errno.EOPNOTSUPP or (
+            exc.errno == errno.ENOENT and os.path.isdir(os.path.dirname(path))
+        ):
+            return None
+        with reading(path):
+            raise

@@ -1,0 +1,67 @@
+"""Pressure stall information (Documentation/accounting/psi.rst): a cgroup2 directory's cpu.pressure,
+memory.pressure and io.pressure, or the host's /proc/pressure/{cpu,memory,io}."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cgscope.errors import InvalidFormat
+from cgscope.fs.files import StrPath, read_optional
+from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.parse import decimal, integer
+
+PRESSURE_KINDS = ("cpu", "memory", "io")
+_FIELDS = ("avg10", "avg60", "avg300", "total")
+
+
+@dataclass(frozen=True, slots=True)
+class PressureLine:
+    avg10: float  # % of the last 10 s in which tasks stalled
+    avg60: float
+    avg300: float
+    total_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pressure:
+    """A PSI file: "some" tasks stalled, or "full": all of them."""
+
+    some: PressureLine
+    full: PressureLine | None  # cpu.pressure had no "full" line before Linux 5.13
+
+
+def pressure(text: str, path: StrPath) -> Pressure:
+    """ "some avg10=0.00 avg60=0.00 avg300=0.00 total=0", then the same for "full"."""
+    lines: dict[str, PressureLine] = {}
+    for line in text.splitlines():
+        kind, *fields = line.split(" ")
+        values = {key: value for key, _, value in (f.partition("=") for f in fields)}
+        if kind not in ("some", "full") or sorted(values) != sorted(_FIELDS):
+            raise InvalidFormat(path, line)
+        lines[kind] = PressureLine(
+            decimal(values["avg10"], path, line),
+            decimal(values["avg60"], path, line),
+            decimal(values["avg300"], path, line),
+            integer(values["total"], path, line),
+        )
+    if "some" not in lines:
+        raise InvalidFormat(path, None, "no 'some' line")
+    return Pressure(lines["some"], lines.get("full"))
+
+
+def read_pressure(directory: Path, suffix: str = ".pressure") -> dict[str, Pressure]:
+    """The PSI files the kernel offers in `directory`: kinds it does not offer (or PSI off) are left out."""
+    out = {}
+    for kind in PRESSURE_KINDS:
+        path = directory / f"{kind}{suffix}"
+        text = read_optional(path)
+        if text:
+            out[kind] = pressure(text, path)
+    return out
+
+
+def read_host_pressure(host: HostRoot) -> dict[str, Pressure]:
+    """/proc/pressure/*, or nothing on a kernel without PSI (no /proc/pressure)."""
+    directory = host.path("/proc/pressure")
+    return read_pressure(directory, "") if directory.is_dir() else {}
