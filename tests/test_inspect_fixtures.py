@@ -69,8 +69,9 @@ def add_container_process(
         pid, cmdline[0].rsplit("/", 1)[-1], cmdline, ppid=900, cgroup=cgroup, nspid=(pid, 1), ns=ns
     )
     d = host.path(f"/proc/{pid}")
-    with (d / "status").open("a") as f:
-        f.write(PRIVILEGES.format(caps=caps, seccomp=2, filters=1))
+    status = (d / "status").read_text().splitlines(keepends=True)
+    unprivileged = "".join(line for line in status if not line.startswith("Cap"))
+    (d / "status").write_text(unprivileged + PRIVILEGES.format(caps=caps, seccomp=2, filters=1))
     (d / "uid_map").write_text(uid_map)
     (d / "gid_map").write_text(uid_map)
     (d / "mountinfo").write_text(mountinfo)

@@ -15,7 +15,7 @@ from cgscope.fs.files import StrPath
 
 # The kernel prints s64/u64 at most: 20 digits. A longer run is no kernel number (and int() of more than
 # 4300 digits raises ValueError).
-_INTEGER = re.compile(r"-?[0-9]{1,20}", re.ASCII)
+_DIGITS = 20
 _HEX = re.compile(r"[0-9a-fA-F]{1,16}", re.ASCII)
 _DECIMAL = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,9})?", re.ASCII)
 _I64_MIN, _U64_MAX = -(1 << 63), (1 << 64) - 1
@@ -30,7 +30,8 @@ MAX_CPUS = 1 << 16
 
 def integer(word: str, path: StrPath, line: str | None = None) -> int:
     """A decimal integer as the kernel prints one; `line` is quoted when it is not (default: `word`)."""
-    if not _INTEGER.fullmatch(word):
+    digits = word[1:] if word.startswith("-") else word
+    if not (0 < len(digits) <= _DIGITS and digits.isascii() and digits.isdigit()):
         raise InvalidFormat(path, word if line is None else line, "not a number in")
     value = int(word)
     if not _I64_MIN <= value <= _U64_MAX:

@@ -1,8 +1,9 @@
 """/proc/PID/status (proc(5)): read once per process, and each caller takes the fields it needs.
 
-Status lines are "Key:\\tvalue". The file is split into fields when first asked; each accessor parses
-its own field and raises InvalidFormat, naming the file and the line, when the field is malformed. A
-field a kernel too old to show it lacks is None; Uid, State and the Cap* masks are in every kernel.
+Status lines are "Key:\\tvalue". Each accessor finds and parses its own field when asked (a scan reads
+two fields of every process: splitting the whole file would cost it three times as much), and raises
+InvalidFormat, naming the file and the line, when the field is malformed. A field a kernel too old to
+show it lacks is None; Uid, State and the Cap* masks are in every kernel.
 """
 
 from __future__ import annotations
@@ -20,52 +21,47 @@ class Status:
     def __init__(self, text: str, path: StrPath) -> None:
         self._text = text
         self.path = os.fspath(path)
-        self._fields: dict[str, str] | None = None
 
     def _line(self, key: str) -> str | None:
         """The value of field `key` (after "Key:"), None where the file has no such line."""
-        if self._fields is None:
-            self._fields = {}
-            for line in self._text.splitlines():
-                name, sep, value = line.partition(":")
-                if sep:
-                    self._fields[name] = value
-        return self._fields.get(key)
+        text = self._text
+        if text.startswith(f"{key}:"):
+            start = 0
+        else:
+            start = text.find(f"\n{key}:") + 1
+            if start == 0:
+                return None
+        start += len(key) + 1
+        end = text.find("\n", start)
+        return text[start:] if end < 0 else text[start:end]
 
-    def _words(self, key: str) -> list[str] | None:
+    def _field(self, key: str, count: int | None = 1) -> tuple[str, list[str]] | None:
+        """(the line, its words) of field `key`, `count` words long (None: any); None where absent."""
         value = self._line(key)
-        return None if value is None else value.split()
-
-    def _required(self, key: str) -> list[str]:
-        words = self._words(key)
-        if words is None:
-            raise InvalidFormat(self.path, None, f"no {key} line")
-        return words
-
-    def _quoted(self, key: str) -> str:
-        return f"{key}:{self._line(key)}"
-
-    def _numbers(self, key: str, count: int | None = None) -> tuple[int, ...]:
-        words = self._required(key)
+        if value is None:
+            return None
+        words = value.split()
         if count is not None and len(words) != count:
-            raise InvalidFormat(self.path, self._quoted(key))
-        return tuple(integer(w, self.path, self._quoted(key)) for w in words)
+            raise InvalidFormat(self.path, f"{key}:{value}")
+        return f"{key}:{value}", words
 
-    def _optional_number(self, key: str) -> int | None:
-        words = self._words(key)
-        if words is None:
-            return None
-        if len(words) != 1:
-            raise InvalidFormat(self.path, self._quoted(key))
-        return integer(words[0], self.path, self._quoted(key))
+    def _required(self, key: str, count: int | None = 1) -> tuple[str, list[str]]:
+        found = self._field(key, count)
+        if found is None:
+            raise InvalidFormat(self.path, None, f"no {key} line")
+        return found
 
-    def _mask(self, key: str, required: bool = True) -> int | None:
-        words = self._required(key) if required else self._words(key)
-        if words is None:
-            return None
-        if len(words) != 1:
-            raise InvalidFormat(self.path, self._quoted(key))
-        return hex_integer(words[0], self.path, self._quoted(key))
+    def _numbers(self, key: str, count: int | None) -> tuple[int, ...]:
+        line, words = self._required(key, count)
+        return tuple(integer(w, self.path, line) for w in words)
+
+    def _number(self, key: str) -> int | None:
+        found = self._field(key)
+        return None if found is None else integer(found[1][0], self.path, found[0])
+
+    def _mask(self, key: str) -> int | None:
+        found = self._field(key)
+        return None if found is None else hex_integer(found[1][0], self.path, found[0])
 
     @property
     def uids(self) -> tuple[int, int, int, int]:
@@ -84,39 +80,38 @@ class Status:
     @property
     def state(self) -> str:
         """One letter: "R" running or runnable, "D" uninterruptible, "S" sleeping, "Z" zombie ..."""
-        words = self._required("State")
+        line, words = self._required("State", None)
         if len(words[0]) != 1:
-            raise InvalidFormat(self.path, self._quoted("State"))
+            raise InvalidFormat(self.path, line)
         return words[0]
 
     @property
     def nspid(self) -> tuple[int, ...]:
         """The pid in each nested pid namespace, outermost first (NSpid, Linux >= 4.1; else empty)."""
-        return self._numbers("NSpid") if self._line("NSpid") is not None else ()
+        return self._numbers("NSpid", None) if self._line("NSpid") is not None else ()
 
     def cap(self, name: str) -> int:
         """A capability mask: "Eff", "Prm", "Bnd", "Inh" (bit N is capability N, linux/capability.h)."""
-        mask = self._mask(f"Cap{name}")
-        assert mask is not None
-        return mask
+        line, words = self._required(f"Cap{name}")
+        return hex_integer(words[0], self.path, line)
 
     @property
     def cap_ambient(self) -> int | None:  # Linux >= 4.3
-        return self._mask("CapAmb", required=False)
+        return self._mask("CapAmb")
 
     @property
     def no_new_privs(self) -> bool | None:  # Linux >= 4.10
-        value = self._optional_number("NoNewPrivs")
+        value = self._number("NoNewPrivs")
         return None if value is None else bool(value)
 
     @property
     def seccomp(self) -> int | None:
         """0 disabled, 1 strict, 2 filter; None without CONFIG_SECCOMP."""
-        return self._optional_number("Seccomp")
+        return self._number("Seccomp")
 
     @property
     def seccomp_filters(self) -> int | None:  # Linux >= 5.9
-        return self._optional_number("Seccomp_filters")
+        return self._number("Seccomp_filters")
 
 
 def read_status(proc: Path, pid: int) -> Status:
