@@ -14,8 +14,8 @@ from fakehost import FakeHost
 from test_procview import CPUINFO, DISKSTATS, MEMINFO, STAT, SWAPS, UPTIME
 
 from cgscope.cli import main
-from cgscope.fs.pressure import PRESSURE_KINDS
 from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.pressure import PRESSURE_KINDS
 from cgscope.model.containers import group_containers
 from cgscope.model.derive import derive
 from cgscope.model.usage import Overview

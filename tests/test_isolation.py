@@ -187,7 +187,7 @@ def test_a_read_only_tmpfs_holding_mounts_is_no_mask() -> None:
     # a hybrid host's /sys/fs/cgroup: systemd mounts a read-only tmpfs and the hierarchies on it
     host = parse_mountinfo(
         "25 18 0:22 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755\n"
-        "26 25 0:23 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw\n",
+        "26 25 0:23 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw\n",  # noqa: E501
         "mountinfo",
     )
     assert masked_and_readonly(host) == ((), ())
