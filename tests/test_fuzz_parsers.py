@@ -83,6 +83,7 @@ PARSERS: dict[str, tuple[Callable[[str, str], object], str]] = {
         system.parse_cpu_times,
         "cpu  400000 500 96000 3000000\ncpu0 100000 100 24000 750000\nbtime 1\n",
     ),
+    "cpuinfo": (system.parse_cpuinfo, "processor\t: 0\nflags\t\t: fpu vme\n\nprocessor\t: 1\n"),
     "uptime": (system.parse_uptime, "10000.50 35000.25\n"),
     "loadavg": (system.parse_loadavg, "0.52 0.58 0.59 3/214 31652\n"),
     "diskstats": (

@@ -398,3 +398,11 @@ def test_the_three_failures_are_told_apart(tmp_path: Path) -> None:
         _ = read_status(tmp_path, 1).uid
     with pytest.raises(ProcessGone):
         read_status(tmp_path, 2)
+
+
+def test_cpuinfo_processor_numbers() -> None:
+    head, blocks = system.parse_cpuinfo("processor\t: 0\nflags\t\t: fpu\n\nprocessor\t: 1\n", PATH)
+    assert (head, sorted(blocks)) == ([], [0, 1])
+    for number in ("\u0661", "one", HUGE):
+        text = f"processor\t: {number}\n"
+        assert_names_file(lambda: system.parse_cpuinfo(text, PATH), PATH)  # noqa: B023 - called at once

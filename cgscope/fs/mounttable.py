@@ -117,7 +117,9 @@ def read_mount_table(proc: Path, pid: int | str) -> list[Mount]:
         return read_mountinfo(path)
     except OSError as exc:
         if exc.errno == errno.EINVAL:
-            raise ProcessGone(f"{path}: gone: the process is exiting or a zombie, and has no mounts") from None
+            raise ProcessGone(
+                f"{path}: gone: the process is exiting or a zombie, and has no mounts"
+            ) from None
         raise
 
 

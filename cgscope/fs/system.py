@@ -72,6 +72,20 @@ def elapsed_ticks(times: CpuTimes) -> int:
     return busy_ticks(times) + padded[3] + padded[4]
 
 
+def parse_cpuinfo(text: str, path: StrPath) -> tuple[list[str], dict[int, list[str]]]:
+    """/proc/cpuinfo split into what precedes the first processor (s390 writes a header) and each
+    processor's block of lines, by its number ("processor\t: 3"); lines keep their newlines."""
+    head: list[str] = []
+    blocks: dict[int, list[str]] = {}
+    current = head
+    for line in text.splitlines(keepends=True):
+        key, sep, value = line.partition(":")
+        if sep and key.rstrip() == "processor":
+            current = blocks.setdefault(integer(value.strip(), path, line.rstrip("\n")), [])
+        current.append(line)
+    return head, blocks
+
+
 def parse_uptime(text: str, path: StrPath) -> float:
     """/proc/uptime: "350735.47 234388.90", seconds since boot (CLOCK_BOOTTIME), then idle seconds."""
     words = text.split()
@@ -190,6 +204,11 @@ class HostTexts:
     @cached_property
     def memory_kb(self) -> dict[str, int]:
         return parse_meminfo(self.meminfo, self.root / "proc/meminfo")
+
+    @cached_property
+    def cpu_blocks(self) -> tuple[list[str], dict[int, list[str]]]:
+        """cpuinfo's head and each processor's block of lines, by processor number."""
+        return parse_cpuinfo(self.cpuinfo, self.root / "proc/cpuinfo")
 
     @cached_property
     def cpu_times(self) -> dict[int, CpuTimes]:

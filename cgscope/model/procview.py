@@ -10,15 +10,11 @@ LXCFS does.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 
 from cgscope.fs.system import elapsed_ticks
 from cgscope.model.derive import allowance
 from cgscope.model.usage import ViewInputs
-
-_PROCESSOR = re.compile(r"processor\s*:\s*(\d+)\s*$")
-
 
 # -- CPUs ----------------------------------------------------------------------------------------------
 
@@ -53,14 +49,7 @@ def online(v: ViewInputs) -> str:
 
 def cpuinfo(v: ViewInputs) -> str:
     """The host's blocks for the visible CPUs, renumbered from 0 ("processor\\t: N")."""
-    head: list[str] = []
-    blocks: dict[int, list[str]] = {}
-    current = head
-    for line in v.host.cpuinfo.splitlines(keepends=True):
-        m = _PROCESSOR.match(line)
-        if m:
-            current = blocks.setdefault(int(m.group(1)), [])
-        current.append(line)
+    head, blocks = v.host.cpu_blocks
     out = list(head)
     for i, cpu in enumerate(c for c in visible_cpus(v) if c in blocks):
         out.append(f"processor\t: {i}\n")
