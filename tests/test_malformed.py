@@ -406,3 +406,11 @@ def test_cpuinfo_processor_numbers() -> None:
     for number in ("\u0661", "one", HUGE):
         text = f"processor\t: {number}\n"
         assert_names_file(lambda: system.parse_cpuinfo(text, PATH), PATH)  # noqa: B023 - called at once
+
+
+@pytest.mark.parametrize("file", ["meminfo", "cpuinfo", "stat", "uptime", "diskstats"])
+def test_procview_host_files(tmp_path: Path, capsys: pytest.CaptureFixture[str], file: str) -> None:
+    """The files the view rewrites are parsed when read: the read fails, not the rendering."""
+    h = v2_host(tmp_path)
+    h.write(f"/proc/{file}", "processor\t: x\n" if file == "cpuinfo" else "garbage\n")
+    fails_naming(h, capsys, f"/proc/{file}", "procview", "web", "loadavg")

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -190,7 +189,8 @@ def read_pid_limit(host: HostRoot) -> int:
 
 @dataclass(frozen=True)
 class HostTexts:
-    """The host's own files as read (the view rewrites them line by line), parsed when first asked."""
+    """The host's own files as read (the view rewrites them line by line) and parsed, when made: a
+    malformed file fails the read, never the rendering of the view."""
 
     meminfo: str
     cpuinfo: str
@@ -200,29 +200,25 @@ class HostTexts:
     diskstats: str
     online: tuple[int, ...]  # /sys/devices/system/cpu/online, expanded
     root: Path = Path("/")  # the host root they were read under, which names them in an error
+    memory_kb: dict[str, int] = field(init=False, repr=False)  # meminfo parsed
+    cpu_blocks: tuple[list[str], dict[int, list[str]]] = field(init=False, repr=False)  # cpuinfo's
+    cpu_times: dict[int, CpuTimes] = field(init=False, repr=False)  # the cpuN lines of stat
+    uptime_s: float = field(init=False, repr=False)
+    disks: tuple[DiskLine, ...] = field(init=False, repr=False)  # every line of diskstats
 
-    @cached_property
-    def memory_kb(self) -> dict[str, int]:
-        return parse_meminfo(self.meminfo, self.root / "proc/meminfo")
+    def __post_init__(self) -> None:
+        def at(name: str) -> Path:
+            return self.root / "proc" / name
 
-    @cached_property
-    def cpu_blocks(self) -> tuple[list[str], dict[int, list[str]]]:
-        """cpuinfo's head and each processor's block of lines, by processor number."""
-        return parse_cpuinfo(self.cpuinfo, self.root / "proc/cpuinfo")
-
-    @cached_property
-    def cpu_times(self) -> dict[int, CpuTimes]:
-        """The cpuN lines of stat."""
-        return parse_cpu_times(self.stat, self.root / "proc/stat")[1]
-
-    @cached_property
-    def uptime_s(self) -> float:
-        return parse_uptime(self.uptime, self.root / "proc/uptime")
-
-    @cached_property
-    def disks(self) -> tuple[DiskLine, ...]:
-        """Every line of diskstats."""
-        return tuple(parse_diskstats(self.diskstats, self.root / "proc/diskstats"))
+        parsed = {
+            "memory_kb": parse_meminfo(self.meminfo, at("meminfo")),
+            "cpu_blocks": parse_cpuinfo(self.cpuinfo, at("cpuinfo")),
+            "cpu_times": parse_cpu_times(self.stat, at("stat"))[1],
+            "uptime_s": parse_uptime(self.uptime, at("uptime")),
+            "disks": tuple(parse_diskstats(self.diskstats, at("diskstats"))),
+        }
+        for name, value in parsed.items():
+            object.__setattr__(self, name, value)  # a frozen dataclass's derived fields
 
 
 def read_host_texts(host: HostRoot, online: tuple[int, ...]) -> HostTexts:
