@@ -81,7 +81,7 @@ def v2_controllers(mountpoint: Path) -> tuple[str, ...]:
     """The controllers available at a cgroup2 mount's root (cgroup.controllers); none where unreadable."""
     try:
         return tuple(read_text(mountpoint / "cgroup.controllers").split())
-    except (ProcessGone, AccessDenied):
+    except (ProcessGone, AccessDenied, OSError):
         return ()
 
 
