@@ -414,3 +414,8 @@ def test_procview_host_files(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     h = v2_host(tmp_path)
     h.write(f"/proc/{file}", "processor\t: x\n" if file == "cpuinfo" else "garbage\n")
     fails_naming(h, capsys, f"/proc/{file}", "procview", "web", "loadavg")
+
+
+def test_mountinfo_super_options_with_a_space_are_the_rest_of_the_line() -> None:
+    [m] = parse_mountinfo("36 35 0:50 / /mnt rw - fuse.x me@host rw,user_id=0,note=a b\n", PATH)
+    assert (m.fstype, m.source, m.super_options) == ("fuse.x", "me@host", ("rw", "user_id=0", "note=a b"))

@@ -82,10 +82,11 @@ def parse_mountinfo(text: str, path: StrPath) -> list[Mount]:
     for line in text.splitlines():
         left, sep, right = line.partition(" - ")
         fields = left.split(" ")
-        tail = right.split(" ")
-        if not sep or len(fields) < 6 or len(tail) != 3 or not tail[0]:
+        # Super options some filesystems print without escaping their spaces: the rest of the line.
+        fstype, _, rest = right.partition(" ")
+        source, sep2, superopts = rest.partition(" ")
+        if not (sep and sep2 and fstype) or len(fields) < 6:
             raise InvalidFormat(path, line)
-        fstype, source, superopts = tail
         major, colon, minor = fields[2].partition(":")
         if not colon:
             raise InvalidFormat(path, line)
