@@ -30,6 +30,8 @@ MAX_CPUS = 1 << 16
 
 def integer(word: str, path: StrPath, line: str | None = None) -> int:
     """A decimal integer as the kernel prints one; `line` is quoted when it is not (default: `word`)."""
+    if len(word) < _DIGITS and word.isascii() and word.isdigit():  # the common case, in range for sure
+        return int(word)
     digits = word[1:] if word.startswith("-") else word
     if not (0 < len(digits) <= _DIGITS and digits.isascii() and digits.isdigit()):
         raise InvalidFormat(path, word if line is None else line, "not a number in")

@@ -4,7 +4,6 @@ the file it failed on; /proc/PID/status has a module of its own (fs/status.py)."
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +14,8 @@ from cgscope.fs.parse import integer
 # The 8 namespace types of namespaces(7), in lsns's order.
 NS_TYPES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
 PF_KTHREAD = 0x00200000  # include/linux/sched.h: the task is a kernel thread
-_NS_LINK = re.compile(r"[a-z_]+:\[([0-9]{1,20})\]", re.ASCII)  # "net:[4026531840]"
 _STAT_FIELDS = 22  # the fields after comm that parse_stat reads: state ... rss (proc(5) fields 3-24)
+_STAT_USED = (1, 6, 11, 12, 17, 19, 21)  # after comm: ppid flags utime stime num_threads starttime rss
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,22 +53,8 @@ def parse_stat(pid: int, text: str, path: StrPath) -> Stat:
     if len(rest) < _STAT_FIELDS or len(rest[0]) != 1:
         raise InvalidFormat(path, text.rstrip("\n"), "no '(comm) state ...' fields in")
     line = text.rstrip("\n")
-
-    def field(n: int) -> int:
-        return integer(rest[n], path, line)
-
-    return Stat(
-        pid=pid,
-        comm=text[lpar + 1 : rpar],
-        state=rest[0],
-        ppid=field(1),
-        flags=field(6),
-        utime=field(11),
-        stime=field(12),
-        num_threads=field(17),
-        start_ticks=field(19),
-        rss_pages=field(21),
-    )
+    ppid, flags, utime, stime, threads, start, rss = (integer(rest[n], path, line) for n in _STAT_USED)
+    return Stat(pid, text[lpar + 1 : rpar], rest[0], ppid, flags, utime, stime, threads, start, rss)
 
 
 def read_stat(proc: Path, pid: int) -> Stat:
@@ -118,14 +103,17 @@ def parse_cgroup(text: str, path: StrPath) -> list[tuple[str, str]]:
     """(controllers, path) per line of /proc/PID/cgroup: "4:memory:/a/b" -> ("memory", "/a/b"); v2 is ""."""
     out = []
     for line in text.splitlines():
-        hierarchy, sep, rest = line.partition(":")
-        controllers, sep2, cgroup = rest.partition(":")
-        if not (sep and sep2 and cgroup.startswith("/")):
+        fields = line.split(":", 2)
+        if not (len(fields) == 3 and fields[2].startswith("/") and _is_small_number(fields[0])):
             raise InvalidFormat(path, line)
-        integer(hierarchy, path, line)
         # A zombie whose cgroup was removed shows "PATH (deleted)" (kernel/cgroup/cgroup.c, proc_cgroup_show).
-        out.append((controllers, cgroup.removesuffix(" (deleted)")))
+        out.append((fields[1], fields[2].removesuffix(" (deleted)")))
     return out
+
+
+def _is_small_number(word: str) -> bool:
+    """A hierarchy id: ASCII digits, a handful of them."""
+    return len(word) < 10 and word.isdigit() and word.isascii()
 
 
 def read_cgroup(proc: Path, pid: int) -> list[tuple[str, str]]:
@@ -135,10 +123,11 @@ def read_cgroup(proc: Path, pid: int) -> list[tuple[str, str]]:
 
 def parse_ns_link(target: str, link: StrPath) -> int:
     """The inode an ns link names: "net:[4026531840]" (namespaces(7))."""
-    m = _NS_LINK.fullmatch(target)
-    if m is None:
-        raise InvalidFormat(link, target, "not a namespace link:")
-    return integer(m.group(1), link, target)
+    start = target.find(":[") + 2
+    inode = target[start:-1]
+    if start > 1 and target[-1] == "]" and len(inode) < 20 and inode.isdigit() and inode.isascii():
+        return int(inode)
+    raise InvalidFormat(link, target, "not a namespace link:")
 
 
 def read_ns(proc: Path, pid: int, types: tuple[str, ...] = NS_TYPES) -> dict[str, int | None]:
