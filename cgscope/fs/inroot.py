@@ -15,10 +15,10 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from cgscope.fs.files import reading
+from cgscope.fs.files import decode, reading
+from cgscope.fs.users import PasswdEntry, parse_passwd
 
 SYS_OPENAT2 = 437  # one number on every architecture: openat2 came after the syscall tables were unified
 RESOLVE_NO_MAGICLINKS = 0x02  # include/uapi/linux/openat2.h
@@ -95,21 +95,9 @@ def is_file_in_root(root: int, path: str) -> bool:
         os.close(fd)
 
 
-@dataclass(frozen=True)
-class Account:
-    """A user's home directory and login shell, as an /etc/passwd line gives them."""
-
-    home: str
-    shell: str
-
-
-def account(root: int, uid: int) -> Account | None:
-    """`uid`'s entry in etc/passwd inside `root`; None if unreadable or not listed."""
+def account(root: int, uid: int) -> PasswdEntry | None:
+    """`uid`'s entry in etc/passwd inside `root` (its home and login shell); None if unreadable or not
+    listed."""
     data = read_in_root(root, "etc/passwd")
-    if data is None:
-        return None
-    for line in data.decode(errors="replace").splitlines():
-        fields = line.split(":")
-        if len(fields) >= 7 and fields[2] == str(uid):
-            return Account(fields[5], fields[6])
-    return None
+    entries = parse_passwd(decode(data)) if data is not None else []
+    return next((e for e in entries if e.uid == uid), None)

@@ -1,8 +1,8 @@
-"""/etc/passwd (passwd(5)), parsed in one place: user names for uids, and login shells.
+"""/etc/passwd (passwd(5)), parsed in one place: the host's user names for uids here, a container's
+accounts through fs/inroot.py.
 
-A passwd file is the host's (under HostRoot, so a fixture root carries its own) or a container's. It is
-not the kernel's: a line that is not "name:password:UID:GID:gecos:home:shell" is skipped, as getpwent(3)
-skips it.
+A passwd file is not the kernel's: a line that is not "name:password:UID:GID:gecos:home:shell" is
+skipped, as getpwent(3) skips it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ _FIELDS = 7
 class PasswdEntry:
     name: str
     uid: int
+    home: str
     shell: str
 
 
@@ -29,7 +30,7 @@ def parse_passwd(text: str) -> list[PasswdEntry]:
     for line in text.splitlines():
         fields = line.split(":")
         if len(fields) == _FIELDS and fields[2].isascii() and fields[2].isdigit():
-            out.append(PasswdEntry(fields[0], int(fields[2]), fields[6]))
+            out.append(PasswdEntry(fields[0], int(fields[2]), fields[5], fields[6]))
     return out
 
 
@@ -60,11 +61,3 @@ class UserNames:
                     found = pwd.getpwuid(uid).pw_name
             self._names[uid] = found
         return found
-
-
-def login_shell(passwd: Path, uid: int) -> str | None:
-    """The login shell the passwd file at `passwd` gives `uid`, or None if unreadable or not listed."""
-    for entry in read_passwd(passwd):
-        if entry.uid == uid and entry.shell.startswith("/"):
-            return entry.shell
-    return None
