@@ -12,7 +12,7 @@ from test_cgstats import hybrid_host, v2_host
 
 from cgscope.cli import main
 from cgscope.errors import InvalidFormat
-from cgscope.fs import cgroup_cpu, cgroup_io, parse, procfs, security, system
+from cgscope.fs import cgroup_cpu, cgroup_io, cgspec, parse, procfs, security, system
 from cgscope.fs.cgroupfs import read_members
 from cgscope.fs.files import decode
 from cgscope.fs.mounttable import parse_mountinfo
@@ -419,3 +419,30 @@ def test_procview_host_files(tmp_path: Path, capsys: pytest.CaptureFixture[str],
 def test_mountinfo_super_options_with_a_space_are_the_rest_of_the_line() -> None:
     [m] = parse_mountinfo("36 35 0:50 / /mnt rw - fuse.x me@host rw,user_id=0,note=a b\n", PATH)
     assert (m.fstype, m.source, m.super_options) == ("fuse.x", "me@host", ("rw", "user_id=0", "note=a b"))
+
+
+@pytest.mark.parametrize(
+    ("files", "read", "bad"),
+    [
+        ({"cpuacct.stat": "user 12\n"}, cgspec.read_cpuacct_stat, "cpuacct.stat"),
+        ({"memory.failcnt": "\u0661\n"}, cgspec.read_failcnt, "memory.failcnt"),
+        ({"memory.events": "oom_kill x\n"}, cgspec.read_memory_events, "memory.events"),
+        (
+            {"cpu.max": "max 100000\n", "cpu.weight": "heavy\n"},
+            lambda d: cgspec.read_cpu_spec(d, 2),
+            "cpu.weight",
+        ),
+        (
+            {"cpu.cfs_period_us": "100000\n", "cpu.cfs_quota_us": "max\n"},
+            lambda d: cgspec.read_cpu_spec(d, 1),
+            "cpu.cfs_quota_us",
+        ),
+    ],
+    ids=["cpuacct.stat missing system", "failcnt", "memory.events", "cpu.weight", "v1 quota max"],
+)
+def test_cgroup_spec_files(
+    tmp_path: Path, files: dict[str, str], read: Callable[[Path], object], bad: str
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert_names_file(lambda: read(tmp_path), tmp_path / bad)

@@ -21,8 +21,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cgscope.errors import AccessDenied, ProcessGone
-from cgscope.fs import cgspec, cgstats
+from cgscope.fs import cgspec
+from cgscope.fs import pressure as fs_pressure
+from cgscope.fs.files import read_optional
 from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.parse import limit_value
 from cgscope.model.containers import Container
 from cgscope.model.derive import derive, memory_allowance
 from cgscope.model.procview import visible_cpu_set
@@ -223,7 +226,7 @@ def _counters(s: Sample, ticks: int, cpuacct_v1: Path | None) -> Figures:
     )
 
 
-def _pressure(p: cgstats.Pressure) -> Pressure:
+def _pressure(p: fs_pressure.Pressure) -> Pressure:
     full = p.full
     return Pressure(
         p.some.total_us / 1e6,
@@ -245,5 +248,5 @@ def _memory_spec(where: Located | None) -> tuple[int | None, int | None, dict[st
 def _limit(directory: Path, name: str) -> int | None:
     """A limit file of the cgroup's own, 0 for no limit (as cAdvisor reports it); None where there is
     no such file."""
-    text = cgstats.read_optional(directory / name)
-    return None if text is None else cgstats.limit_value(text) or 0
+    text = read_optional(directory / name)
+    return None if text is None else limit_value(text, directory / name) or 0

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cgscope.fs.cgstats import cpu_max, flat_keyed, limit_value, read_optional, read_text
+from cgscope.errors import InvalidFormat
+from cgscope.fs.files import read_optional, read_text
+from cgscope.fs.parse import cpu_max, flat_keyed, period, single_integer, v1_quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,18 +36,23 @@ def read_cpu_spec(directory: Path, version: int) -> CpuSpec | None:
         text = read_optional(directory / "cpu.max")
         if text is None:
             return None
-        quota, period = cpu_max(text)
-        weight = read_optional(directory / "cpu.weight")
-        return CpuSpec(quota, period, None if weight is None else weight_to_shares(int(weight)))
+        quota, every = cpu_max(text, directory / "cpu.max")
+        weight = _number(directory, "cpu.weight")
+        return CpuSpec(quota, every, None if weight is None else weight_to_shares(weight))
     period_text = read_optional(directory / "cpu.cfs_period_us")
     if period_text is None:
         return None
-    shares = read_optional(directory / "cpu.shares")
+    quota_path = directory / "cpu.cfs_quota_us"
     return CpuSpec(
-        limit_value(read_text(directory / "cpu.cfs_quota_us")),
-        int(period_text),
-        None if shares is None else int(shares),
+        v1_quota(read_text(quota_path), quota_path),
+        period(period_text, directory / "cpu.cfs_period_us"),
+        _number(directory, "cpu.shares"),
     )
+
+
+def _number(directory: Path, name: str) -> int | None:
+    text = read_optional(directory / name)
+    return None if text is None else single_integer(text, directory / name)
 
 
 def read_cpuacct_stat(directory: Path) -> tuple[int, int] | None:
@@ -53,7 +60,10 @@ def read_cpuacct_stat(directory: Path) -> tuple[int, int] | None:
     text = read_optional(directory / "cpuacct.stat")
     if text is None:
         return None
-    counts = flat_keyed(text)
+    path = directory / "cpuacct.stat"
+    counts = flat_keyed(text, path)
+    if "user" not in counts or "system" not in counts:
+        raise InvalidFormat(path, None, "no user and system lines")
     return counts["user"], counts["system"]
 
 
@@ -61,10 +71,9 @@ def read_memory_events(directory: Path) -> dict[str, int] | None:
     """v2 memory.events: low, high, max, oom, oom_kill (and oom_group_kill on 5.17+), this cgroup and
     below (memory.events.local holds the cgroup's own)."""
     text = read_optional(directory / "memory.events")
-    return None if text is None else flat_keyed(text)
+    return None if text is None else flat_keyed(text, directory / "memory.events")
 
 
 def read_failcnt(directory: Path) -> int | None:
     """v1 memory.failcnt: how often usage hit memory.limit_in_bytes."""
-    text = read_optional(directory / "memory.failcnt")
-    return None if text is None else int(text)
+    return _number(directory, "memory.failcnt")
