@@ -53,7 +53,9 @@ def _runc_state(host: HostRoot, runtime: str, ident: str, data: dict[str, Any]) 
         runtime,
         str(data.get("id") or ident),
         pid,
-        int(start) if isinstance(start, int | str) and str(start).isascii() and str(start).isdigit() else None,
+        int(start)
+        if isinstance(start, int | str) and str(start).isascii() and str(start).isdigit()
+        else None,
         _own_dirs(host, dirs, configured),
     )
 
