@@ -2,8 +2,10 @@
 
 For each size N the script builds a load (see load.py), then runs each tool alone in a tmux window for
 a warm-up and a measured period, and prints the CPU seconds the tool used per second (user + system of
-all its threads, from /proc/PID/stat) and its peak resident memory (VmHWM). Needs root, tmux, top
-(procps) and htop. Run `python bench/bench_dashboard.py --help` for the options.
+all its threads, from /proc/PID/stat), for cgscope split between its UI thread (drawing) and the rest
+(the worker threads that sample), and its peak resident memory (VmHWM). With --keys it times instead
+how long the dashboard takes from a keypress to the redraw that answers it (Enter, 2, 3; first open
+and again). Needs root, tmux, top (procps) and htop. Run `python bench/bench_dashboard.py --help`.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Result:
     tool: str
     argv: list[str]
     cpu_per_s: float | None = None  # CPU seconds per second over the measured period
+    ui_cpu_per_s: float | None = None  # ... of the main thread alone: for cgscope, drawing (not sampling)
     peak_rss_mib: float | None = None  # VmHWM at the end
     rss_mib: float | None = None  # VmRSS at the end
     measured_s: float | None = None
@@ -107,9 +110,11 @@ class Terminal:
         self.directory.cleanup()
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of the whole process (every thread), /proc/PID/stat fields 14 and 15."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """utime + stime of the whole process (every thread, exited ones too), /proc/PID/stat fields 14 and
+    15; of one thread with `thread` (/proc/PID/task/TID/stat)."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    stat = Path(path).read_text()
     fields = stat[stat.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
 
@@ -152,11 +157,13 @@ def measure(tool: Tool, seconds: float, warmup: float) -> tuple[Result, str]:
             wait_for(lambda: tool.shown in term.screen(), 60, f"{tool.label}: {tool.shown}")
         time.sleep(warmup)
         own = time.process_time()
-        start, cpu0, busy0 = time.monotonic(), cpu_seconds(pid), busy_seconds()
+        start, cpu0, busy0, ui0 = time.monotonic(), cpu_seconds(pid), busy_seconds(), cpu_seconds(pid, pid)
         time.sleep(seconds)
         elapsed, cpu1, busy1 = time.monotonic() - start, cpu_seconds(pid), busy_seconds()
+        ui1 = cpu_seconds(pid, pid)
         result.measured_s = round(elapsed, 2)
         result.cpu_per_s = (cpu1 - cpu0) / elapsed
+        result.ui_cpu_per_s = (ui1 - ui0) / elapsed
         other = (busy1 - busy0) - (cpu1 - cpu0) - (time.process_time() - own)
         result.other_cpus = round(max(0.0, other) / elapsed, 2)
         result.peak_rss_mib, result.rss_mib = (round(x, 1) for x in memory_mib(pid))
@@ -205,7 +212,76 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+# -- keypress to redraw -------------------------------------------------------------------------------
+
+# (what is typed, text that shows once the answer is drawn): the container on the second row (the first,
+# sorted by name, is the host), back, the cgroup tree, back, the namespaces, back; the whole sequence
+# twice, so that each view is timed on its first opening and again.
+KEYS = (
+    ("Down", ""),
+    ("Enter", " · init "),
+    ("Escape", "containers ·"),
+    ("2", "counts: direct/total"),
+    ("1", "containers ·"),
+    ("3", "as lsns counts them"),
+    ("1", "containers ·"),
+)
+TIMED = {"Enter", "2", "3"}
+
+
+def key_latencies(delay: float) -> dict[str, list[float]]:
+    """Milliseconds from each timed key (sent to tmux) to the first screen that shows its answer,
+    polled every few milliseconds; the sequence runs twice (first opening, then again)."""
+    script = console_script()
+    if script is None:
+        raise ValueError("the cgscope console script is not installed")
+    term = Terminal()
+    out: dict[str, list[float]] = {key: [] for key in TIMED}
+    try:
+        term.start([script, "-d", f"{delay:g}", "--read-only"])
+        wait_for(lambda: "containers ·" in term.screen(), 60, "the dashboard")
+        time.sleep(2 * delay)  # two refreshes: the rates are known
+        for _ in range(2):
+            for key, shown in KEYS:
+                before = term.screen()
+                start = time.monotonic()
+                term.tmux("send-keys", key)
+                if not shown:
+                    time.sleep(0.2)
+                    continue
+                wait_for(lambda s=shown, b=before: s in term.screen() and term.screen() != b, 60, shown)
+                if key in TIMED:
+                    out[key].append(round((time.monotonic() - start) * 1000, 1))
+                time.sleep(0.5)
+    finally:
+        term.close()
+    return out
+
+
+def bench_keys(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    log(f"N={n}: building {args.groups} groups")
+    with (
+        pid_capacity(n, log),
+        Load(n, args.groups, args.ns_fraction, find_hierarchies(v1=not args.no_v1), log=log),
+    ):
+        log(f"N={n}: timing Enter, 2 and 3")
+        keys = key_latencies(args.delay)
+        return {"n": n, "groups": args.groups, "tasks_on_host": task_count(), "keys": keys}
+
+
+def print_keys(report: dict[str, Any]) -> None:
+    print(f"keypress to redraw, ms (first opening / again); refresh every {report['delay']:g} s")
+    for s in report["sizes"]:
+        timed = "  ".join(
+            f"{key}: {' / '.join(f'{ms:.0f}' for ms in s['keys'][key])}" for key in sorted(TIMED)
+        )
+        print(f"  N={s['n']} ({s['groups']} groups): {timed}")
+
+
 def print_report(report: dict[str, Any]) -> None:
+    if report.get("keys"):
+        print_keys(report)
+        return
     m = report["machine"]
     print(
         f"kernel {m['kernel']}, {m['cpus']} CPUs, Python {m['python']}; refresh every {report['delay']:g} s, "
@@ -213,11 +289,12 @@ def print_report(report: dict[str, Any]) -> None:
     )
     for s in report["sizes"]:
         print(f"\nN={s['n']}: {s['groups']} groups, {s['tasks_on_host']} tasks on the host")
-        print(f"  {'tool':<20} {'CPU s/s':>8} {'peak RSS MiB':>13} {'other CPUs':>11}")
+        print(f"  {'tool':<20} {'CPU s/s':>8} {'UI thread':>10} {'peak RSS MiB':>13} {'other CPUs':>11}")
         for r in s["results"]:
+            ui = r["ui_cpu_per_s"] if r["tool"].startswith("cgscope") else None
             line = (
-                f"  {r['tool']:<20} {fmt(r['cpu_per_s'], '8.3f')} {fmt(r['peak_rss_mib'], '13.1f')} "
-                f"{fmt(r['other_cpus'], '11.2f')}"
+                f"  {r['tool']:<20} {fmt(r['cpu_per_s'], '8.3f')} {fmt(ui, '10.3f')} "
+                f"{fmt(r['peak_rss_mib'], '13.1f')} {fmt(r['other_cpus'], '11.2f')}"
             )
             print(line + (f"  error: {r['error']}" if r["error"] else ""))
     print(f"\nGoal: cgscope CPU <= {GOAL_CPU_VS_TOP:.1f}x top's, peak RSS <= {GOAL_RSS_MIB:.0f} MiB")
@@ -250,6 +327,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="containers",
         help="the dashboard's view (default containers)",
     )
+    p.add_argument(
+        "--keys", action="store_true", help="time keypress to redraw (Enter, 2, 3) instead of CPU use"
+    )
     args = p.parse_args(argv)
     if not args.sizes or args.seconds <= 0 or args.delay <= 0:
         p.error("need at least one size, --seconds > 0 and --delay > 0")
@@ -273,8 +353,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "seconds": args.seconds,
             "warmup": args.warmup,
             "view": args.view,
+            "keys": args.keys,
         }
-        report["sizes"] = [bench_size(n, args) for n in args.sizes]
+        measure_size = bench_keys if args.keys else bench_size
+        report["sizes"] = [measure_size(n, args) for n in args.sizes]
         return report
 
     return finish(build, args.json, print_report)
