@@ -201,6 +201,8 @@ class FakeHost:
                 (d / "cgroup.procs").write_text("")
                 if h.version == 2:
                     self._v2_files(d, is_root=d == top)
+                elif "freezer" in h.key.split(",") and d != top:
+                    (d / "freezer.state").write_text("THAWED\n")
 
     def _v2_files(self, d: Path, *, is_root: bool) -> None:
         """cgroup.controllers lists what the parent enables; an empty list reads as "" (no newline)."""
@@ -213,6 +215,8 @@ class FakeHost:
             enabled = available if d.name.endswith(".slice") else ""
         (d / "cgroup.controllers").write_text(available + "\n" if available else "")
         (d / "cgroup.subtree_control").write_text(enabled + "\n" if enabled else "")
+        if not is_root:  # the root has no cgroup.events: it cannot be frozen
+            (d / "cgroup.events").write_text("populated 0\nfrozen 0\n")
 
     # -- processes --------------------------------------------------------------------------------
 

@@ -107,6 +107,10 @@ class RuntimeState:
         """Whether this runtime's state records container `ident`."""
         return False
 
+    def paused(self, ident: str) -> bool | None:
+        """Whether the runtime records container `ident` paused; None where it keeps no record read here."""
+        return None
+
     def _setting(self, flags: tuple[str, ...], key: str, default: str) -> list[Path]:
         """A directory setting of each running daemon: its flag (`flags`), else `key` in its configuration
         file, else `default` — which also stands when no daemon runs (state outlives its daemon)."""
@@ -181,6 +185,16 @@ class DockerState(RuntimeState):
         config = self._config_v2(ident).get("Config")
         image = config.get("Image") if isinstance(config, dict) else None
         return image if isinstance(image, str) and image else None
+
+    def paused(self, ident: str) -> bool | None:
+        """`docker pause`'s record: config.v2.json "State"."Paused"."""
+        for root in self.data_roots:
+            data = _json(root / "containers" / ident / "config.v2.json")
+            record = data.get("State") if isinstance(data, dict) else None
+            paused = record.get("Paused") if isinstance(record, dict) else None
+            if isinstance(paused, bool):
+                return paused
+        return None
 
 
 # A Kubernetes container's names in its OCI bundle (containerd's CRI plugin, then CRI-O's).
