@@ -300,9 +300,10 @@ def test_top_table_and_processes(tmp_path: Path) -> None:
     text = cli(h, "top", "-d", "0.1", "-n", "2")
     assert text.count("NAME") == 2  # two refreshes
     header, host_row, web = text.splitlines()[:3]
-    assert header.split()[:7] == ["NAME", "RUNTIME", "CPU%", "CPUS", "%CPU", "LIM", "THR%"]
+    assert header.split()[:8] == ["NAME", "RUNTIME", "STATE", "CPU%", "CPUS", "%CPU", "LIM", "THR%"]
     assert host_row.startswith("(host)") and web.startswith("web ")
-    assert web.split()[6:11] == ["100M", "75.0M", "200M", "50.0", "3/1000"]
+    # The working set (usage 100M less 25M of inactive page cache) against the limit, and its share.
+    assert web.split()[7:11] == ["75.0M", "200M", "37.5", "3/1000"]
     data = json.loads(cli(h, "top", "web", "--json", "-d", "0.1"))
     [p] = data["processes"]
     assert (p["pid"], p["nspid"], p["user"], p["command"]) == (4242, 1, "root", "nginx -g daemon off;")

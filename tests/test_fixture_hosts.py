@@ -350,8 +350,8 @@ def test_v2_namespaces_and_nspids(v2: FakeHost) -> None:
     assert c["nginx"]["namespaces"] == {**HOST_NS, **private(2)}
     assert c["nginx"]["shared_with_host"] == ["time", "user"]
     assert c["web"]["nspids"] == {"910": 1, "920": 80}
-    # The bare container's unshare parent is in the host's pid namespace.
-    assert c["sleep"]["nspids"] == {"1200": 1200, "1201": 1}
+    # The bare container's unshare parent is in the host's pid namespace: no pid inside the container.
+    assert c["sleep"]["nspids"] == {"1200": None, "1201": 1}
     assert c["sleep"]["namespaces"] == {**HOST_NS, "mnt": UNSHARE_MNT, "pid": UNSHARE_PID}
     assert c["sleep"]["shared_with_host"] == ["cgroup", "ipc", "net", "time", "user", "uts"]
     # Pod containers share the pause container's network, not the host's.
@@ -538,18 +538,29 @@ def test_unreadable_namespaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_v2_text_views(v2: FakeHost) -> None:
     lines = cli(v2, "containers").splitlines()
-    assert lines[0].split() == ["NAME", "RUNTIME", "ID", "INIT", "PIDS", "OWN", "NAMESPACES", "CGROUP"]
+    assert lines[0].split() == [
+        "NAME",
+        "RUNTIME",
+        "STATE",
+        "ID",
+        "INIT",
+        "PIDS",
+        "OWN",
+        "NAMESPACES",
+        "CGROUP",
+    ]
     nginx = next(line for line in lines if line.startswith("nginx "))
     assert nginx.split() == [
         "nginx",
         "docker",
+        "running",
         DOCKER_ID[:12],
         "530",
         "2",
         "cgroup,ipc,mnt,net,pid,uts",
         DOCKER_CG,
     ]
-    assert lines[-1].split() == ["(host)", "-", "-", "1", str(len(V2_HOST_PIDS)), "-", "/"]
+    assert lines[-1].split() == ["(host)", "-", "-", "-", "1", str(len(V2_HOST_PIDS)), "-", "/"]
     ps = cli(v2, "ps", "nginx").splitlines()
     assert ps[0].split() == ["PID", "NSPID", "PPID", "USER", "S", "START", "CONTAINER", "COMMAND"]
     assert ps[2].split()[:5] == ["531", "29", "530", "101", "S"]
@@ -693,7 +704,7 @@ def test_v1_tree(v1: FakeHost) -> None:
 
 
 def test_tree_unknown_hierarchy(v1: FakeHost, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--root", str(v1.root), "tree", "-H", "cpu"], out=io.StringIO()) == 1
+    assert main(["--root", str(v1.root), "tree", "-H", "nosuch"], out=io.StringIO()) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "choose one of name=systemd, cpu,cpuacct, memory, pids" in err
 

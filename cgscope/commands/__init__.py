@@ -71,6 +71,13 @@ class GlobalOptions:
             "runs) and top (default 1)",
         )
         parser.add_argument(
+            "-q",
+            "--quiet",
+            action="store_true",
+            default=default(False),
+            help="no notes on stderr (processes not inspected, shared cgroups); errors are still said",
+        )
+        parser.add_argument(
             "--read-only",
             action="store_true",
             default=default(False),
@@ -89,7 +96,7 @@ def refusal(args: argparse.Namespace) -> str | None:
 class Commands:
     """Adds subcommands to the `cgscope` parser."""
 
-    def __init__(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    def __init__(self, sub: argparse._SubParsersAction[Any]) -> None:
         self._sub = sub
 
     def add(
@@ -105,7 +112,9 @@ class Commands:
     ) -> argparse.ArgumentParser:
         """`writes`: the command changes cgroups or processes (refused under --read-only); `refreshes`:
         it samples more than once and takes -d."""
-        parser = self._sub.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
+        parser: argparse.ArgumentParser = self._sub.add_parser(
+            name, help=help_text, description=help_text, allow_abbrev=False
+        )
         if json_output:
             parser.add_argument(
                 "--json", action="store_true", help=f"print JSON for scripts (schema: {schema})"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any, TextIO
 
 from cgscope.commands import Commands, emit_json
 from cgscope.errors import NotFound
 from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.mounts import CgroupMount
 from cgscope.fs.procfs import NS_TYPES
 
 
@@ -29,40 +29,47 @@ def register(commands: Commands) -> None:
         "-H",
         "--hierarchy",
         metavar="NAME",
-        help='only this hierarchy: "unified" (cgroup v2), or a v1 one such as "memory", "cpu,cpuacct"',
+        help='only this hierarchy: "unified" (cgroup v2), a v1 one such as "memory", or those holding some '
+        'controllers: "cpu,cpuacct" (mounted together or apart)',
     )
 
 
 def containers(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
+    from cgscope.commands.notes import note_once
     from cgscope.fs.procfs import kernel_identity
     from cgscope.model.collect import Collector
     from cgscope.model.containers import group_containers
+    from cgscope.model.state import container_states
     from cgscope.render import views
     from cgscope.render.columns import pick, table
     from cgscope.render.columns.containers import COLUMNS, INVENTORY, ContainerRow
     from cgscope.render.table import print_table
 
-    inv = group_containers(host, Collector(host))
+    collector = Collector(host)
+    inv = group_containers(host, collector)
+    states = container_states(host, inv, collector)
     identity = kernel_identity(host.proc)
     if args.json:
         emit_json(
             out,
             {
                 "host": views.host_json(host, identity, inv),
-                "containers": [views.container_json(c, inv) for c in inv.containers],
+                "containers": [views.container_json(c, inv, states[c.id]) for c in inv.containers],
             },
         )
         return
     primary = host.primary.key if host.primary else None
-    rows = [ContainerRow(c, inv, primary) for c in inv.containers] + [ContainerRow(None, inv, primary)]
+    rows = [ContainerRow(c, inv, primary, state=states[c.id]) for c in inv.containers]
+    rows.append(ContainerRow(None, inv, primary))
     title = f"{identity[0]} · kernel {identity[1]} · cgroup {host.mode}"
     print_table(table(pick(COLUMNS, INVENTORY), rows, title), out, out.isatty())
     if inv.uninspected:
         advice = "not even root may read them" if os.geteuid() == 0 else "run as root to place them"
-        print(
+        note_once(
+            "uninspected",
             f"cgscope: {len(inv.uninspected)} processes could not be inspected (permission denied): "
-            f"they are counted as the host's; {advice}",
-            file=sys.stderr,
+            f"they are counted as the host's; {advice} (said once per terminal session; -q: never)",
+            quiet=args.quiet,
         )
 
 
@@ -106,14 +113,13 @@ def ns(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
 
 
 def tree(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
+    from cgscope.model.collect import Collector
+    from cgscope.model.containers import group_containers
     from cgscope.model.tree import read_tree
     from cgscope.render import views
     from cgscope.render.table import visible
 
-    mounts = [m for m in host.mounts if args.hierarchy in (None, m.key)]
-    if not mounts:
-        names = ", ".join(m.key for m in host.mounts)
-        raise NotFound(f"no hierarchy named {args.hierarchy!r}: choose one of {names}")
+    mounts = hierarchies(host, args.hierarchy)
     trees = [(m, read_tree(m)) for m in mounts]
     if args.json:
         data: dict[str, Any] = {
@@ -122,6 +128,22 @@ def tree(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
         }
         emit_json(out, data)
         return
+    inv = group_containers(host, Collector(host))
     for m, t in trees:
         out.write(f"{m.key} (cgroup v{m.version}, {visible(host.shown(m.mountpoint))}):\n")
-        out.write("\n".join(views.tree_lines(t)) + "\n\n")
+        out.write("\n".join(views.tree_lines(t, views.container_cgroups(inv, m.key))) + "\n\n")
+
+
+def hierarchies(host: HostRoot, wanted: str | None) -> list[CgroupMount]:
+    """The hierarchies `-H` names: one by its name ("memory", "cpu,cpuacct", "unified"), or those holding
+    the controllers it lists ("cpu,cpuacct" where cpu and cpuacct are mounted apart)."""
+    if wanted is None:
+        return list(host.mounts)
+    named = host.mount(wanted)
+    if named is not None:
+        return [named]
+    found = [host.mount_for(c) for c in wanted.split(",") if c]
+    if not found or None in found:
+        names = ", ".join(m.key for m in host.mounts)
+        raise NotFound(f"no hierarchy named {wanted!r}: choose one of {names}")
+    return list(dict.fromkeys(m for m in found if m is not None))

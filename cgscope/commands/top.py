@@ -11,9 +11,11 @@ from cgscope.errors import NotFound
 from cgscope.fs.hostroot import HostRoot
 
 if TYPE_CHECKING:
-    from cgscope.model.containers import Inventory
+    from collections.abc import Mapping
+
+    from cgscope.model.containers import Container, Inventory
     from cgscope.model.derive import ContainerUsage, ProcessUsage, Usage
-    from cgscope.render.table import Table
+    from cgscope.model.state import ContainerState
 
 DEFAULT_DELAY = 1.0  # seconds between two samples: rates are over this interval
 VIEW_FILES = ("meminfo", "cpuinfo", "stat", "uptime", "loadavg", "swaps", "diskstats", "online")
@@ -75,6 +77,7 @@ def top(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.fs.procfs import kernel_identity
     from cgscope.model.collect import Collector
     from cgscope.model.derive import derive_overview, memory_allowance, process_usage
+    from cgscope.model.state import container_states
     from cgscope.model.target import resolve_container
     from cgscope.model.usage import Overview, OverviewSample, ProcessSampler, Watched
 
@@ -99,7 +102,7 @@ def top(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
         time.sleep(delay)
         cur = overview.sample()
         host_usage, rows = derive_overview(prev, cur)
-        procs = None
+        procs: list[ProcessUsage] | None = None
         if chosen:
             watched = selected(cur)
             rows = [r for r in rows if r.watched.container.id == watched.container.id]
@@ -108,17 +111,18 @@ def top(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
             procs = process_usage(prev_procs, cur_procs, overview.sampler.ticks, allowed)
             prev_procs = cur_procs
         prev = cur
-        shown = (host_usage, rows, cur.inventory)
-        _print_refresh(args, out, (host, identity), shown, procs=procs, first=i == 0)
+        states = container_states(host, cur.inventory, overview.collector)
+        shown = (host_usage, rows, cur.inventory, states)
+        _print_refresh(args, out, (host, identity), shown, procs=(chosen, procs), first=i == 0)
 
 
 def _print_refresh(
     args: argparse.Namespace,
     out: TextIO,
     about: tuple[HostRoot, tuple[str, str]],
-    shown: tuple[Usage, list[ContainerUsage], Inventory],
+    shown: tuple[Usage, list[ContainerUsage], Inventory, Mapping[str, ContainerState]],
     *,
-    procs: list[ProcessUsage] | None,
+    procs: tuple[Container | None, list[ProcessUsage] | None],
     first: bool,
 ) -> None:
     from cgscope.render import top as render
@@ -126,45 +130,33 @@ def _print_refresh(
     from cgscope.render.table import print_table
 
     host, identity = about
-    host_usage, rows, inv = shown
+    host_usage, rows, inv, states = shown
+    chosen, members = procs
     mode = host.mode
     if args.json:
         data = {
             "host": render.host_json(identity, mode, host_usage),
-            "containers": [render.container_json(r) for r in rows],
+            "containers": [render.container_json(r, states.get(r.watched.container.id)) for r in rows],
         }
-        if procs is not None:
-            data["processes"] = [render.process_json(p) for p in procs]
+        if members is not None:
+            data["processes"] = [render.process_json(p, chosen) for p in members]
         emit_json(out, data)
         return
     if not first:
         out.write("\n")
-    table = render.overview_table(host_usage, rows, inv, host.primary.key if host.primary else None)
+    primary = host.primary.key if host.primary else None
+    table = render.overview_table(host_usage, rows, inv, primary, states)
     table.title = render.title(identity, mode, host_usage.interval)
-    print_table(table, out, _fits_terminal(table, out))
-    if procs is not None:
+    print_table(table, out, out.isatty())
+    if members is not None:
         out.write("\n")
-        processes_table = render.processes_table(procs)
-        print_table(processes_table, out, _fits_terminal(processes_table, out))
-    if any(r.watched.shared for r in rows):
+        print_table(render.processes_table(members, chosen), out, out.isatty())
+    if any(r.watched.shared for r in rows) and not args.quiet:
         print(
             f"cgscope: {SHARED_MARK} shares its cgroup with other processes (or is in the root "
             "cgroup): its figures are the whole cgroup's",
             file=sys.stderr,
         )
-
-
-def _fits_terminal(table: Table, out: TextIO) -> bool:
-    """Draw with rich on a terminal wide enough for every figure; else plain columns, which never cut a
-    number short (rich would, to "…")."""
-    from shutil import get_terminal_size
-
-    from cgscope.render.table import plain
-
-    if not out.isatty():
-        return False
-    width = max(len(line) for line in plain(table).splitlines())
-    return width + 4 <= get_terminal_size().columns
 
 
 def procview(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:

@@ -21,7 +21,7 @@ from cgscope.fs import procfs
 from cgscope.fs.controlfiles import block_device, read_value
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
-from cgscope.fs.parse import cpu_max, cpulist, limit_value
+from cgscope.fs.parse import cpu_max, cpulist, flat_keyed, limit_value
 from cgscope.fs.system import read_online
 
 DEFAULT_PERIOD = 100_000  # µs: a new cgroup's CFS period
@@ -206,10 +206,14 @@ class ControllerWrites:
     def _warn_usage(self, place: Place, limit: int) -> None:
         if place.new:
             used, who = self._rss(), f"{self.target.label} uses"
-        else:
+        else:  # the working set: what the kernel cannot reclaim (inactive page cache) before it OOM-kills
             name = "memory.usage_in_bytes" if place.v1 else "memory.current"
             now = self._current(place, name)
-            used, who = (int(now) if now else 0), f"{place.mount.key}:{place.cgroup} holds"
+            stat = place.directory / "memory.stat"
+            cache = flat_keyed(read_value(stat), stat) if "memory" not in place.fresh and stat.exists() else {}
+            inactive = cache.get("total_inactive_file" if place.v1 else "inactive_file", 0)
+            used = max(0, (int(now) if now else 0) - inactive)
+            who = f"working set {place.mount.key}:{place.cgroup} holds"
         if limit < used:
             self.warnings.append(
                 f"--memory {_size(limit)} is below the {_size(used)} {who} now: "

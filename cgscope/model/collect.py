@@ -57,6 +57,7 @@ class Collector:
         self.users = UserNames(host.root)
         self.boot_time = procfs.boot_time(host.proc)
         self.ticks = procfs.clock_ticks()
+        self.page_size = os.sysconf("SC_PAGE_SIZE")
         # /proc/PID/cgroup names v1 hierarchies by their controllers; cgroup2 is the empty name.
         self._hierarchy = {m.key: m.key for m in host.mounts if m.version == 1}
         if host.unified is not None:  # a "0::" line appears once cgroup2 was ever mounted, even unmounted
@@ -110,6 +111,9 @@ class Collector:
             cmdline=cached[0],
             cgroups=cgroups,
             namespaces=cached[1],
+            cpu_ticks=stat.utime + stat.stime,
+            rss_bytes=stat.rss_pages * self.page_size,
+            threads=stat.num_threads,
         )
 
     def pids(self) -> list[int]:

@@ -169,6 +169,7 @@ class ProcessUsage:
     cpu_percent: float | None  # % of one CPU over the interval; None for a process new in `cur`
     rss_bytes: int
     memory_percent: float | None  # RSS as a share of `memory_total`
+    threads: int
 
 
 def process_usage(
@@ -185,6 +186,6 @@ def process_usage(
         dt = now.taken_at - was.taken_at if was is not None else 0.0
         cpu = (now.cpu_ticks - was.cpu_ticks) / ticks / dt * 100 if was is not None and dt > 0 else None
         share = now.rss_bytes / memory_total * 100 if memory_total else None
-        out.append(ProcessUsage(now.process, now.state, cpu, now.rss_bytes, share))
+        out.append(ProcessUsage(now.process, now.state, cpu, now.rss_bytes, share, now.threads))
     out.sort(key=lambda u: (-(u.cpu_percent or 0.0), -u.rss_bytes, u.process.pid))
     return out

@@ -21,6 +21,10 @@ class Process:
     cmdline: tuple[str, ...]
     cgroups: Mapping[str, str]  # hierarchy key ("unified", "memory", ...) -> cgroup path
     namespaces: Mapping[str, int | None]  # type -> inode; None when unreadable
+    # Counters when it was read (/proc/PID/stat): two reads make its CPU %.
+    cpu_ticks: int = 0  # utime + stime
+    rss_bytes: int = 0
+    threads: int = 1
 
     @property
     def key(self) -> tuple[int, int]:

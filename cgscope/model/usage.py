@@ -326,6 +326,7 @@ class ProcessSample:
     rss_bytes: int
     state: str
     taken_at: float  # time.monotonic()
+    threads: int = 1
 
 
 class ProcessSampler:
@@ -349,7 +350,8 @@ class ProcessSampler:
                 continue
             self._known[key] = process
             rss = stat.rss_pages * self.page_size
-            out[key] = ProcessSample(process, stat.utime + stat.stime, rss, stat.state, time.monotonic())
+            cpu = stat.utime + stat.stime
+            out[key] = ProcessSample(process, cpu, rss, stat.state, time.monotonic(), stat.num_threads)
         for key in self._known.keys() - out.keys():
             del self._known[key]
         return out

@@ -3,16 +3,17 @@ dicts (for scripts). Schema: docs/top.md."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from cgscope.model.containers import Inventory
+from cgscope.model.containers import Container, Inventory
 from cgscope.model.derive import ContainerUsage, CpuUsage, IoUsage, MemoryUsage, ProcessUsage, Usage
+from cgscope.model.state import ContainerState
 from cgscope.render.columns import containers, pick, processes, table
 from cgscope.render.columns.containers import ContainerRow
 from cgscope.render.columns.processes import ProcessRow
 from cgscope.render.table import Table
-from cgscope.render.views import container_ref
+from cgscope.render.views import container_ref, inside_pid, state_json
 from cgscope.units import cpulist
 
 # -- JSON ----------------------------------------------------------------------------------------------
@@ -90,25 +91,27 @@ def host_json(identity: tuple[str, str], mode: str, u: Usage) -> dict[str, Any]:
     }
 
 
-def container_json(row: ContainerUsage) -> dict[str, Any]:
+def container_json(row: ContainerUsage, state: ContainerState | None = None) -> dict[str, Any]:
     c = row.watched.container
     return {
         **container_ref(c),
+        "state": state_json(state),
         "cgroup": dict(c.cgroup),
         "shared_cgroup": row.watched.shared,
         **usage_json(row.usage),
     }
 
 
-def process_json(p: ProcessUsage) -> dict[str, Any]:
+def process_json(p: ProcessUsage, container: Container | None = None) -> dict[str, Any]:
     return {
         "pid": p.process.pid,
-        "nspid": p.process.nspid,
+        "nspid": inside_pid(p.process, container),
         "user": p.process.user,
         "state": p.state,
         "cpu_percent": _round(p.cpu_percent),
         "rss_bytes": p.rss_bytes,
         "memory_percent": _round(p.memory_percent),
+        "threads": p.threads,
         "command": p.process.command,
     }
 
@@ -116,15 +119,24 @@ def process_json(p: ProcessUsage) -> dict[str, Any]:
 # -- tables --------------------------------------------------------------------------------------------
 
 
-def overview_table(host: Usage, rows: Iterable[ContainerUsage], inv: Inventory, primary: str | None) -> Table:
+def overview_table(
+    host: Usage,
+    rows: Iterable[ContainerUsage],
+    inv: Inventory,
+    primary: str | None,
+    states: Mapping[str, ContainerState],
+) -> Table:
     """The host first, then each container; a container whose cgroup is shared is marked with "*"."""
     listed = [ContainerRow(None, inv, primary, host)]
-    listed += [ContainerRow(r.watched.container, inv, primary, r.usage, r.watched.shared) for r in rows]
+    for r in rows:
+        c = r.watched.container
+        listed.append(ContainerRow(c, inv, primary, r.usage, r.watched.shared, states.get(c.id)))
     return table(pick(containers.COLUMNS, containers.USAGE), listed)
 
 
-def processes_table(rows: Iterable[ProcessUsage]) -> Table:
-    return table(pick(processes.COLUMNS, processes.USAGE), [ProcessRow(u.process, None, u) for u in rows])
+def processes_table(rows: Iterable[ProcessUsage], container: Container | None = None) -> Table:
+    listed = [ProcessRow(u.process, container, u) for u in rows]
+    return table(pick(processes.COLUMNS, processes.USAGE), listed)
 
 
 def title(identity: tuple[str, str], mode: str, interval: float | None) -> str:

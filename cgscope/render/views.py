@@ -3,6 +3,7 @@ cgroup tree as text; their tables are built from render/columns."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from cgscope.fs.hostroot import HostRoot
@@ -11,6 +12,7 @@ from cgscope.model.containers import Container, Inventory
 from cgscope.model.namespaces import Namespace
 from cgscope.model.process import Process
 from cgscope.model.runtimes import Pod
+from cgscope.model.state import ContainerState
 from cgscope.model.tree import CgroupNode
 from cgscope.render.table import visible
 
@@ -41,13 +43,27 @@ def container_ref(c: Container) -> dict[str, Any]:
     return {"id": c.id, "name": c.name, "runtime": c.runtime, "init_pid": c.init_pid}
 
 
-def container_json(c: Container, inv: Inventory) -> dict[str, Any]:
+def outside(p: Process, c: Container | None) -> bool:
+    """Whether a container member is outside the container's pid namespace (the `unshare` launcher that
+    waits for its init): the container knows no pid of it."""
+    own, its = p.namespaces.get("pid"), c.namespaces.get("pid") if c is not None else None
+    return own is not None and its is not None and own != its
+
+
+def inside_pid(p: Process, c: Container | None) -> int | None:
+    """The pid the container knows the process by (NSpid's last field); None outside its pid namespace,
+    or unknown."""
+    return None if outside(p, c) else p.nspid
+
+
+def container_json(c: Container, inv: Inventory, state: ContainerState | None = None) -> dict[str, Any]:
     """`containers --json`: the container reference and all cgscope knows of the container."""
     procs = inv.processes
     return {
         **container_ref(c),
+        "state": state_json(state),
         "pids": list(c.pids),
-        "nspids": {str(pid): procs[pid].nspid for pid in c.pids},
+        "nspids": {str(pid): inside_pid(procs[pid], c) for pid in c.pids},
         "cgroup": dict(c.cgroup),
         "namespaces": dict(c.namespaces),
         "shared_with_host": list(c.shared_with_host),
@@ -61,11 +77,18 @@ def pod_json(pod: Pod) -> dict[str, Any]:
     return {"pod_uid": pod.uid, "qos": pod.qos, "namespace": pod.namespace, "pod": pod.name}
 
 
+def state_json(state: ContainerState | None) -> dict[str, Any] | None:
+    """running, freezing, frozen or paused, and what the runtime's own record says (null: none read)."""
+    if state is None:
+        return None
+    return {"activity": state.activity, "runtime_paused": state.runtime_paused}
+
+
 def process_json(p: Process, inv: Inventory) -> dict[str, Any]:
     c = inv.container_of.get(p.pid)
     return {
         "pid": p.pid,
-        "nspid": p.nspid,
+        "nspid": inside_pid(p, c),
         "ppid": p.ppid,
         "uid": p.uid if p.uid >= 0 else None,
         "user": p.user,
@@ -100,20 +123,35 @@ def tree_json(node: CgroupNode) -> dict[str, Any]:
     }
 
 
-def tree_lines(node: CgroupNode) -> list[str]:
-    """An indented tree ("├─", "└─" as lsns and systemd-cgls draw it) with direct/total process counts;
-    cgroup names made visible (render/table.visible)."""
-    lines = [f"{node.path}  {tree_counts(node)}"]
+def tree_lines(node: CgroupNode, containers: Mapping[str, str] | None = None) -> list[str]:
+    """An indented tree ("├─", "└─" as lsns and systemd-cgls draw it) with direct/total process counts,
+    and the name of the container whose cgroup a path is (`containers`: path -> name); cgroup and
+    container names made visible (render/table.visible)."""
+    names = containers or {}
+
+    def line(n: CgroupNode, label: str) -> str:
+        owner = names.get(n.path)
+        return f"{visible(label)}  {tree_counts(n)}" + (f"  {visible(owner)}" if owner is not None else "")
+
+    lines = [line(node, node.path)]
 
     def walk(n: CgroupNode, prefix: str) -> None:
         for i, child in enumerate(n.children):
             last = i == len(n.children) - 1
-            name = child.path.rsplit("/", 1)[-1]
-            lines.append(f"{prefix}{'└─' if last else '├─'}{name}  {tree_counts(child)}")
+            lines.append(prefix + ("└─" if last else "├─") + line(child, child.path.rsplit("/", 1)[-1]))
             walk(child, prefix + ("  " if last else "│ "))
 
     walk(node, "")
-    return [visible(line) for line in lines]
+    return lines
+
+
+def container_cgroups(inv: Inventory, hierarchy: str) -> dict[str, str]:
+    """The cgroup path of each container in one hierarchy, to its name (the first, should two share)."""
+    out: dict[str, str] = {}
+    for c in inv.containers:
+        if hierarchy in c.cgroup:
+            out.setdefault(c.cgroup[hierarchy], c.name)
+    return out
 
 
 def tree_counts(node: CgroupNode) -> str:

@@ -4,7 +4,11 @@ written, how it sorts, and how soon it gives way on a narrow terminal. The one-s
 header everywhere, and a new column is one entry.
 
 A spec turns a row into a `Cell`: the text as written (data's control characters made visible), the value
-it sorts by, and for a share of a limit the percentage a dashboard draws as a bar.
+it sorts by, for a share of a limit the percentage a dashboard draws as a bar, and whether the figure is
+near trouble (`Level`: a limit nearly reached, throttling, an OOM kill), which a dashboard colours.
+
+On a terminal too narrow for every column, the least important give way (render/table.fit): `priority` 0
+tells rows apart and always stays, higher numbers give way first.
 """
 
 from __future__ import annotations
@@ -18,10 +22,15 @@ from cgscope.render.table import Table, visible
 
 T = TypeVar("T")
 SortValue = str | int | float | None
+Level = Literal["warning", "error"]  # a figure near trouble; None: nothing to say
 
 UNKNOWN = "?"  # a value cgscope may not read (permission denied, a file gone or malformed)
 NONE = "-"  # nothing to show: no limit, no quota, not a container
 MEASURING = "…"  # a rate before the second sample: one sample tells no rate
+
+# When a figure is near trouble: a share of a CPU or memory limit (%), throttled periods (%).
+WARNING_SHARE, ERROR_SHARE = 80.0, 95.0
+THROTTLED_WARNING = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +38,7 @@ class Cell:
     text: str  # as written: widths, the filter and the plain output use it
     sort: SortValue = None  # None sorts after every known value, whatever the direction
     percent: float | None = None  # a share of a limit, for a bar where the table draws one
+    level: Level | None = None
 
     @classmethod
     def of(cls, value: str | int | None) -> Cell:
@@ -45,6 +55,17 @@ class Cell:
         return UNKNOWN_CELL if value is None or text is None else cls(text, value)
 
 
+def share_level(percent: float | None) -> Level | None:
+    """A share of a limit: a warning from WARNING_SHARE %, an error from ERROR_SHARE %."""
+    if percent is None or percent < WARNING_SHARE:
+        return None
+    return "error" if percent >= ERROR_SHARE else "warning"
+
+
+def worst(*levels: Level | None) -> Level | None:
+    return "error" if "error" in levels else "warning" if "warning" in levels else None
+
+
 UNKNOWN_CELL = Cell(UNKNOWN)
 NONE_CELL = Cell(NONE)
 MEASURING_CELL = Cell(MEASURING)
@@ -57,7 +78,7 @@ class Column(Generic[T]):
     cell: Callable[[T], Cell]
     justify: Literal["left", "right"] = "left"
     priority: int = 1  # 0: it tells rows apart and always stays; higher numbers give way first
-    wrap: bool = False  # a long value (a command line) may fold on a terminal; never when piped
+    wrap: bool = False  # a long value (a command line): cut to fit a terminal, never when piped
     bar: bool = False  # a share of a limit (Cell.percent): the dashboard draws a bar before the value
 
 
@@ -68,8 +89,11 @@ def pick(columns: Sequence[Column[T]], keys: Iterable[str]) -> list[Column[T]]:
 
 
 def table(columns: Sequence[Column[T]], rows: Iterable[T], title: str | None = None) -> Table:
-    """The one-shot commands' Table (render/table.py) of `rows` in these columns."""
-    out = Table([TableColumn(c.header, c.justify, c.wrap) for c in columns], title=title)
+    """The one-shot commands' Table (render/table.py) of `rows` in these columns: on a terminal, fitted
+    to its width (the least important columns give way), one line per row."""
+    out = Table(
+        [TableColumn(c.header, c.justify, c.wrap, c.priority) for c in columns], title=title, fitted=True
+    )
     for row in rows:
         out.rows.append([visible(c.cell(row).text) for c in columns])
     return out

@@ -4,21 +4,26 @@ container and one for the host, each figure a column of its own."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cgscope.fs.procfs import NS_TYPES
 from cgscope.model.containers import Container, Inventory
-from cgscope.model.derive import Usage
+from cgscope.model.derive import MemoryUsage, Usage
+from cgscope.model.state import ContainerState
 from cgscope.model.target import short_id
 from cgscope.render.columns import (
     MEASURING_CELL,
     NONE,
     NONE_CELL,
+    THROTTLED_WARNING,
     UNKNOWN,
     UNKNOWN_CELL,
     Cell,
     Column,
+    Level,
     percent,
+    share_level,
+    worst,
 )
 from cgscope.units import size
 
@@ -35,6 +40,7 @@ class ContainerRow:
     primary: str | None  # the hierarchy whose path names the cgroup shown
     usage: Usage | None = None  # None: not sampled, or its counters are unreadable
     shared: bool = False  # its cgroup holds other processes too: its counters are not its alone
+    state: ContainerState | None = None  # None: not read (the host's row has none)
 
     @property
     def name(self) -> str:
@@ -67,6 +73,21 @@ def cgroup_of(cgroups: Mapping[str, str], primary: str | None) -> str:
 
 
 # -- identity ------------------------------------------------------------------------------------------
+
+
+def _name(r: ContainerRow) -> Cell:
+    """The name, in the colour of the row's worst figure: trouble shows even where its column gave way."""
+    cells = (_state(r), _cpu_limit(r), _throttled(r), _memory(r), _oom(r))
+    return replace(Cell.of(r.name), level=worst(*(c.level for c in cells)))
+
+
+def _state(r: ContainerRow) -> Cell:
+    """running, frozen, freezing, or paused (frozen by its runtime, which records it)."""
+    s = r.state
+    if r.container is None or s is None:
+        return NONE_CELL if r.container is None else UNKNOWN_CELL
+    level: Level | None = "warning" if s.activity != "running" or s.stale_pause else None
+    return Cell(s.activity or UNKNOWN, s.activity, level=level)
 
 
 def _id(r: ContainerRow) -> Cell:
@@ -103,7 +124,7 @@ def _cpu_limit(r: ContainerRow) -> Cell:
         return MEASURING_CELL
     c = r.usage.cpu if r.usage else None
     share = c.limit_percent if c else None
-    return UNKNOWN_CELL if share is None else Cell(f"{share:.1f}", share, share)
+    return UNKNOWN_CELL if share is None else Cell(f"{share:.1f}", share, share, share_level(share))
 
 
 def _cpus(r: ContainerRow) -> Cell:
@@ -118,16 +139,12 @@ def _throttled(r: ContainerRow) -> Cell:
     if r.measuring:
         return MEASURING_CELL
     value = c.throttled_percent if c else None
-    return Cell.number(value, percent(value))
+    cell = Cell.number(value, percent(value))
+    return replace(cell, level="warning") if value is not None and value > THROTTLED_WARNING else cell
 
 
 def _bytes(value: int | None) -> Cell:
     return UNKNOWN_CELL if value is None else Cell(size(value), value)
-
-
-def _mem_usage(r: ContainerRow) -> Cell:
-    m = r.usage.memory if r.usage else None
-    return _bytes(m.usage_bytes if m else None)
 
 
 def _wset(r: ContainerRow) -> Cell:
@@ -142,21 +159,27 @@ def _mem_limit(r: ContainerRow) -> Cell:
     return _bytes(m.limit_bytes if m else None)
 
 
+def working_set_share(m: MemoryUsage) -> float | None:
+    """The working set as a share of the limit (%): what the kernel cannot reclaim before it OOM-kills."""
+    return m.working_set_bytes / m.limit_bytes * 100 if m.limit_bytes else None
+
+
 def _mem_percent(r: ContainerRow) -> Cell:
     m = r.usage.memory if r.usage else None
-    if m is not None and m.limit_percent is None:
+    if m is not None and m.limit_bytes is None:
         return NONE_CELL
-    value = m.limit_percent if m else None
-    return Cell.number(value, percent(value))
+    value = working_set_share(m) if m else None
+    return replace(Cell.number(value, percent(value)), level=share_level(value))
 
 
 def _memory(r: ContainerRow) -> Cell:
-    """In use / limit ("-": none), sorted by the bytes in use, with the share for a bar."""
+    """The working set / the limit ("-": none), sorted by the working set, with its share for a bar."""
     m = r.usage.memory if r.usage else None
     if m is None:
         return UNKNOWN_CELL
     limit = size(m.limit_bytes) if m.limit_bytes else NONE
-    return Cell(f"{size(m.usage_bytes)}/{limit}", m.usage_bytes, m.limit_percent)
+    share = working_set_share(m)
+    return Cell(f"{size(m.working_set_bytes)}/{limit}", m.working_set_bytes, share, share_level(share))
 
 
 def _tasks(r: ContainerRow) -> Cell:
@@ -187,41 +210,46 @@ def _pressure(r: ContainerRow) -> Cell:
 
 def _oom(r: ContainerRow) -> Cell:
     m = r.usage.memory if r.usage else None
-    return Cell.of(m.oom_kills if m else None)
+    kills = m.oom_kills if m else None
+    return replace(Cell.of(kills), level="error") if kills else Cell.of(kills)
 
 
+# Priorities: on 80 columns the name, state, CPU and memory against their limits stay (1); then what
+# tells containers apart (2: id, init); then the rest.
 COLUMNS: tuple[Column[ContainerRow], ...] = (
-    Column("name", "NAME", lambda r: Cell.of(r.name), priority=0),
-    Column("runtime", "RUNTIME", lambda r: Cell.of(r.container.runtime if r.container else NONE)),
+    Column("name", "NAME", _name, priority=0),
+    Column("runtime", "RUNTIME", lambda r: Cell.of(r.container.runtime if r.container else NONE), priority=3),
+    Column("state", "STATE", _state),
     Column("id", "ID", _id, priority=2),
     Column("init", "INIT", _init, "right", priority=2),
-    Column("pids", "PIDS", lambda r: Cell.of(len(r.pids)), "right"),
-    Column("namespaces", "OWN NAMESPACES", _namespaces, priority=3),
-    Column("cgroup", "CGROUP", _cgroup, priority=3, wrap=True),
+    Column("pids", "PIDS", lambda r: Cell.of(len(r.pids)), "right", priority=3),
+    Column("namespaces", "OWN NAMESPACES", _namespaces, priority=5),
+    Column("cgroup", "CGROUP", _cgroup, priority=6, wrap=True),
     Column("cpu", "CPU%", _cpu, "right"),
-    Column("cpus", "CPUS", _cpus, "right", priority=2),
+    Column("cpus", "CPUS", _cpus, "right", priority=4),
     Column("cpu_limit", "%CPU LIM", _cpu_limit, "right", bar=True),
-    Column("throttled", "THR%", _throttled, "right", priority=2),
-    Column("mem_usage", "MEM", _mem_usage, "right"),
+    Column("throttled", "THR%", _throttled, "right", priority=3),
     Column("wset", "WSET", _wset, "right"),
-    Column("mem_limit", "LIMIT", _mem_limit, "right"),
+    Column("mem_limit", "LIMIT", _mem_limit, "right", priority=2),
     Column("mem_percent", "%MEM", _mem_percent, "right"),
     Column("memory", "MEM/LIMIT", _memory, bar=True),
-    Column("tasks", "TASKS", _tasks, "right", priority=2),
-    Column("io", "IO R/W /s", _io, "right", priority=3),
-    Column("pressure", "PSI c/m/io", _pressure, "right", priority=3),
-    Column("oom", "OOM", _oom, "right", priority=2),
+    Column("tasks", "TASKS", _tasks, "right", priority=4),
+    Column("io", "IO R/W /s", _io, "right", priority=5),
+    Column("pressure", "PSI c/m/io", _pressure, "right", priority=5),
+    Column("oom", "OOM", _oom, "right", priority=3),
 )
 
-# Which columns each table shows, in order.
-INVENTORY = ("name", "runtime", "id", "init", "pids", "namespaces", "cgroup")  # `cgscope containers`
+# Which columns each table shows, in order. Memory is the working set (what the kernel cannot reclaim
+# before it OOM-kills, as docker stats and kubectl top show it); usage, page cache included, is in the
+# detail and the JSON.
+INVENTORY = ("name", "runtime", "state", "id", "init", "pids", "namespaces", "cgroup")  # `containers`
 USAGE = (  # `cgscope top`
-    "name", "runtime", "cpu", "cpus", "cpu_limit", "throttled", "mem_usage", "wset", "mem_limit",
+    "name", "runtime", "state", "cpu", "cpus", "cpu_limit", "throttled", "wset", "mem_limit",
     "mem_percent", "tasks", "io", "pressure",
 )  # fmt: skip
 DASHBOARD = (  # the dashboard's containers view
-    "name", "runtime", "pids", "cpu", "cpu_limit", "cpus", "memory", "throttled", "pressure", "oom", "id",
-    "namespaces", "cgroup",
+    "name", "state", "cpu", "cpu_limit", "memory", "runtime", "pids", "cpus", "throttled", "pressure",
+    "oom", "id", "namespaces", "cgroup",
 )  # fmt: skip
 
 
