@@ -5,17 +5,20 @@ the UI thread only draws (it never opens a kernel file). Changes go through the 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
 from textual import work
-from textual.app import App, SuspendNotSupported
+from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.timer import Timer
 
 from cgscope.errors import CgscopeError
@@ -24,7 +27,7 @@ from cgscope.render.control import undone_lines
 from cgscope.render.table import visible
 from cgscope.tui.actions import Controls, Selection
 from cgscope.tui.sampler import Frame, Need, Sampler
-from cgscope.tui.screens.base import DataScreen
+from cgscope.tui.screens.base import ROW_KEYS, DataScreen
 from cgscope.tui.screens.change import (
     ChangeScreen,
     FreezeScreen,
@@ -42,6 +45,22 @@ from cgscope.tui.screens.tree import TreeScreen
 from cgscope.tui.session import Session
 from cgscope.tui.widgets.views import VIEWS
 
+# The command palette's entries: (title, what it does, action), cgscope's actions first.
+PALETTE = (
+    ("limit…", "limit the selected container or process: CPU, memory, pids, cpuset (l)", "limit"),
+    ("move…", "move the selected process into another cgroup (m)", "move"),
+    ("freeze", "freeze the selected container, or thaw it if it is frozen (f)", "freeze"),
+    ("shell inside", "a shell in the selected container's namespaces; exit comes back (e)", "nsenter"),
+    ("undo", "undo the last change still in effect (u)", "undo"),
+    *(
+        (f"view: {name}", f"{label[2:].lower()} ({label[0]})", f"switch_mode('{name}')")
+        for name, label in VIEWS
+    ),
+    ("keys", "every key that works here (?)", "help"),
+    ("refresh now", "read the host again now (r)", "refresh_now"),
+    ("refresh less often", "the next step of 0.5, 1, 2, 3, 5, 10, 30 s (+)", "interval(1)"),
+    ("refresh more often", "the step before (-)", "interval(-1)"),
+)
 INTERVALS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)  # the steps of + and -
 DEFAULT_INTERVAL = 2.0
 VIEW_SCREENS: dict[str, type[DataScreen]] = {
@@ -65,21 +84,20 @@ class SampleFailed(Message):
 class CgscopeApp(App[int]):
     CSS_PATH = "cgscope.tcss"
     TITLE = "cgscope"
+    # The change keys the screens show where they apply (screens/base.py ROW_KEYS); these, hidden, say
+    # why nothing happens elsewhere. Undo applies to the journal, whatever is selected.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark", "help", "Keys", key_display="?"),
+        *(Binding(key, action, label, show=False, tooltip=what) for key, action, label, what in ROW_KEYS),
+        Binding("u", "undo", "Undo", tooltip="undo the last change still in effect (cgscope undo)"),
+        Binding("question_mark", "help", "Keys", key_display="?", tooltip="every key that works here"),
+        Binding("q", "quit", "Quit", tooltip="quit (exit status 0)"),
         *(
-            Binding(str(i), f"switch_mode('{name}')", label, show=False)
+            Binding(str(i), f"switch_mode('{name}')", label, show=False, tooltip=f"the {name} view")
             for i, (name, label) in enumerate(VIEWS, 1)
         ),
-        Binding("plus", "interval(1)", "Slower", key_display="+"),
-        Binding("minus", "interval(-1)", "Faster", key_display="-"),
-        Binding("r", "refresh_now", "Refresh", show=False),
-        Binding("l", "limit", "Limit", show=False),
-        Binding("m", "move", "Move", show=False),
-        Binding("f", "freeze", "Freeze/thaw", show=False),
-        Binding("u", "undo", "Undo", show=False),
-        Binding("e", "nsenter", "Shell inside", show=False),
+        Binding("plus", "interval(1)", "Slower", key_display="+", show=False, tooltip="refresh less often"),
+        Binding("minus", "interval(-1)", "Faster", key_display="-", show=False, tooltip="refresh more often"),
+        Binding("r", "refresh_now", "Refresh", show=False, tooltip="refresh now"),
     ]
 
     interval: reactive[float] = reactive(DEFAULT_INTERVAL, init=False)
@@ -149,6 +167,12 @@ class CgscopeApp(App[int]):
             self.interval = bigger[0]
         elif step < 0 and smaller:
             self.interval = smaller[-1]
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The command palette (ctrl+p): every action of cgscope by name, then Textual's own."""
+        for title, what, action in PALETTE:
+            yield SystemCommand(title, what, partial(self.run_action, action))
+        yield from super().get_system_commands(screen)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -329,6 +353,8 @@ def run_dashboard(root: Path, *, interval: float = DEFAULT_INTERVAL, read_only: 
     captured tree (another root than "/")."""
     host = HostRoot.at(root)
     host.mode  # noqa: B018 - raises NoCgroups before the screen is taken over
+    if not sys.stdout.isatty():
+        raise CgscopeError("stdout is not a terminal: use `cgscope top` or `containers --json`")
     why = "started with --read-only"
     if os.geteuid() != 0:
         why = "not root: only root may change cgroups"

@@ -2,15 +2,16 @@
 
 The cost grows with what is shown: every refresh places processes into containers (per cgroup, plus
 two namespace links per host process) and reads the host's load; usage against limits costs a few
-files per container cgroup (model/usage.py's Overview); every process is read in full only while a view
-lists them, and the cgroup trees are walked only while the tree view is open.
+files per container cgroup (model/usage.py's Overview), its state one more (model/state.py); every
+process is read in full only while a view lists them (their CPU % from two such reads), and the cgroup
+trees are walked only while the tree view is open.
 """
 
 from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from cgscope.errors import CgscopeError
@@ -30,6 +31,7 @@ from cgscope.model.derive import (
 )
 from cgscope.model.namespaces import Namespace, list_namespaces
 from cgscope.model.process import Process
+from cgscope.model.state import ContainerState, container_states
 from cgscope.model.tree import CgroupNode, read_tree
 from cgscope.model.usage import Overview, OverviewSample, ProcessSample, ProcessSampler, ViewInputs, read_view
 
@@ -59,10 +61,12 @@ class Frame:
     system: SystemInfo
     inventory: Inventory
     processes: Mapping[int, Process] | None = None  # with Need.PROCESSES
+    process_usage: Mapping[int, ProcessUsage] | None = None  # with Need.PROCESSES, by pid
     namespaces: tuple[Namespace, ...] | None = None  # with Need.PROCESSES
     trees: tuple[tuple[CgroupMount, CgroupNode], ...] | None = None  # with Need.TREES
     usage: Usage | None = None  # the host's, since the last refresh; None: its counters are unreadable
     container_usage: Mapping[str, ContainerUsage] = field(default_factory=dict)  # by container id
+    states: Mapping[str, ContainerState] = field(default_factory=dict)  # by container id
     detail: Detail | None = None  # for the container whose detail is open (`focus`)
 
 
@@ -76,6 +80,7 @@ class Sampler:
         self._last: OverviewSample | None = None
         self.processes = ProcessSampler(Collector(host))  # a collector of its own: only the focus's members
         self._last_processes: tuple[str, dict[tuple[int, int], ProcessSample]] | None = None
+        self._last_snapshot: dict[tuple[int, int], ProcessSample] = {}
         self.count = 0
         self._ticks = clock_ticks()
 
@@ -85,10 +90,14 @@ class Sampler:
         system = read_system(self.host.proc)
         processes: Mapping[int, Process] | None = None
         namespaces: tuple[Namespace, ...] | None = None
+        every: Mapping[int, ProcessUsage] | None = None
         if Need.PROCESSES in needs:
             snapshot = self.collector.snapshot()
             processes = snapshot.processes
             namespaces = tuple(list_namespaces(snapshot))
+            every = self._every_process(snapshot.processes.values(), snapshot.taken_at, system)
+        else:
+            self._last_snapshot = {}
         inventory = group_containers(self.host, self.collector, processes)
         if processes is None:  # only container members were read: forget processes read before
             self.collector.retain(inventory.processes.values())
@@ -106,12 +115,26 @@ class Sampler:
             system=system,
             inventory=inventory,
             processes=processes,
+            process_usage=every,
             namespaces=namespaces,
             trees=trees,
             usage=usage,
             container_usage=container_usage,
+            states=container_states(self.host, inventory.containers),
             detail=detail,
         )
+
+    def _every_process(
+        self, processes: Iterable[Process], taken_at: float, system: SystemInfo
+    ) -> dict[int, ProcessUsage]:
+        """Each process's CPU % since the last full read (the counters of its /proc/PID/stat, read with
+        it), RSS of the host's memory, threads."""
+        cur = {
+            p.key: ProcessSample(p, p.cpu_ticks, p.rss_bytes, p.state, taken_at, p.threads) for p in processes
+        }
+        prev, self._last_snapshot = self._last_snapshot, cur
+        total = system.mem_total_kib * 1024 if system.mem_total_kib is not None else None
+        return {u.process.pid: u for u in process_usage(prev, cur, self._ticks, total)}
 
     def _usage(self) -> tuple[Usage | None, dict[str, ContainerUsage]]:
         """Usage against limits since the last refresh (the first has levels, no rates yet)."""

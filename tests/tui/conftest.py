@@ -56,13 +56,8 @@ async def drawn(pilot: Pilot[int], timeout: float = 10.0) -> DataScreen:
 
 
 def sized(screen: DataScreen) -> bool:
-    """Tables size their scrollable area when the app is next idle: true once each table has."""
-    for table in screen.query(SortableTable):
-        rows = table.row_count + (1 if table.show_header else 0)
-        width = sum(c.get_render_width(table) for c in table.ordered_columns)
-        if table.virtual_size != (width, rows):
-            return False
-    return True
+    """True once each table's scrollable area holds its rows and the header."""
+    return all(t.virtual_size.height == len(t.shown_keys) + 1 for t in screen.query(SortableTable))
 
 
 async def refreshed(pilot: Pilot[int]) -> DataScreen:

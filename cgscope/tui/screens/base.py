@@ -5,6 +5,10 @@ screen on top (`show`, which draws it with `draw`) along with the refresh interv
 screen that comes back into view posts `Resumed`, and the app answers with the latest Frame (and a refresh
 when that Frame lacks what the screen needs). A screen names the costly parts of a Frame it needs
 (`needs`); the next refresh reads them. Screens never reach into the app.
+
+The footer shows the change keys that act on the selected row (`row_actions`): each screen binds them
+(`ROW_KEYS`) to `act`, enabled only for what applies; the app's own bindings of the same keys, hidden,
+answer the others with why nothing happens.
 """
 
 from __future__ import annotations
@@ -30,6 +34,20 @@ from cgscope.tui.widgets.table import SortableTable
 from cgscope.tui.widgets.views import ViewTabs
 
 T = TypeVar("T")
+
+# The change keys as the footer shows them: (key, app action, label, what it does).
+ROW_KEYS = (
+    ("l", "limit", "Limit", "limit the selected container or process (a form)"),
+    ("m", "move", "Move", "move the selected process into another cgroup (a form)"),
+    ("f", "freeze", "Freeze", "freeze the selected container, or thaw it"),
+    ("e", "nsenter", "Shell", "a shell inside the selected container; exit comes back"),
+)
+ROW_BINDINGS: list[BindingType] = [
+    Binding(key, f"act('{action}')", label, tooltip=what) for key, action, label, what in ROW_KEYS
+]
+CONTAINER_ACTIONS = frozenset({"limit", "freeze", "nsenter"})  # on a container
+PROCESS_ACTIONS = frozenset({"limit", "move", "nsenter"})  # on a user process (and freeze, in a container)
+FILTER_BINDING = Binding("slash", "filter", "Filter", key_display="/", tooltip="narrow the rows to a text")
 
 
 class DataScreen(Screen[None]):
@@ -61,7 +79,7 @@ class DataScreen(Screen[None]):
         if self.VIEW is not None:
             yield ViewTabs(self.VIEW)
         yield from self.compose_body()
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
@@ -78,6 +96,22 @@ class DataScreen(Screen[None]):
         a process), or None."""
         return None
 
+    def row_actions(self) -> frozenset[str]:
+        """The change keys' actions that apply to the selection (the footer shows them)."""
+        return frozenset()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "act":
+            return parameters[0] in self.row_actions()
+        return True
+
+    async def action_act(self, action: str) -> None:
+        """A change key on what it applies to: the app opens its form."""
+        await self.app.run_action(action)
+
+    def on_sortable_table_cursor_moved(self) -> None:
+        self.refresh_bindings()
+
     def sync_header(self, interval: float) -> None:
         self.interval = interval
         header = self.query_one(HostHeader)
@@ -92,7 +126,10 @@ class DataScreen(Screen[None]):
         )
 
     def show(self, frame: Frame) -> None:
-        """Draw a Frame: the header always, the body once the Frame holds what it needs."""
+        """Draw a Frame: the header always, the body once the Frame holds what it needs. A screen not
+        mounted yet draws none: once it is, it posts Resumed and gets the latest."""
+        if not self.is_mounted:
+            return
         self.query_one(HostHeader).show(frame)
         if self.satisfied_by(frame):
             self.drawn = frame
@@ -111,9 +148,9 @@ class DataScreen(Screen[None]):
 
 
 class TableScreen(DataScreen, Generic[T]):
-    """A screen whose body is one sortable table with a filter line."""
+    """A screen whose body is one sortable table with a filter line (FILTER_BINDING, which each screen
+    lists after its own keys)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("slash", "filter", "Filter", key_display="/")]
     SORT: ClassVar[str | None] = None
     REVERSE: ClassVar[bool] = False
     AUTO_FOCUS = "SortableTable"

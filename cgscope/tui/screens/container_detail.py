@@ -6,15 +6,15 @@ each hierarchy. Each is a pane of its own."""
 from __future__ import annotations
 
 import io
+import math
 from collections import deque
-from collections.abc import Callable
 from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.widgets import Label, Sparkline, Static, TabbedContent, TabPane
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Label, Static, TabbedContent, TabPane
 
 from cgscope.errors import CgscopeError
 from cgscope.fs.hostroot import HostRoot
@@ -26,7 +26,8 @@ from cgscope.model.containers import Container, Inventory, group_containers
 from cgscope.model.derive import Usage
 from cgscope.model.inspection import inspect, subject_of
 from cgscope.model.isolation import namespace_states
-from cgscope.model.target import Resolved, find_container, short_id
+from cgscope.model.state import ContainerState
+from cgscope.model.target import Resolved, describe, find_container, short_id
 from cgscope.model.usage import ViewInputs
 from cgscope.render.columns import UNKNOWN, pick, processes
 from cgscope.render.columns import percent as pct
@@ -37,29 +38,51 @@ from cgscope.render.inspect import write_inspection
 from cgscope.render.table import visible
 from cgscope.tui.actions import Selection
 from cgscope.tui.sampler import Frame, Need
-from cgscope.tui.screens.base import DataScreen
+from cgscope.tui.screens.base import CONTAINER_ACTIONS, PROCESS_ACTIONS, ROW_BINDINGS, DataScreen
 from cgscope.tui.session import Session
 from cgscope.tui.widgets.header import human_uptime
 from cgscope.tui.widgets.table import SortableTable
+from cgscope.tui.widgets.trend import Trend
 from cgscope.units import size
 
 HISTORY = 300  # refreshes kept for the sparklines: 10 minutes at the default 2 s
 
 
-def summary(c: Container | None, inv: Inventory, pids: int) -> str:
+def summary(c: Container | None, inv: Inventory, pids: int, state: ContainerState | None = None) -> str:
     if c is None:
         return f"{HOST} · {pids} processes outside containers"
-    parts = [c.name, c.runtime, short_id(c, inv.containers), f"init {c.init_pid}", f"{pids} processes"]
+    activity = state.activity if state is not None and state.activity is not None else UNKNOWN
+    parts = [
+        c.name,
+        c.runtime,
+        activity,
+        short_id(c, inv.containers),
+        f"init {c.init_pid}",
+        f"{pids} processes",
+    ]
     if c.pod is not None:
         parts.append(f"pod {c.pod.uid} ({c.pod.qos})")
     return " · ".join(parts)
 
 
-def usage_lines(u: Usage | None) -> str:
-    """CPU, memory, pids, pressure and OOM kills against the limits, as numbers."""
+def state_line(state: ContainerState | None) -> str | None:
+    """What a frozen or paused container's state means, and what resumes it."""
+    if state is None or (state.activity in (None, "running") and not state.stale_pause):
+        return None
+    if state.stale_pause:
+        return f"state   running · {state.note}"
+    if state.activity == "paused":
+        return f"state   paused by {state.runtime}: '{state.runtime} unpause' resumes it"
+    return f"state   {state.activity}: its processes do not run until it is thawed (f)"
+
+
+def usage_lines(u: Usage | None, state: ContainerState | None = None) -> str:
+    """Its state where it is not running, then CPU, memory, pids, pressure and OOM kills against the
+    limits, as numbers."""
+    said = state_line(state)
     if u is None:
-        return f"usage: {UNKNOWN} (its counters are unreadable)"
-    lines = []
+        return "\n".join([*([said] if said else []), f"usage: {UNKNOWN} (its counters are unreadable)"])
+    lines = [said] if said else []
     c, m, p = u.cpu, u.memory, u.pids
     if c is not None:
         now = "… (from the next refresh)" if c.host_percent is None else f"{pct(c.host_percent)} %"
@@ -125,15 +148,26 @@ def cgroup_rows(host: HostRoot, c: Container | None) -> list[tuple[str, CgroupRo
     return rows
 
 
+def cpu_scale(usage: Usage | None, history: deque[float]) -> tuple[float, str]:
+    """The top of the CPU trend, fixed: its quota (the allowance in % of one CPU), else one CPU, or as
+    many whole CPUs as it has used."""
+    c = usage.cpu if usage is not None else None
+    if c is not None and c.quota_cpus is not None:
+        return c.limit_cpus * 100, f"{c.limit_cpus * 100:g} %"
+    cpus = max(1, math.ceil(max(history, default=0.0) / 100))
+    return cpus * 100.0, f"{cpus * 100} %"
+
+
 class ContainerDetailScreen(DataScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("backspace", "app.pop_screen", "Back", show=False),
-        Binding("s", "pane('usage')", "Usage", show=False),
-        Binding("p", "pane('processes')", "Processes", show=False),
-        Binding("n", "pane('namespaces')", "Namespaces", show=False),
-        Binding("g", "pane('cgroups')", "Cgroups", show=False),
-        Binding("o", "pane('isolation')", "Isolation", show=False),
+        Binding("escape", "app.pop_screen", "Back", tooltip="back to the list"),
+        Binding("backspace", "app.pop_screen", "Back", show=False, tooltip="back to the list"),
+        *ROW_BINDINGS,
+        Binding("s", "pane('usage')", "Usage", show=False, tooltip="usage against its limits"),
+        Binding("p", "pane('processes')", "Processes", show=False, tooltip="its processes"),
+        Binding("n", "pane('namespaces')", "Namespaces", show=False, tooltip="its namespaces"),
+        Binding("g", "pane('cgroups')", "Cgroups", show=False, tooltip="its cgroup in each hierarchy"),
+        Binding("o", "pane('isolation')", "Isolation", show=False, tooltip="isolation and its filesystem"),
     ]
 
     def __init__(self, session: Session, key: str) -> None:
@@ -142,20 +176,23 @@ class ContainerDetailScreen(DataScreen):
         self.cpu_history: deque[float] = deque(maxlen=HISTORY)
         self.memory_history: deque[float] = deque(maxlen=HISTORY)
         self.isolation_read = False
+        self.last: Container | None = None  # the container as last drawn: named after it exits
 
     def needs(self) -> frozenset[Need]:
         # The host's processes are not read in full for the containers list; a container's are.
         return frozenset({Need.PROCESSES}) if self.key == HOST else frozenset()
 
     def compose_body(self) -> ComposeResult:
-        yield Label("reading…", id="summary", markup=False)
+        with Horizontal(id="summary-row"):
+            yield Label("reading…", id="summary", markup=False)
+            yield Button("Back to the list", id="back", compact=True)
         with TabbedContent(id="panes"):
             with TabPane("Usage", id="usage"), VerticalScroll():
                 yield Static("reading…", id="usage-text", markup=False)
-                yield Label("CPU % of one CPU", id="cpu-label", classes="spark-label", markup=False)
-                yield Sparkline([], id="cpu-spark")
-                yield Label("memory in use", id="memory-label", classes="spark-label", markup=False)
-                yield Sparkline([], id="memory-spark")
+                yield Label("CPU", id="cpu-label", classes="spark-label", markup=False)
+                yield Trend(id="cpu-trend")
+                yield Label("memory", id="memory-label", classes="spark-label", markup=False)
+                yield Trend(id="memory-trend")
                 yield Label("As seen inside (under LXCFS)", classes="spark-label")
                 yield Static("reading…", id="inside-text", markup=False)
             with TabPane("Processes", id="processes"):
@@ -177,6 +214,14 @@ class ContainerDetailScreen(DataScreen):
         container = next((c for c in frame.inventory.containers if c.id == self.key), None) if frame else None
         return Selection.of_container(container) if container is not None else None
 
+    def row_actions(self) -> frozenset[str]:
+        """The container's actions; a member's too on the Processes pane."""
+        out = CONTAINER_ACTIONS if self.selection() is not None else frozenset()
+        on_members = self.query_one(TabbedContent).active == "processes"
+        if on_members and self.selection(process=True) is not None:
+            out |= PROCESS_ACTIONS
+        return out
+
     def detail_key(self) -> str | None:
         return None if self.key == HOST else self.key
 
@@ -191,7 +236,13 @@ class ContainerDetailScreen(DataScreen):
     def action_pane(self, pane: str) -> None:
         self.query_one(TabbedContent).active = pane
 
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "back":
+            event.stop()
+            self.dismiss()
+
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()
         if event.pane.id == "isolation" and not self.isolation_read:
             self.isolation_read = True
             self.query_one("#isolation-text", Static).update("reading…")
@@ -214,9 +265,10 @@ class ContainerDetailScreen(DataScreen):
         inv = frame.inventory
         container = next((c for c in inv.containers if c.id == self.key), None)
         if container is None and self.key != HOST:
-            self.query_one("#summary", Label).update(visible(f"{self.key}: gone (no process of it is left)"))
-            self.set_class(True, "-gone")
+            self._exited(inv)
             return
+        self.last = container
+        self.set_class(False, "-gone")
         if container is not None:
             pids, namespaces, procs = container.pids, container.namespaces, inv.processes
         else:
@@ -226,7 +278,8 @@ class ContainerDetailScreen(DataScreen):
         members = [
             (str(pid), ProcessRow(procs[pid], container, used.get(pid))) for pid in pids if pid in procs
         ]
-        self.query_one("#summary", Label).update(visible(summary(container, inv, len(pids))))
+        state = frame.states.get(container.id) if container is not None else None
+        self.query_one("#summary", Label).update(visible(summary(container, inv, len(pids), state)))
         self.query_one("#members", SortableTable).show(members)
         self._draw_usage(frame, container, detail.view if detail is not None else None)
         shared = container.shared_with_host if container else NS_TYPES
@@ -234,18 +287,21 @@ class ContainerDetailScreen(DataScreen):
         self.query_one("#namespaces-table", SortableTable).show([(n.type, n) for n in states])
         self.query_one("#cgroups-table", SortableTable).show(cgroup_rows(self.host, container))
 
-    def _spark(self, name: str, what: str, history: deque[float], text: Callable[[float], str]) -> None:
-        """A sparkline of the history, scaled from its lowest to its highest value (the label says them)."""
-        steady = len(history) < 2 or min(history) == max(history)
-        self.query_one(f"#{name}-spark", Sparkline).data = [] if steady else list(history)
-        minutes = len(history) * self.interval / 60
-        if not history:
-            label = f"{what}: {UNKNOWN}"
-        elif steady:
-            label = f"{what}: {text(history[-1])}, steady over {len(history)} refresh(es)"
-        else:
-            label = f"{what}, last {minutes:.1f} min: {text(min(history))} to {text(max(history))}"
-        self.query_one(f"#{name}-label", Label).update(label)
+    def _exited(self, inv: Inventory) -> None:
+        """No process of it is left: say so, keep its last figures (greyed) and offer the way back."""
+        who = describe(self.last, inv.containers) if self.last is not None else self.key[:12]
+        self.query_one("#summary", Label).update(
+            visible(f"{who} exited · its last figures, greyed · Esc: back")
+        )
+        self.set_class(True, "-gone")
+        self.refresh_bindings()
+
+    def _trend(self, name: str, what: str, values: deque[float], scale: tuple[float, str], now: str) -> None:
+        """A trend of the history on a fixed scale, 0 to `scale` (the label says what it is)."""
+        self.query_one(f"#{name}-trend", Trend).show(values, *scale)
+        minutes = len(values) * self.interval / 60
+        span = f", last {minutes:.1f} min" if len(values) > 1 else ""
+        self.query_one(f"#{name}-label", Label).update(f"{what}: {now}{span}, on a scale of 0 to {scale[1]}")
 
     def _draw_usage(self, frame: Frame, container: Container | None, view: ViewInputs | None) -> None:
         if container is None:
@@ -253,13 +309,19 @@ class ContainerDetailScreen(DataScreen):
         else:
             row = frame.container_usage.get(container.id)
             usage = row.usage if row is not None else None
-        self.query_one("#usage-text", Static).update(usage_lines(usage))
+        state = frame.states.get(container.id) if container is not None else None
+        self.query_one("#usage-text", Static).update(usage_lines(usage, state))
         cpu = usage.cpu.host_percent if usage is not None and usage.cpu is not None else None
         if cpu is not None:
             self.cpu_history.append(cpu)
-        if usage is not None and usage.memory is not None:
-            self.memory_history.append(float(usage.memory.usage_bytes))
-        self._spark("cpu", "CPU % of one CPU", self.cpu_history, lambda v: f"{v:.1f} %")
-        self._spark("memory", "memory in use", self.memory_history, lambda v: size(v) or UNKNOWN)
+        memory = usage.memory if usage is not None else None
+        if memory is not None:
+            self.memory_history.append(float(memory.working_set_bytes))
+        now = f"{self.cpu_history[-1]:.1f} %" if cpu is not None else UNKNOWN
+        self._trend("cpu", "CPU % of one CPU", self.cpu_history, cpu_scale(usage, self.cpu_history), now)
+        limit = memory.limit_bytes if memory is not None else None
+        top = (float(limit), size(limit)) if limit else (max(self.memory_history, default=1.0), UNKNOWN)
+        now = size(memory.working_set_bytes) if memory is not None else UNKNOWN
+        self._trend("memory", "working set", self.memory_history, top, now)
         inside = inside_lines(view) if container is not None else "the host: its own /proc"
         self.query_one("#inside-text", Static).update(inside)

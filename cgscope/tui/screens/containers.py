@@ -6,13 +6,18 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable
 
 from cgscope.render.columns import Column, pick
 from cgscope.render.columns.containers import COLUMNS, DASHBOARD, HOST, ContainerRow
 from cgscope.tui.actions import Selection
 from cgscope.tui.sampler import Frame
-from cgscope.tui.screens.base import TableScreen
+from cgscope.tui.screens.base import (
+    CONTAINER_ACTIONS,
+    FILTER_BINDING,
+    ROW_BINDINGS,
+    TableScreen,
+)
+from cgscope.tui.widgets.table import SortableTable
 
 
 def rows_of(frame: Frame, primary: str | None) -> list[tuple[str, ContainerRow]]:
@@ -21,14 +26,18 @@ def rows_of(frame: Frame, primary: str | None) -> list[tuple[str, ContainerRow]]
     for c in inv.containers:
         row = frame.container_usage.get(c.id)
         usage, shared = (row.usage, row.watched.shared) if row is not None else (None, False)
-        rows.append((c.id, ContainerRow(c, inv, primary, usage, shared)))
+        rows.append((c.id, ContainerRow(c, inv, primary, usage, shared, frame.states.get(c.id))))
     return [*rows, (HOST, ContainerRow(None, inv, primary, frame.usage))]
 
 
 class ContainersScreen(TableScreen[ContainerRow]):
     VIEW = "containers"
     SORT = "name"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "open", "Detail", show=True)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Detail", tooltip="the selected container's usage, processes, namespaces"),
+        *ROW_BINDINGS,
+        FILTER_BINDING,
+    ]
 
     def columns(self) -> list[Column[ContainerRow]]:
         return pick(COLUMNS, DASHBOARD)
@@ -41,7 +50,7 @@ class ContainersScreen(TableScreen[ContainerRow]):
         inv = frame.inventory
         text = f"{len(inv.containers)} containers · {len(inv.host_pids)} processes on the host"
         if inv.uninspected:
-            text += f" · {len(inv.uninspected)} not inspected (permission denied): counted as the host's"
+            text += f" · {len(inv.uninspected)} not inspected (permission denied)"
         return text
 
     def selection(self, *, process: bool = False) -> Selection | None:
@@ -50,15 +59,17 @@ class ContainersScreen(TableScreen[ContainerRow]):
             return None
         return Selection.of_container(row.container)
 
+    def row_actions(self) -> frozenset[str]:
+        return CONTAINER_ACTIONS if self.selection() is not None else frozenset()
+
     def action_open(self) -> None:
         key = self.table.selected_key
         if key is not None:
             self.open_detail(key)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_sortable_table_row_selected(self, event: SortableTable.RowSelected) -> None:
         event.stop()
-        if event.row_key.value is not None:
-            self.open_detail(event.row_key.value)
+        self.open_detail(event.key)
 
     def open_detail(self, key: str) -> None:
         from cgscope.tui.screens.container_detail import ContainerDetailScreen

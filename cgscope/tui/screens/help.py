@@ -1,4 +1,5 @@
-"""`?`: every key that works on the screen beneath, read from the bindings themselves."""
+"""`?`: every key that works on the screen beneath, read from the bindings themselves: cgscope's own
+actions first (and a detail's panes), then the views, then moving around."""
 
 from __future__ import annotations
 
@@ -19,31 +20,34 @@ MOUSE = (
     ("click a row twice", "open it (as Enter)"),
     ("wheel", "scroll"),
 )
-
-
 KEY_WIDTH = 10
-WIDGETS = {"SortableTable": "Table", "CgroupTree": "Tree", "OptionList": "Hierarchy list"}
+# Where an action is listed, by its name; an action not named here is a way of moving around.
+SECTIONS: tuple[tuple[str, set[str]], ...] = (
+    ("Actions on the selection", {"act", "limit", "move", "freeze", "nsenter", "kill", "undo", "open"}),
+    ("Panes of the detail", {"pane"}),
+    ("Views", {"switch_mode", "app.pop_screen", "toggle_tree", "toggle_kernel"}),
+    ("Refresh", {"interval", "refresh_now"}),
+    ("Moving around", set()),
+    ("cgscope", {"help", "quit", "command_palette"}),
+)
+_AROUND = "Moving around"
 
 
-def _where(node: object) -> str:
-    if isinstance(node, App):
-        return "Everywhere"
-    if isinstance(node, Screen):
-        return "This view"
-    name = type(node).__name__
-    return WIDGETS.get(name, name)
+def _section(action: str) -> str:
+    name = action.split("(", 1)[0]
+    return next((title for title, names in SECTIONS if name in names), _AROUND)
 
 
 def key_table(app: App[object], screen: Screen[object]) -> Text:
-    """Every binding active on `screen` (its focused widget's, its own, the app's), then the filter
-    line's and the mouse."""
-    groups: dict[str, list[tuple[str, str]]] = {}
+    """Every binding active on `screen` (its focused widget's, its own, the app's) by section, then the
+    filter line's keys and the mouse."""
+    groups: dict[str, list[tuple[str, str]]] = {title: [] for title, _ in SECTIONS}
     for active in screen.active_bindings.values():
         binding = active.binding
         if binding.system:
             continue
-        description = binding.description or binding.action.replace("_", " ")
-        groups.setdefault(_where(active.node), []).append((app.get_key_display(binding), description))
+        description = binding.tooltip or binding.description or binding.action.replace("_", " ")
+        groups[_section(binding.action)].append((app.get_key_display(binding), description))
     filter_keys = [b for b in FilterBar.BINDINGS if isinstance(b, Binding)]
     groups["Filter line"] = [
         ("type", "narrow the rows to those holding the text"),
@@ -53,6 +57,8 @@ def key_table(app: App[object], screen: Screen[object]) -> Text:
     groups["Mouse"] = list(MOUSE)
     text = Text()
     for where, keys in groups.items():
+        if not keys:
+            continue
         text.append(f"{'':>{KEY_WIDTH}}  {where}\n", style="bold underline")
         for key, description in keys:
             text.append(f"{key:>{KEY_WIDTH}}", style="bold").append(f"  {description}\n")

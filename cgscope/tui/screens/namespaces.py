@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
+
+from textual.binding import BindingType
 
 from cgscope.render.columns import Column, pick
 from cgscope.render.columns.namespaces import COLUMNS, DASHBOARD, NamespaceRow
 from cgscope.tui.sampler import Frame, Need
-from cgscope.tui.screens.base import TableScreen
+from cgscope.tui.screens.base import FILTER_BINDING, TableScreen
 
 
 class NamespacesScreen(TableScreen[NamespaceRow]):
     VIEW = "namespaces"
     NEEDS = frozenset({Need.PROCESSES})
     SORT = "ns"
+    BINDINGS: ClassVar[list[BindingType]] = [FILTER_BINDING]
 
     def columns(self) -> list[Column[NamespaceRow]]:
         return pick(COLUMNS, DASHBOARD)

@@ -10,12 +10,23 @@ from textual.containers import Horizontal
 from textual.widgets import Label, OptionList, Tree
 from textual.widgets.option_list import Option
 
+from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
 from cgscope.model.tree import CgroupNode
 from cgscope.render.table import visible
 from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.screens.base import DataScreen
 from cgscope.tui.widgets.cgroup_tree import CgroupTree
+
+
+def opening(host: HostRoot) -> CgroupMount | None:
+    """The hierarchy the view opens on: where CPU and memory are limited, the primary (systemd's) when
+    it holds either controller, else the v1 hierarchy of cpu (or memory) — on a hybrid host cgroup2 often
+    holds no controller at all."""
+    primary = host.primary
+    if primary is not None and {"cpu", "memory"} & set(primary.controllers):
+        return primary
+    return host.mount_for("cpu") or host.mount_for("memory") or primary
 
 
 def _size(node: CgroupNode) -> int:
@@ -41,9 +52,9 @@ class TreeScreen(DataScreen):
         hierarchies = self.query_one("#hierarchies", OptionList)
         host = self.host
         hierarchies.add_options(Option(f"{m.key} v{m.version}", id=m.key) for m in host.mounts)
-        primary = host.primary
-        if primary is not None:
-            hierarchies.highlighted = host.mounts.index(primary)
+        first = opening(host)
+        if first is not None:
+            hierarchies.highlighted = host.mounts.index(first)
 
     @property
     def hierarchy(self) -> str | None:

@@ -10,7 +10,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Label
 
-from cgscope.fs.system import SystemInfo
+from cgscope.model.derive import MemoryUsage
 from cgscope.render.columns import UNKNOWN
 from cgscope.render.table import visible
 from cgscope.tui.sampler import Frame
@@ -37,18 +37,22 @@ def host_line(frame: Frame | None, mode: str) -> str:
     )
 
 
-def stats_line(system: SystemInfo | None, interval: float, taken_at: float | None) -> str:
+def memory_text(memory: MemoryUsage | None) -> str:
+    """The host's memory as its row in the containers view shows it: the working set (in use, less the
+    page cache the kernel reclaims first) of the total."""
+    if memory is None or memory.limit_bytes is None:
+        return f"mem (wset) {UNKNOWN}"
+    return f"mem (wset) {size(memory.working_set_bytes)}/{size(memory.limit_bytes)}"
+
+
+def stats_line(frame: Frame | None, interval: float, taken_at: float | None) -> str:
     parts = []
-    if system is not None:
+    if frame is not None:
+        system = frame.system
         load = " ".join(f"{x:.2f}" for x in system.load) if system.load else UNKNOWN
-        total, available = system.mem_total_kib, system.mem_available_kib
-        used = size((total - available) * 1024) if total is not None and available is not None else UNKNOWN
         uptime = human_uptime(system.uptime_s) if system.uptime_s is not None else UNKNOWN
-        parts += [
-            f"load {load}",
-            f"mem {used}/{size(total * 1024) if total is not None else UNKNOWN}",
-            f"up {uptime}",
-        ]
+        memory = frame.usage.memory if frame.usage is not None else None
+        parts += [f"load {load}", memory_text(memory), f"up {uptime}"]
     parts.append(f"every {interval_text(interval)}")
     if taken_at is not None:
         parts.append(time.strftime("%H:%M:%S", time.localtime(taken_at)))
@@ -92,5 +96,4 @@ class HostHeader(Widget):
     def _update_stats(self) -> None:
         frame = self.frame
         taken = frame.taken_at if frame is not None and self.clock else None
-        system = frame.system if frame is not None else None
-        self.query_one("#stats", Label).update(stats_line(system, self.interval, taken))
+        self.query_one("#stats", Label).update(stats_line(frame, self.interval, taken))

@@ -3,86 +3,89 @@
 A screen gives its columns (render/columns specs, shared with the one-shot commands' tables) and hands the
 table its items after each refresh with `show()`; the table keeps the cursor on the same item across
 refreshes, sorts and filters.
+
+Drawn with Textual's line API, not its DataTable (which draws every visible cell again on any change):
+each row is laid out once, as one Text (tui/widgets/rows.py), and kept until its cells change; a
+refresh lays out again only the rows that changed and are on screen, and repaints only their lines.
+Columns that do not fit the width give way, the least important first (render/table.fit), with a `›` at
+the right of the header; the first column stays in place while the others scroll sideways.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
-from rich.cells import cell_len
-from rich.markup import escape
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
 from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from cgscope.render.columns import Cell, Column
+from cgscope.render.table import MORE, fit
+from cgscope.tui.widgets.rows import PAD, Palette, Row, header_text, row_text, sort_key, width
 
 T = TypeVar("T")
 MAX_WIDTH = 512  # cells: a longer value (a command line) is cut
-BAR_WIDTH = 5  # cells of a usage bar
-_EIGHTHS = " ▏▎▍▌▋▊▉"
+_GAP = 2 * PAD
 
 
-def bar(percent: float) -> str:
-    """A bar BAR_WIDTH cells wide on a light track, full at 100 % (and beyond), in eighths of a cell."""
-    eighths = round(max(0.0, min(percent, 100.0)) / 100 * BAR_WIDTH * 8)
-    full, rest = divmod(eighths, 8)
-    return ("█" * full + (_EIGHTHS[rest] if rest else "")).ljust(BAR_WIDTH, "░")
-
-
-def _width(cell: Cell, spec: Column[Any]) -> int:
-    """Cells the drawn value takes: a share of a limit gets a bar before its text."""
-    return cell_len(cell.text) + (BAR_WIDTH + 1 if spec.bar else 0)
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    key: str
-    cells: tuple[Cell, ...]
-
-    def holds(self, needle: str) -> bool:
-        """Whether any cell's text holds `needle` (lower-case), whatever the case."""
-        return any(needle in c.text.lower() for c in self.cells)
-
-
-def _sort_key(index: int, reverse: bool) -> Callable[[_Row], tuple[bool, bool, Any]]:
-    def key(row: _Row) -> tuple[bool, bool, Any]:
-        value = row.cells[index].sort
-        # Unknown values last in either direction; numbers before text should a column mix them.
-        if value is None:
-            return not reverse, False, ""
-        text = isinstance(value, str)
-        return reverse, text != reverse, value.lower() if isinstance(value, str) else value
-
-    return key
-
-
-def _drawn(cell: Cell, spec: Column[Any], width: int) -> str | Text:
-    """What the DataTable draws: a str is read as markup there, so the data's brackets are escaped. A share
-    of a limit is drawn as a bar, its value bold past 90 % (no fixed colour: every theme draws it)."""
-    if spec.bar:
-        if cell.percent is None:
-            return Text(f"{'':{BAR_WIDTH}} {cell.text}")
-        return Text.assemble(bar(cell.percent), (f" {cell.text}", "bold" if cell.percent > 90 else ""))
-    text = escape(cell.text) if "[" in cell.text else cell.text
-    return " " * (width - cell_len(cell.text)) + text if spec.justify == "right" else text
-
-
-class SortableTable(DataTable[str | Text], Generic[T]):
+class SortableTable(ScrollView, Generic[T], can_focus=True):
     """Rows of items of type T, keyed by a string; `<` `>` choose the sort column, `i` inverts it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("less_than_sign", "sort_by(-1)", "Sort ←", key_display="<"),
-        Binding("greater_than_sign", "sort_by(1)", "Sort →", key_display=">"),
-        Binding("i", "invert", "Invert", show=False),
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "cursor(-1000000000)", "First row", show=False),
+        Binding("end", "cursor(1000000000)", "Last row", show=False),
+        Binding("left", "sideways(-1)", "Scroll left", show=False),
+        Binding("right", "sideways(1)", "Scroll right", show=False),
+        Binding(
+            "less_than_sign", "sort_by(-1)", "Sort by the column to the left", show=False, key_display="<"
+        ),
+        Binding(
+            "greater_than_sign", "sort_by(1)", "Sort by the column to the right", show=False, key_display=">"
+        ),
+        Binding("i", "invert", "Invert the order", show=False),
     ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "sortable-table--header",
+        "sortable-table--even-row",
+        "sortable-table--cursor",
+        "sortable-table--fixed",
+        "sortable-table--warning",
+        "sortable-table--error",
+        "sortable-table--bar",
+        "sortable-table--track",
+        "sortable-table--mark",
+    }
+
+    class RowSelected(Message):
+        """A row was chosen (a click on the row under the cursor)."""
+
+        def __init__(self, table: SortableTable[Any], key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+    class CursorMoved(Message):
+        """The cursor is on another row (or on none): what acts on the selection may have changed."""
+
+        def __init__(self, table: SortableTable[Any]) -> None:
+            super().__init__()
+            self.table = table
 
     sort_column: reactive[str] = reactive("", init=False)
     reverse: reactive[bool] = reactive(False, init=False)
     filter_text: reactive[str] = reactive("", init=False)
+    order_given: reactive[bool] = reactive(False, init=False)  # rows in the order given (a tree), unsorted
 
     def __init__(
         self,
@@ -92,31 +95,42 @@ class SortableTable(DataTable[str | Text], Generic[T]):
         reverse: bool = False,
         id: str | None = None,
     ) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id)
         self.specs = list(columns)
         self._items: dict[str, T] = {}
-        self._rows: list[_Row] = []
-        self._shown: list[_Row] | None = None
+        self._rows: list[Row] = []
+        self._shown: list[Row] = []
+        self._position: dict[str, int] = {}  # key -> index in _shown
         self._widths = [len(spec.header) + 1 for spec in self.specs]  # + 1: the sort mark
+        self._kept: list[int] = list(range(len(self.specs)))  # the columns that fit, by index
+        self._cursor = 0
+        self._texts: dict[str, Strip] = {}  # each row's layout, whole, by key
+        self._lines: dict[str, tuple[tuple[int, ...], Strip]] = {}  # each row's line as last drawn
+        self._header: Strip | None = None
         self.set_reactive(SortableTable.sort_column, sort or self.specs[0].key)
         self.set_reactive(SortableTable.reverse, reverse)
 
     # -- data --------------------------------------------------------------------------------------
 
     def show(self, items: Sequence[tuple[str, T]]) -> None:
-        """Replace the rows: (key, item) pairs, keys unique. Redraws only what changed."""
+        """Replace the rows: (key, item) pairs, keys unique. Lays out and repaints only what changed."""
+        old = {r.key: r for r in self._rows}
         self._items = dict(items)
-        rows = []
-        for key, item in items:
-            rows.append(_Row(key, tuple(spec.cell(item) for spec in self.specs)))
-        self._rows = rows
-        # Widths fit every row, not only those the filter shows: columns stay put while one types.
+        self._rows = [Row(key, tuple(spec.cell(item) for spec in self.specs)) for key, item in items]
+        changed = [r.key for r in self._rows if r.key not in old or old[r.key].cells != r.cells]
+        for key in changed:
+            self._texts.pop(key, None)
+            self._lines.pop(key, None)
+        # Widths fit every row, not only those the filter shows: columns stay put while one types. They
+        # grow at once and shrink only when rows come or go, so a changing figure rarely moves them.
         widths = [
-            min(MAX_WIDTH, max([len(spec.header) + 1, *(_width(r.cells[i], spec) for r in rows)]))
+            min(MAX_WIDTH, max([len(spec.header) + 1, *(width(r.cells[i], spec) for r in self._rows)]))
             for i, spec in enumerate(self.specs)
         ]
-        changed, self._widths = widths != self._widths, widths
-        self._populate(columns_changed=changed)
+        if old.keys() == self._items.keys():
+            widths = [max(a, b) for a, b in zip(widths, self._widths, strict=True)]
+        relayout, self._widths = widths != self._widths, widths
+        self._populate(relayout=relayout, changed=changed)
 
     def item(self, key: str) -> T | None:
         return self._items.get(key)
@@ -129,85 +143,241 @@ class SortableTable(DataTable[str | Text], Generic[T]):
     @property
     def selected_key(self) -> str | None:
         """The key of the row under the cursor, if any row is shown."""
-        if self._shown is None or not 0 <= self.cursor_row < len(self._shown):
-            return None
-        return self._shown[self.cursor_row].key
+        return self._shown[self._cursor].key if 0 <= self._cursor < len(self._shown) else None
 
     @property
     def shown_keys(self) -> list[str]:
         """The keys of the rows shown, in order (after the filter and the sort)."""
-        return [r.key for r in self._shown or []]
+        return [r.key for r in self._shown]
+
+    @property
+    def shown_columns(self) -> list[str]:
+        """The keys of the columns that fit the width, in order."""
+        return [self.specs[i].key for i in self._kept]
+
+    @property
+    def cursor_row(self) -> int:
+        return self._cursor
+
+    def header_line(self) -> str:
+        """The header as drawn (its text), for what a screen or a test says of it."""
+        return self._header_strip().text
+
+    def row_line(self, key: str) -> str:
+        """Row `key` as drawn in full (its text)."""
+        return self._row_strip(self._shown[self._position[key]]).text
 
     # -- sort and filter ---------------------------------------------------------------------------
 
     def watch_sort_column(self) -> None:
-        self._populate(columns_changed=True)
+        self._populate(relayout=True)
 
     def watch_reverse(self) -> None:
-        self._populate(columns_changed=True)
+        self._populate(relayout=True)
 
     def watch_filter_text(self) -> None:
         self._populate()
 
+    def watch_order_given(self) -> None:
+        self._populate(relayout=True)
+
     def action_sort_by(self, step: int) -> None:
-        keys = [s.key for s in self.specs]
-        self.sort_column = keys[(keys.index(self.sort_column) + step) % len(keys)]
+        keys = [self.specs[i].key for i in self._kept]
+        at = keys.index(self.sort_column) if self.sort_column in keys else 0
+        self.sort_column = keys[(at + step) % len(keys)]
 
     def action_invert(self) -> None:
         self.reverse = not self.reverse
 
-    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
-        """A click on a header sorts by that column; a second click inverts the order."""
-        event.stop()
-        key = str(event.column_key.value)
-        if key == self.sort_column:
-            self.reverse = not self.reverse
-        else:
-            self.sort_column = key
-
-    def _header(self, spec: Column[T]) -> Text:
-        label = Text(spec.header, justify=spec.justify)
-        if spec.key == self.sort_column:
-            label.append("▼" if self.reverse else "▲", style="bold")
-        return label
-
-    def _populate(self, columns_changed: bool = False) -> None:
-        index = next(i for i, s in enumerate(self.specs) if s.key == self.sort_column)
+    def _populate(self, *, relayout: bool = False, changed: Sequence[str] = ()) -> None:
+        """Filter and sort the rows, keep the cursor on its row, and repaint what needs it."""
+        selected = self.selected_key
         needle = self.filter_text.lower()
         rows = [r for r in self._rows if r.holds(needle)] if needle else list(self._rows)
-        rows.sort(key=_sort_key(index, self.reverse), reverse=self.reverse)
-        shown = self._shown
-        if not columns_changed and shown is not None and [r.key for r in rows] == [r.key for r in shown]:
-            self._update_cells(shown, rows)  # the same rows in the same order: redraw changed cells only
-        else:
-            self._rebuild(rows)
+        if not self.order_given:
+            index = next(i for i, s in enumerate(self.specs) if s.key == self.sort_column)
+            rows.sort(key=sort_key(index, self.reverse), reverse=self.reverse)
+        same_order = [r.key for r in rows] == [r.key for r in self._shown]
         self._shown = rows
+        self._position = {r.key: i for i, r in enumerate(rows)}
+        if selected in self._position:
+            self._cursor = self._position[selected]
+        self._cursor = max(0, min(self._cursor, len(rows) - 1))
+        if relayout or not self._fits():
+            self._layout()
+        elif same_order:
+            for key in changed:
+                if key in self._position:
+                    self.refresh_line(self._position[key] + 1)
+        else:
+            self.refresh()
+        self.virtual_size = Size(self._total_width(), len(rows) + 1)
+        if selected != self.selected_key:
+            self.post_message(self.CursorMoved(self))
 
-    def _values(self, row: _Row) -> list[str | Text]:
-        return [
-            _drawn(cell, spec, width)
-            for cell, spec, width in zip(row.cells, self.specs, self._widths, strict=True)
-        ]
+    # -- layout ------------------------------------------------------------------------------------
 
-    def _update_cells(self, old: list[_Row], new: list[_Row]) -> None:
-        for before, after in zip(old, new, strict=True):
-            if before.cells == after.cells:
-                continue
-            values = self._values(after)
-            for spec, was, cell, value in zip(self.specs, before.cells, after.cells, values, strict=True):
-                if was != cell:
-                    self.update_cell(after.key, spec.key, value)
+    def _room(self) -> int:
+        return self.scrollable_content_region.width or self.size.width
 
-    def _rebuild(self, rows: list[_Row]) -> None:
-        selected = self.selected_key
-        scroll_y = self.scroll_y
-        self.clear(columns=True)
-        for spec, width in zip(self.specs, self._widths, strict=True):
-            self.add_column(self._header(spec), key=spec.key, width=width)
-        for row in rows:
-            self.add_row(*self._values(row), key=row.key)
-        keys = [r.key for r in rows]
-        if selected in keys:
-            self.move_cursor(row=keys.index(selected), animate=False, scroll=False)
-        self.scroll_to(y=scroll_y, animate=False, immediate=True)
-        self._scroll_cursor_into_view()
+    def _fits(self) -> bool:
+        return self._kept == fit(self.specs, self._widths, self._room(), _GAP, len(MORE) + 1)
+
+    def _layout(self) -> None:
+        """Choose the columns for the width, forget every layout, repaint."""
+        self._kept = fit(self.specs, self._widths, self._room(), _GAP, len(MORE) + 1)
+        self._texts.clear()
+        self._lines.clear()
+        self._header = None
+        self.refresh()
+
+    def _total_width(self) -> int:
+        return sum(self._widths[i] + _GAP for i in self._kept)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._layout()
+        self.virtual_size = Size(self._total_width(), len(self._shown) + 1)
+
+    def notify_style_update(self) -> None:
+        """The theme or the focus changed the styles: every row is drawn again."""
+        super().notify_style_update()
+        self._palette = None
+        self._texts.clear()
+        self._lines.clear()
+        self._header = None
+
+    _palette: Palette | None = None
+
+    @property
+    def palette(self) -> Palette:
+        if self._palette is None:
+
+            def color(name: str) -> Style:
+                style = self.get_component_rich_style(f"sortable-table--{name}")
+                return Style(color=style.color, bold=style.bold)
+
+            header = self.get_component_rich_style("sortable-table--header")
+            self._palette = Palette(
+                color("warning"), color("error"), color("bar"), color("track"), header, color("mark")
+            )
+        return self._palette
+
+    # -- drawing -----------------------------------------------------------------------------------
+
+    def _row_strip(self, row: Row) -> Strip:
+        strip = self._texts.get(row.key)
+        if strip is None:
+            strip = self._texts[row.key] = self._lay_out(row)
+        return strip
+
+    def _lay_out(self, row: Row) -> Strip:
+        """A row's Text for the columns shown, as one strip: the only place a row's text is rendered."""
+        specs = [self.specs[i] for i in self._kept]
+        text = row_text(
+            [row.cells[i] for i in self._kept], specs, [self._widths[i] for i in self._kept], self.palette
+        )
+        return Strip(list(text.render(self.app.console)), text.cell_len)
+
+    def _header_strip(self) -> Strip:
+        if self._header is None:
+            specs = [self.specs[i] for i in self._kept]
+            sort = "" if self.order_given else self.sort_column
+            sizes = [self._widths[i] for i in self._kept]
+            text = header_text(specs, sizes, sort, self.reverse, self.palette)
+            self._header = Strip(list(text.render(self.app.console)), text.cell_len)
+        return self._header
+
+    def _scrolled(self, strip: Strip, width: int, fixed_style: Style | None) -> Strip:
+        """The visible part: the first column in place, the others scrolled sideways."""
+        fixed = self._widths[self._kept[0]] + _GAP if self._kept else 0
+        x = int(self.scroll_offset.x)
+        head = strip.crop(0, fixed)
+        if fixed_style is not None:
+            head = head.apply_style(fixed_style)
+        tail = strip.crop(fixed + x, fixed + x + max(0, width - fixed))
+        return Strip.join([head, tail]).extend_cell_length(width)
+
+    def render_line(self, y: int) -> Strip:
+        width = self._room()
+        if y == 0:
+            header = self._scrolled(self._header_strip(), width, None)
+            if len(self._kept) < len(self.specs):  # columns left out: say so at the right
+                more = Strip([Segment(MORE, self.palette.mark)], len(MORE))
+                header = Strip.join([header.crop(0, width - len(MORE)), more])
+            return header.apply_style(self.palette.header)
+        index = int(self.scroll_offset.y) + y - 1
+        if not 0 <= index < len(self._shown):
+            return Strip.blank(width, self.rich_style)
+        row = self._shown[index]
+        cursor, even = index == self._cursor, index % 2 == 1
+        variant = (int(cursor), int(even), int(self.has_focus), int(self.scroll_offset.x), width)
+        drawn = self._lines.get(row.key)
+        if drawn is not None and drawn[0] == variant:
+            return drawn[1]
+        fixed_style = None if cursor else self.get_component_rich_style("sortable-table--fixed")
+        line = self._scrolled(self._row_strip(row), width, fixed_style)
+        if cursor:
+            line = line.apply_style(self.get_component_rich_style("sortable-table--cursor"))
+        elif even:
+            line = line.apply_style(self.get_component_rich_style("sortable-table--even-row"))
+        self._lines[row.key] = (variant, line)
+        return line
+
+    # -- the cursor, the mouse ---------------------------------------------------------------------
+
+    def move_cursor(self, *, row: int, animate: bool = False, scroll: bool = True) -> None:
+        """Put the cursor on the row at `row` (clamped) and, with `scroll`, bring it into view."""
+        before = self._cursor
+        self._cursor = max(0, min(row, len(self._shown) - 1))
+        if before != self._cursor:
+            self.refresh_line(before + 1)
+            self.refresh_line(self._cursor + 1)
+            self.post_message(self.CursorMoved(self))
+        if scroll:
+            self._scroll_cursor_into_view()
+
+    def _scroll_cursor_into_view(self) -> None:
+        rows = max(1, self.scrollable_content_region.height - 1)
+        top = int(self.scroll_offset.y)
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False, immediate=True)
+        elif self._cursor >= top + rows:
+            self.scroll_to(y=self._cursor - rows + 1, animate=False, immediate=True)
+
+    def action_cursor(self, step: int) -> None:
+        self.move_cursor(row=self._cursor + step)
+
+    def action_page(self, step: int) -> None:
+        self.move_cursor(row=self._cursor + step * max(1, self.scrollable_content_region.height - 1))
+
+    def action_sideways(self, step: int) -> None:
+        self.scroll_to(x=self.scroll_offset.x + step * 8, animate=False)
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a header sorts by its column (again: inverts); on a row, moves the cursor there,
+        and a click on the row under the cursor chooses it."""
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            key = self._column_at(offset.x)
+            if key is not None and not self.order_given:
+                if key == self.sort_column:
+                    self.reverse = not self.reverse
+                else:
+                    self.sort_column = key
+            return
+        index = int(self.scroll_offset.y) + offset.y - 1
+        if 0 <= index < len(self._shown):
+            if index == self._cursor:
+                self.post_message(self.RowSelected(self, self._shown[index].key))
+            self.move_cursor(row=index)
+
+    def _column_at(self, x: int) -> str | None:
+        fixed = self._widths[self._kept[0]] + _GAP if self._kept else 0
+        at = x if x < fixed else x + int(self.scroll_offset.x)
+        for i in self._kept:
+            at -= self._widths[i] + _GAP
+            if at < 0:
+                return self.specs[i].key
+        return None
