@@ -87,7 +87,7 @@ def test_limit_memory_warns_against_the_working_set(tmp_path: Path, monkeypatch:
     plan = run(h, "limit", "600", "--memory", "150M", "--dry-run")  # above the 100M working set
     assert "warning" not in plan
     plan = run(h, "limit", "600", "--memory", "50M", "--dry-run")
-    assert "below the 100 MiB working set unified:/system.slice/web.service holds now" in plan
+    assert "below the 100M working set unified:/system.slice/web.service holds now" in plan
 
 
 def test_the_pid_inside_is_null_outside_the_containers_pid_namespace(host: FakeHost) -> None:

@@ -31,6 +31,7 @@ from cgscope.tui.screens.base import ROW_KEYS, DataScreen
 from cgscope.tui.screens.change import (
     ChangeScreen,
     FreezeScreen,
+    KillScreen,
     LimitScreen,
     MoveScreen,
     Proposal,
@@ -51,6 +52,7 @@ PALETTE = (
     ("move…", "move the selected process into another cgroup (m)", "move"),
     ("freeze", "freeze the selected container, or thaw it if it is frozen (f)", "freeze"),
     ("shell inside", "a shell in the selected container's namespaces; exit comes back (e)", "nsenter"),
+    ("kill…", "send a signal to the selected process, or a container's init (k)", "kill"),
     ("undo", "undo the last change still in effect (u)", "undo"),
     *(
         (f"view: {name}", f"{label[2:].lower()} ({label[0]})", f"switch_mode('{name}')")
@@ -275,6 +277,14 @@ class CgscopeApp(App[int]):
         selected = self._selection("freeze")
         if selected is not None:
             self.push_screen(FreezeScreen(self.controls, selected), self._confirmed)
+
+    def action_kill(self) -> None:
+        """A signal to the selected process; on a container, to its init."""
+        screen = self.screen
+        on_process = isinstance(screen, DataScreen) and screen.selection(process=True) is not None
+        selected = self._selection("a signal", process=on_process)
+        if selected is not None:
+            self.push_screen(KillScreen(self.controls, selected), self._confirmed)
 
     def _confirmed(self, proposal: Proposal | None) -> None:
         if proposal is not None:

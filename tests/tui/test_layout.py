@@ -11,6 +11,7 @@ from textual.widgets._footer import FooterKey
 
 from cgscope.render.columns.containers import HOST
 from cgscope.tui.app import CgscopeApp
+from cgscope.tui.screens.change import KillScreen
 from cgscope.tui.screens.help import HelpScreen
 from cgscope.tui.widgets.table import SortableTable
 
@@ -90,8 +91,21 @@ async def test_footer_shows_the_actions_that_apply_to_the_selected_row(
         table.move_cursor(row=table.shown_keys.index(DOCKER_ID))
         await settled(pilot)
         keys = footer_keys(app)
-        assert [k for k in keys if k in ("enter", "l", "f", "e", "u")] == ["enter", "l", "f", "e", "u"]
+        assert [k for k in keys if k in ("enter", "l", "f", "e", "k", "u")] == [
+            "enter",
+            "l",
+            "f",
+            "e",
+            "k",
+            "u",
+        ]
         assert "m" not in keys  # move takes a process
+        await pilot.press("k")  # a signal to its init: the change path's form
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, KillScreen) and form.selection is not None and form.selection.pid == 530
+        await pilot.press("escape")
+        await pilot.pause()
         await pilot.press("4")
         await drawn(pilot)
         processes = table_of(app)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 
 from fakehost import FakeHost
-from rich.segment import Segment
+from rich.style import Style
 from textual.color import Color
+from textual.strip import Strip
 
 from cgscope.render.columns.containers import HOST
 from cgscope.tui.app import CgscopeApp
@@ -71,9 +72,11 @@ async def test_state_says_running_frozen_or_paused_by_the_runtime(
         assert "'docker unpause' fails" in usage
 
 
-def styled(line: object, text: str) -> Segment:
-    """The segment of a drawn line that holds `text`."""
-    return next(s for s in line if text in s.text)  # type: ignore[attr-defined]
+def styled(line: Strip, text: str) -> Style:
+    """The style of the segment of a drawn line that holds `text`."""
+    style = next(s.style for s in line if text in s.text)
+    assert style is not None
+    return style
 
 
 async def test_figures_near_a_limit_take_the_themes_colours_and_empty_bars_are_quiet(
@@ -91,11 +94,11 @@ async def test_figures_near_a_limit_take_the_themes_colours_and_empty_bars_are_q
         assert table.cell(PODMAN_ID, "oom").level == "error"  # the fixture's two OOM kills
         palette = table.palette
         web = table.render_line(1 + table.shown_keys.index(DOCKER_ID))
-        assert styled(web, "250M/256M").style.color == palette.error.color  # type: ignore[union-attr]
-        assert styled(web, "web").style.color == palette.error.color  # type: ignore[union-attr]
+        assert styled(web, "250M/256M").color == palette.error.color
+        assert styled(web, "web").color == palette.error.color
         db = table.render_line(1 + table.shown_keys.index(PODMAN_ID))
-        assert styled(db, "840M/1.0G").style.color == palette.warning.color  # type: ignore[union-attr]
-        assert styled(db, "░").style.color == palette.track.color  # type: ignore[union-attr]
+        assert styled(db, "840M/1.0G").color == palette.warning.color
+        assert styled(db, "░").color == palette.track.color
         assert palette.track.color != palette.bar.color
         theme = app.theme_variables  # the colours are the theme's
         assert palette.warning.color == Color.parse(theme["text-warning"]).rich_color

@@ -41,12 +41,15 @@ ROW_KEYS = (
     ("m", "move", "Move", "move the selected process into another cgroup (a form)"),
     ("f", "freeze", "Freeze", "freeze the selected container, or thaw it"),
     ("e", "nsenter", "Shell", "a shell inside the selected container; exit comes back"),
+    ("k", "kill", "Kill", "send a signal to the selected process, or a container's init (a form)"),
 )
 ROW_BINDINGS: list[BindingType] = [
     Binding(key, f"act('{action}')", label, tooltip=what) for key, action, label, what in ROW_KEYS
 ]
-CONTAINER_ACTIONS = frozenset({"limit", "freeze", "nsenter"})  # on a container
-PROCESS_ACTIONS = frozenset({"limit", "move", "nsenter"})  # on a user process (and freeze, in a container)
+CONTAINER_ACTIONS = frozenset({"limit", "freeze", "nsenter", "kill"})  # on a container
+PROCESS_ACTIONS = frozenset(
+    {"limit", "move", "nsenter", "kill"}
+)  # on a user process (and freeze, inside one)
 FILTER_BINDING = Binding("slash", "filter", "Filter", key_display="/", tooltip="narrow the rows to a text")
 
 
