@@ -76,8 +76,9 @@ def cgroup_of(cgroups: Mapping[str, str], primary: str | None) -> str:
 
 
 def _name(r: ContainerRow) -> Cell:
-    """The name, in the colour of the row's worst figure: trouble shows even where its column gave way."""
-    cells = (_state(r), _cpu_limit(r), _throttled(r), _memory(r), _oom(r))
+    """The name, in the colour of the row's worst figure: trouble shows even where its column gave way
+    (the host's OOM kills since boot are history: its own column says them)."""
+    cells = (_state(r), _cpu_limit(r), _throttled(r), _memory(r), *((_oom(r),) if r.container else ()))
     return replace(Cell.of(r.name), level=worst(*(c.level for c in cells)))
 
 

@@ -41,7 +41,7 @@ ROW_KEYS = (
     ("m", "move", "Move", "move the selected process into another cgroup (a form)"),
     ("f", "freeze", "Freeze", "freeze the selected container, or thaw it"),
     ("e", "nsenter", "Shell", "a shell inside the selected container; exit comes back"),
-    ("k", "kill", "Kill", "send a signal to the selected process, or a container's init (a form)"),
+    ("k", "kill", "Kill", "a signal to the selected process (a container's init)"),
 )
 ROW_BINDINGS: list[BindingType] = [
     Binding(key, f"act('{action}')", label, tooltip=what) for key, action, label, what in ROW_KEYS
@@ -82,7 +82,7 @@ class DataScreen(Screen[None]):
         if self.VIEW is not None:
             yield ViewTabs(self.VIEW)
         yield from self.compose_body()
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # 80 columns: the change keys come first
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError

@@ -28,7 +28,7 @@ class ProcessesScreen(TableScreen[ProcessRow]):
     NEEDS = frozenset({Need.PROCESSES})
     SORT = "pid"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Container", tooltip="the detail of the selected process's container"),
+        Binding("enter", "open", "Detail", tooltip="the detail of the selected process's container"),
         *ROW_BINDINGS,
         Binding("t", "toggle_tree", "Tree", tooltip="processes under their parents, or sorted"),
         Binding("K", "toggle_kernel", "Kernel threads", show=False, tooltip="show or hide kernel threads"),

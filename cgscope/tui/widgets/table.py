@@ -309,8 +309,8 @@ class SortableTable(ScrollView, Generic[T], can_focus=True):
         if not 0 <= index < len(self._shown):
             return Strip.blank(width, self.rich_style)
         row = self._shown[index]
-        cursor, even = index == self._cursor, index % 2 == 1
-        variant = (int(cursor), int(even), int(self.has_focus), int(self.scroll_offset.x), width)
+        cursor, striped = index == self._cursor, index % 2 == 1
+        variant = (int(cursor), int(striped), int(self.has_focus), int(self.scroll_offset.x), width)
         drawn = self._lines.get(row.key)
         if drawn is not None and drawn[0] == variant:
             return drawn[1]
@@ -318,8 +318,9 @@ class SortableTable(ScrollView, Generic[T], can_focus=True):
         line = self._scrolled(self._row_strip(row), width, fixed_style)
         if cursor:
             line = line.apply_style(self.get_component_rich_style("sortable-table--cursor"))
-        elif even:
+        elif striped:
             line = line.apply_style(self.get_component_rich_style("sortable-table--even-row"))
+        line = line.apply_style(self.rich_style)  # the table's own colours under what is unstyled
         self._lines[row.key] = (variant, line)
         return line
 
