@@ -5,7 +5,6 @@ own in the temporary directory)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import tempfile
@@ -38,20 +37,22 @@ def _ended(mark: Path) -> bool:
 
 def note_once(key: str, text: str, *, quiet: bool) -> None:
     """Print `text` on stderr unless `quiet`, or it was said in this terminal session already (for the
-    same `key`); where the session or the record is unreadable it is said every time."""
+    same `key`, a word); where the session or the record is unreadable it is said every time."""
     if quiet:
         return
     session = _session(os.getsid(0))
     mark = None
     if session is not None:
-        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-        mark = _directory() / f"said-{session}-{digest}"
-        if mark.exists():
-            return
+        mark = _directory() / f"said-{session}-{key}"
+        with suppress(OSError):  # a record we may not read is one we may not write: say it
+            if mark.exists():
+                return
     print(text, file=sys.stderr)
     if mark is not None:
         with suppress(OSError):
             mark.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if mark.parent.stat().st_uid != os.getuid():  # a directory someone else made: not ours to use
+                return
             for old in mark.parent.glob("said-*"):
                 if _ended(old):
                     old.unlink(missing_ok=True)

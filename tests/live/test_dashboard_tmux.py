@@ -79,3 +79,28 @@ def test_installed_dashboard_shows_a_bare_container_and_q_exits_0(
     code = wait_until(lambda: status.read_text().strip() or None if status.exists() else None, 15, "the exit")
     assert code == "0"
     assert "Traceback" not in tmux.screen()
+
+
+def test_at_80x24_the_containers_view_keeps_its_figures_whole_and_says_what_gave_way(
+    bare_container: BareContainer, tmux: Tmux
+) -> None:
+    tmux("new-session", "-d", "-s", "dash", "-x", "80", "-y", "24", f"{installed_cgscope()} -d 1; sleep 60")
+    container_id = f"pid-{bare_container.namespaces['pid']}"
+
+    def header() -> str | None:
+        return next((line for line in tmux.screen().splitlines() if line.lstrip().startswith("NAME")), None)
+
+    heading = wait_until(header, timeout=30, what="the containers table")
+    assert heading.split()[:6] == ["NAME▲", "STATE", "CPU%", "%CPU", "LIM", "MEM/LIMIT"], heading
+    assert heading.rstrip().endswith("›")  # the rest gave way, and the header says so
+
+    def row() -> list[str] | None:
+        rows = [line.split() for line in tmux.screen().splitlines() if container_id in line]
+        return rows[0] if rows else None
+
+    fields = wait_until(row, timeout=30, what=f"{container_id}, whole, on an 80-column row")
+    assert fields[:2] == ["sh", "running"]
+    screen = tmux.screen()
+    assert all(len(line) <= 80 for line in screen.splitlines())
+    assert "q Quit" in screen and "Traceback" not in screen
+    tmux("send-keys", "-t", "dash", "q")
