@@ -136,3 +136,15 @@ def test_the_dashboard_refuses_without_a_terminal(host: FakeHost, capsys: pytest
     assert capsys.readouterr().err == (
         "cgscope: stdout is not a terminal: use `cgscope top` or `containers --json`\n"
     )
+
+
+def test_state_from_the_v1_freezer_on_a_hybrid_host(tmp_path: Path) -> None:
+    h = fixtures.hybrid_host(tmp_path)
+    [api] = [c for c in json.loads(run(h, "containers", "--json"))["containers"] if c["name"] == "api"]
+    assert api["state"]["activity"] == "running"
+    h.write(f"/sys/fs/cgroup/freezer{api['cgroup']['freezer']}/freezer.state", "FREEZING\n")
+    [api] = [c for c in json.loads(run(h, "containers", "--json"))["containers"] if c["name"] == "api"]
+    assert api["state"]["activity"] == "freezing"  # v1: not every task frozen yet
+    h.write(f"/sys/fs/cgroup/freezer{api['cgroup']['freezer']}/freezer.state", "FROZEN\n")
+    line = next(line for line in run(h, "containers").splitlines() if line.startswith("api "))
+    assert line.split()[2] == "frozen"

@@ -169,3 +169,21 @@ async def test_command_palette_lists_every_action_by_name(host: FakeHost, make_a
             return any("a shell inside is off" in n.message for n in app._notifications)
 
         await until(pilot, refused, "the shell's refusal, as the key says it")
+
+
+async def test_the_forms_fit_80x24_whole(host: FakeHost, make_app: AppFactory) -> None:
+    app = make_app(host, read_only=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await drawn(pilot)
+        table = table_of(app)
+        table.move_cursor(row=table.shown_keys.index(DOCKER_ID))
+        for key in ("l", "k"):
+            await pilot.press(key)
+            await pilot.pause()
+            form = app.screen.query_one("#change")
+            assert form.max_scroll_y == 0  # nothing to scroll to: every field and button in view
+            screen = app.screen.region
+            for widget in [*form.query("Input, Select"), *form.query("Button")]:
+                assert screen.contains_region(widget.region), widget
+            await pilot.press("escape")
+            await pilot.pause()
