@@ -152,7 +152,7 @@ class CgscopeApp(App[int]):
         frame = self.frame
         if frame is not None and frame is not screen.drawn:
             screen.show(frame)
-        if frame is None or not screen.satisfied_by(frame):
+        if frame is None or not screen.complete(frame):
             self.refresh_now()
 
     def _schedule(self) -> None:

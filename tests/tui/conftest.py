@@ -39,7 +39,7 @@ def make_app() -> AppFactory:
 
 
 async def drawn(pilot: Pilot[int], timeout: float = 10.0) -> DataScreen:
-    """Wait until the screen on top has drawn the latest Frame, and that Frame has what it needs."""
+    """Wait until the screen on top has drawn the latest Frame, and that Frame holds all it shows."""
     app = pilot.app
     assert isinstance(app, CgscopeApp)
     deadline = time.monotonic() + timeout
@@ -47,7 +47,13 @@ async def drawn(pilot: Pilot[int], timeout: float = 10.0) -> DataScreen:
         await pilot.pause()
         screen = app.screen
         frame = app.frame
-        if isinstance(screen, DataScreen) and frame is not None and screen.drawn is frame and sized(screen):
+        if (
+            isinstance(screen, DataScreen)
+            and frame is not None
+            and screen.drawn is frame
+            and screen.complete(frame)
+            and sized(screen)
+        ):
             await pilot.pause()
             return screen
         if time.monotonic() > deadline:

@@ -430,7 +430,7 @@ async def test_detail_shows_usage_against_limits_and_what_top_inside_would_show(
         assert column(members, "cpu") == ["0.0", "0.0"]  # the fixture's counters stand still
         assert (  # on a fixed scale: its quota of half a CPU
             str(detail.query_one("#cpu-label").render())
-            == "CPU % of one CPU: 0.0 %, last 1.0 min, on a scale of 0 to 50 %"
+            == "CPU % of one CPU: 0.0 %, last 1.5 min, on a scale of 0 to 50 %"
         )
 
 

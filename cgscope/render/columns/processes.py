@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from cgscope.model.containers import Container
 from cgscope.model.derive import ProcessUsage
 from cgscope.model.process import Process
-from cgscope.render.columns import MEASURING_CELL, NONE_CELL, UNKNOWN_CELL, Cell, Column, percent
+from cgscope.render.columns import MEASURING_CELL, NONE_CELL, Cell, Column, percent
 from cgscope.render.columns.containers import HOST
 from cgscope.render.views import outside
 from cgscope.units import size
@@ -62,25 +62,27 @@ def _state(r: ProcessRow) -> Cell:
     return Cell.of(r.usage.state if r.usage else r.process.state)
 
 
+# Usage not read yet (a dashboard's first moments) is "…", as a rate before its second read.
+
+
 def _cpu(r: ProcessRow) -> Cell:
-    if r.usage is None:
-        return UNKNOWN_CELL
-    value = r.usage.cpu_percent
+    value = r.usage.cpu_percent if r.usage else None
     return MEASURING_CELL if value is None else Cell(f"{value:.1f}", value)
 
 
 def _rss(r: ProcessRow) -> Cell:
-    value = r.usage.rss_bytes if r.usage else None
-    return UNKNOWN_CELL if value is None else Cell(size(value), value)
+    return MEASURING_CELL if r.usage is None else Cell(size(r.usage.rss_bytes), r.usage.rss_bytes)
 
 
 def _memory(r: ProcessRow) -> Cell:
-    value = r.usage.memory_percent if r.usage else None
+    if r.usage is None:
+        return MEASURING_CELL
+    value = r.usage.memory_percent
     return Cell.number(value, percent(value))
 
 
 def _threads(r: ProcessRow) -> Cell:
-    return Cell.of(r.usage.threads if r.usage else None)
+    return MEASURING_CELL if r.usage is None else Cell.of(r.usage.threads)
 
 
 def _command(r: ProcessRow) -> Cell:

@@ -122,11 +122,16 @@ class DataScreen(Screen[None]):
         header.interval = interval
 
     def satisfied_by(self, frame: Frame) -> bool:
+        """Whether the screen can draw this Frame."""
         needs = self.needs()
         return not (
             (Need.PROCESSES in needs and frame.processes is None)
             or (Need.TREES in needs and frame.trees is None)
         )
+
+    def complete(self, frame: Frame) -> bool:
+        """Whether this Frame holds all the screen shows (else the app refreshes at once)."""
+        return self.satisfied_by(frame)
 
     def show(self, frame: Frame) -> None:
         """Draw a Frame: the header always, the body once the Frame holds what it needs. A screen not

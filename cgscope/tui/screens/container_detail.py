@@ -225,9 +225,10 @@ class ContainerDetailScreen(DataScreen):
     def detail_key(self) -> str | None:
         return None if self.key == HOST else self.key
 
-    def satisfied_by(self, frame: Frame) -> bool:
-        """A container's detail waits for the Frame that read its processes' usage and /proc view."""
-        if not super().satisfied_by(frame):
+    def complete(self, frame: Frame) -> bool:
+        """A container's detail is drawn at once from the Frame at hand (its usage, namespaces and
+        cgroups are in every Frame), then again from the one that read its processes and /proc view."""
+        if not super().complete(frame):
             return False
         if self.key == HOST or not any(c.id == self.key for c in frame.inventory.containers):
             return True
@@ -274,7 +275,9 @@ class ContainerDetailScreen(DataScreen):
         else:
             pids, namespaces, procs = inv.host_pids, inv.host_namespaces, frame.processes or {}
         detail = frame.detail if frame.detail is not None and frame.detail.key == self.key else None
-        used = detail.processes if detail is not None else {}
+        # Its processes' usage: the container's own read, or every process's (the host's detail reads
+        # every process); none yet right after it opens, until the refresh that reads them.
+        used = detail.processes if detail is not None else frame.process_usage or {}
         members = [
             (str(pid), ProcessRow(procs[pid], container, used.get(pid))) for pid in pids if pid in procs
         ]

@@ -20,7 +20,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -122,12 +122,16 @@ class SortableTable(ScrollView, Generic[T], can_focus=True):
             self._texts.pop(key, None)
             self._lines.pop(key, None)
         # Widths fit every row, not only those the filter shows: columns stay put while one types. They
-        # grow at once and shrink only when rows come or go, so a changing figure rarely moves them.
+        # grow at once and shrink only when rows come or go, so a changing figure rarely moves them
+        # (and while the same rows stay, only the changed rows are measured).
+        same_rows = old.keys() == self._items.keys()
+        fresh = set(changed)
+        measured = [r for r in self._rows if r.key in fresh] if same_rows else self._rows
         widths = [
-            min(MAX_WIDTH, max([len(spec.header) + 1, *(width(r.cells[i], spec) for r in self._rows)]))
+            min(MAX_WIDTH, max([len(spec.header) + 1, *(width(r.cells[i], spec) for r in measured)]))
             for i, spec in enumerate(self.specs)
         ]
-        if old.keys() == self._items.keys():
+        if same_rows:
             widths = [max(a, b) for a, b in zip(widths, self._widths, strict=True)]
         relayout, self._widths = widths != self._widths, widths
         self._populate(relayout=relayout, changed=changed)
@@ -170,16 +174,22 @@ class SortableTable(ScrollView, Generic[T], can_focus=True):
     # -- sort and filter ---------------------------------------------------------------------------
 
     def watch_sort_column(self) -> None:
-        self._populate(relayout=True)
+        self._new_header()
 
     def watch_reverse(self) -> None:
-        self._populate(relayout=True)
+        self._new_header()
 
     def watch_filter_text(self) -> None:
         self._populate()
 
     def watch_order_given(self) -> None:
-        self._populate(relayout=True)
+        self._new_header()
+
+    def _new_header(self) -> None:
+        """The sort mark moved: the header is drawn again, the rows keep their layout (in a new order)."""
+        self._header = None
+        self.refresh(Region(0, 0, self.size.width, 1))
+        self._populate()
 
     def action_sort_by(self, step: int) -> None:
         keys = [self.specs[i].key for i in self._kept]
