@@ -58,8 +58,8 @@ class ProcessesScreen(TableScreen[ProcessRow]):
         procs = frame.processes
         inside = sum(1 for pid in procs if pid in frame.inventory.container_of)
         kernel = sum(1 for p in procs.values() if p.kernel_thread)
-        hidden = "" if self.kernel_threads else f" ({kernel} kernel threads hidden: K shows them)"
-        return f"{len(procs)} processes{hidden} · {inside} in containers"
+        hidden = "" if self.kernel_threads else f" · {kernel} kernel threads hidden: K shows them"
+        return f"{len(procs)} processes · {inside} in containers{hidden}"
 
     def watch_as_tree(self) -> None:
         self._redraw()
