@@ -191,7 +191,7 @@ def test_ids_that_share_a_start_are_shown_apart(tmp_path: Path) -> None:
     one, two = hexid("x", "0123456789abcd"), hexid("y", "0123456789abcd")  # 14 characters in common
     container(h, 400, "a", f"/docker/{one}", 1)
     container(h, 500, "b", f"/docker/{two}", 2)
-    ids = {line.split()[2] for line in cli(h, "containers").splitlines()[1:-1]}
+    ids = {line.split()[3] for line in cli(h, "containers").splitlines()[1:-1]}  # after STATE
     assert ids == {one[:15], two[:15]}
 
 

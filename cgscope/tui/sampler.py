@@ -120,7 +120,7 @@ class Sampler:
             trees=trees,
             usage=usage,
             container_usage=container_usage,
-            states=container_states(self.host, inventory.containers),
+            states=container_states(self.host, inventory, self.collector),
             detail=detail,
         )
 

@@ -85,7 +85,6 @@ def test_at_80x24_the_containers_view_keeps_its_figures_whole_and_says_what_gave
     bare_container: BareContainer, tmux: Tmux
 ) -> None:
     tmux("new-session", "-d", "-s", "dash", "-x", "80", "-y", "24", f"{installed_cgscope()} -d 1; sleep 60")
-    container_id = f"pid-{bare_container.namespaces['pid']}"
 
     def header() -> str | None:
         return next((line for line in tmux.screen().splitlines() if line.lstrip().startswith("NAME")), None)
@@ -95,11 +94,11 @@ def test_at_80x24_the_containers_view_keeps_its_figures_whole_and_says_what_gave
     assert heading.rstrip().endswith("›")  # the rest gave way, and the header says so
 
     def row() -> list[str] | None:
-        rows = [line.split() for line in tmux.screen().splitlines() if container_id in line]
+        rows = [line.split() for line in tmux.screen().splitlines() if bare_container.name in line]
         return rows[0] if rows else None
 
-    fields = wait_until(row, timeout=30, what=f"{container_id}, whole, on an 80-column row")
-    assert fields[:2] == ["sh", "running"]
+    fields = wait_until(row, timeout=30, what=f"{bare_container.name}, whole, on an 80-column row")
+    assert fields[:2] == [bare_container.name, "running"]
     screen = tmux.screen()
     assert all(len(line) <= 80 for line in screen.splitlines())
     assert "q Quit" in screen and "Traceback" not in screen
