@@ -210,7 +210,8 @@ class ControllerWrites:
             name = "memory.usage_in_bytes" if place.v1 else "memory.current"
             now = self._current(place, name)
             stat = place.directory / "memory.stat"
-            cache = flat_keyed(read_value(stat), stat) if "memory" not in place.fresh and stat.exists() else {}
+            readable = "memory" not in place.fresh and stat.exists()
+            cache = flat_keyed(read_value(stat), stat) if readable else {}
             inactive = cache.get("total_inactive_file" if place.v1 else "inactive_file", 0)
             used = max(0, (int(now) if now else 0) - inactive)
             who = f"working set {place.mount.key}:{place.cgroup} holds"

@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from cgscope.fs.cgstats import flat_keyed, read_optional
+from cgscope.fs.files import read_optional
+from cgscope.fs.parse import flat_keyed
 
 Freezer = Literal["thawed", "freezing", "frozen"]
 _V1: dict[str, Freezer] = {"THAWED": "thawed", "FREEZING": "freezing", "FROZEN": "frozen"}
@@ -23,6 +24,7 @@ def read_freezer(directory: Path, version: int) -> Freezer | None:
     if version == 1:
         text = read_optional(directory / "freezer.state")
         return _V1.get(text.strip()) if text is not None else None
-    events = read_optional(directory / "cgroup.events")
-    frozen = flat_keyed(events).get("frozen") if events is not None else None
+    path = directory / "cgroup.events"
+    events = read_optional(path)
+    frozen = flat_keyed(events, path).get("frozen") if events is not None else None
     return None if frozen is None else "frozen" if frozen == 1 else "thawed"

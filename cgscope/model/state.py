@@ -12,7 +12,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Literal
 
-from cgscope.errors import AccessDenied, ProcessGone
+from cgscope.errors import AccessDenied, InvalidFormat, ProcessGone
 from cgscope.fs.freezer import read_freezer
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.runtime_state import RuntimeState
@@ -57,7 +57,7 @@ def container_state(host: HostRoot, c: Container, runtime: RuntimeState | None) 
     if directory == mount.mountpoint:  # a root cgroup is never frozen
         return ContainerState("running", c.runtime, paused)
     freezer = None
-    with suppress(ProcessGone, AccessDenied):
+    with suppress(ProcessGone, AccessDenied, InvalidFormat):  # unknown, not a failed refresh
         freezer = read_freezer(directory, mount.version)
     activity: Activity | None = None
     if freezer == "frozen":
