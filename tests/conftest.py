@@ -12,5 +12,6 @@ import pytest
 @pytest.fixture(autouse=True)
 def runtime_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory = tmp_path / "runtime"
+    directory.mkdir(mode=0o700)  # programs the tests run (ctr) make their temporary files there
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(directory))
     return directory
