@@ -10,8 +10,10 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def runtime_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "runtime"
-    directory.mkdir(mode=0o700)  # programs the tests run (ctr) make their temporary files there
+def runtime_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # Beside the test's tmp_path, not in it: tests that walk tmp_path find only what they put there.
+    # It exists, as a login's does: programs the tests run (ctr) make their temporary files there.
+    directory = tmp_path_factory.mktemp("runtime")
+    directory.chmod(0o700)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(directory))
     return directory
