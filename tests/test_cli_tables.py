@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -111,6 +112,9 @@ def test_the_uninspected_note_is_said_once_per_session_and_never_with_quiet(
     host: FakeHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     host.deny_ns(410, monkeypatch)
+    # A session whose leader this test can see (its own process): under a supervisor whose session
+    # leader is in another pid namespace getsid(2) answers 0, and the note is said every time.
+    monkeypatch.setattr(os, "getsid", lambda pid: os.getpid())
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
     run(host, "containers")
     assert "1 processes could not be inspected" in capsys.readouterr().err
@@ -121,6 +125,17 @@ def test_the_uninspected_note_is_said_once_per_session_and_never_with_quiet(
     assert capsys.readouterr().err == ""
     records = list((tmp_path / "other").rglob("*"))
     assert records == []  # nothing said, nothing recorded
+
+
+def test_the_uninspected_note_is_said_every_time_where_the_session_is_not_visible(
+    host: FakeHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    host.deny_ns(410, monkeypatch)
+    monkeypatch.setattr(os, "getsid", lambda pid: 0)  # the leader is in another pid namespace
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    for _ in range(2):
+        run(host, "containers")
+        assert "1 processes could not be inspected" in capsys.readouterr().err
 
 
 def test_a_mistyped_command_or_choice_says_what_was_meant(capsys: pytest.CaptureFixture[str]) -> None:

@@ -40,7 +40,7 @@ def note_once(key: str, text: str, *, quiet: bool) -> None:
     same `key`, a word); where the session or the record is unreadable it is said every time."""
     if quiet:
         return
-    session = _session(os.getsid(0))
+    session = _session(os.getsid(0))  # 0 where the leader is in another pid namespace: no session to key on
     mark = None
     if session is not None:
         mark = _directory() / f"said-{session}-{key}"
