@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import pytest
 from fakehost import FakeHost
 from test_fixture_hosts import by_name, cli, cli_json, hexid, private
 
-from cgscope.fs import runtime_state
+from cgscope.fs import runtime_state, statefiles
 from cgscope.fs.hostroot import HostRoot
 from cgscope.model.runtimes import RUNTIMES, RuntimeStates
 
@@ -126,6 +128,44 @@ def test_podman_graphroot_from_storage_conf_and_rootless_storage(tmp_path: Path)
     container(h, 500, "python3", f"{user}/libpod-{rootless}.scope", 2, uid=1000)
     got = {c["name"]: c["runtime"] for c in cli_json(h, "containers")["containers"]}
     assert got == {"db": "podman", "notes": "podman"}
+
+
+def test_a_fifo_or_endless_file_a_user_plants_in_their_storage_reads_as_absent(tmp_path: Path) -> None:
+    """A user's rootless storage is theirs: a FIFO named containers.json would block root's read for good,
+    a link to /dev/zero would never end. cgscope reads neither (and the rest of the host still)."""
+    h = base(tmp_path)
+    h.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n")
+    lists = h.path("/home/alice/.local/share/containers/storage/overlay-containers")
+    lists.mkdir(parents=True)
+    os.mkfifo(lists / "containers.json")
+    (lists / "volatile-containers.json").symlink_to("/dev/zero")
+    h.path("/home/alice/.config/containers").mkdir(parents=True)
+    os.mkfifo(h.path("/home/alice/.config/containers/storage.conf"))
+    rootless = hexid("rootless")
+    user = "/user.slice/user-1000.slice/user@1000.service/user.slice"
+    container(h, 500, "python3", f"{user}/libpod-{rootless}.scope", 2, uid=1000)
+    done = subprocess.run(
+        [sys.executable, "-m", "cgscope", "--root", str(h.root), "containers", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    got = {c["id"]: (c["name"], c["runtime"]) for c in json.loads(done.stdout)["containers"]}
+    assert got[rootless] == (rootless[:12], "podman")
+
+
+def test_state_files_are_read_only_when_regular_and_bounded(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "big").write_bytes(b"[]" + b" " * 100)
+    (tmp_path / "ok.json").write_text('{"a": 1}')
+    assert statefiles.read_regular(tmp_path / "fifo") is None
+    assert statefiles.read_regular(Path("/dev/zero")) is None
+    assert statefiles.read_regular(tmp_path / "big", limit=50) is None
+    assert statefiles.read_regular(tmp_path / "missing") is None
+    assert statefiles.load_json(tmp_path / "ok.json") == {"a": 1}
+    assert statefiles.load_json(tmp_path / "big") == []
+    assert statefiles.load_toml(tmp_path / "ok.json") is None  # not TOML
 
 
 def test_a_runtime_namespace_removed_mid_walk_is_skipped(

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.statefiles import load_json
 
 
 @dataclass(frozen=True)
@@ -22,20 +22,13 @@ class OciState:
     cgroup_dirs: tuple[Path, ...]  # its cgroup directories under the host root, no root cgroup
 
 
-def _json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return None
-
-
 def read(host: HostRoot, runtime: str, directory: Path) -> OciState | None:
     """runc's <root>/<id>/state.json or crun's <root>/<id>/status (the directory is the id: crun's file
     does not repeat it); None when neither is readable or it records no running init."""
-    runc = _json(directory / "state.json")
+    runc = load_json(directory / "state.json")
     if isinstance(runc, dict):
         return _runc_state(host, runtime, directory.name, runc)
-    crun = _json(directory / "status")
+    crun = load_json(directory / "status")
     return _crun_state(host, runtime, directory.name, crun) if isinstance(crun, dict) else None
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,6 +22,8 @@ from typing import Any, ClassVar
 from cgscope.fs import ocistate
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.ocistate import OciState
+from cgscope.fs.statefiles import load_json, load_toml
+from cgscope.fs.users import read_passwd
 
 Argv = tuple[str, ...]
 Daemons = Mapping[str, Sequence[Argv]]  # daemon comm -> the command lines of those running
@@ -40,13 +41,6 @@ class CriNames:
     def name(self) -> str:
         """ "namespace/pod/container", "namespace/pod/(pause)" for the sandbox."""
         return f"{self.namespace}/{self.pod}/{self.container or '(pause)'}"
-
-
-def _json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return None
 
 
 def _subdirs(directory: Path) -> list[Path]:
@@ -154,7 +148,7 @@ class DockerState(RuntimeState):
     DAEMONS = ("dockerd",)
 
     def _config(self, argv: Argv) -> Any:
-        return _json(self.host.path(flag(argv, "--config-file") or "/etc/docker/daemon.json"))
+        return load_json(self.host.path(flag(argv, "--config-file") or "/etc/docker/daemon.json"))
 
     @cached_property
     def data_roots(self) -> list[Path]:
@@ -170,7 +164,7 @@ class DockerState(RuntimeState):
 
     def _config_v2(self, ident: str) -> dict[str, Any]:
         for root in self.data_roots:
-            data = _json(root / "containers" / ident / "config.v2.json")
+            data = load_json(root / "containers" / ident / "config.v2.json")
             if isinstance(data, dict):
                 return data
         return {}
@@ -189,7 +183,7 @@ class DockerState(RuntimeState):
     def paused(self, ident: str) -> bool | None:
         """`docker pause`'s record: config.v2.json "State"."Paused"."""
         for root in self.data_roots:
-            data = _json(root / "containers" / ident / "config.v2.json")
+            data = load_json(root / "containers" / ident / "config.v2.json")
             record = data.get("State") if isinstance(data, dict) else None
             paused = record.get("Paused") if isinstance(record, dict) else None
             if isinstance(paused, bool):
@@ -210,7 +204,7 @@ _SANDBOX_TYPES = {"sandbox", "infra"}  # containerd's container-type, CRI-O's Co
 
 
 def _annotations(bundle: Path) -> dict[str, Any]:
-    data = _json(bundle / "config.json")
+    data = load_json(bundle / "config.json")
     notes = data.get("annotations") if isinstance(data, dict) else None
     return notes if isinstance(notes, dict) else {}
 
@@ -243,7 +237,7 @@ class ContainerdState(RuntimeState):
     DAEMONS = ("containerd",)
 
     def _config(self, argv: Argv) -> Any:
-        return _toml(self.host.path(flag(argv, "--config", "-c") or "/etc/containerd/config.toml"))
+        return load_toml(self.host.path(flag(argv, "--config", "-c") or "/etc/containerd/config.toml"))
 
     @cached_property
     def state_dirs(self) -> list[Path]:
@@ -270,7 +264,7 @@ class ContainerdState(RuntimeState):
         if names is not None:
             return names.name
         for bundle in self._bundles(ident):  # nerdctl names its containers in an annotation
-            data = _json(bundle / "config.json")
+            data = load_json(bundle / "config.json")
             notes = data.get("annotations") if isinstance(data, dict) else None
             if isinstance(notes, dict) and isinstance(notes.get("nerdctl/name"), str):
                 return str(notes["nerdctl/name"])
@@ -284,11 +278,7 @@ class ContainerdState(RuntimeState):
 
 def _homes(host: HostRoot) -> list[Path]:
     """Each user's home directory (passwd(5) field 6), under the host root."""
-    try:
-        text = host.path("/etc/passwd").read_text(errors="replace")
-    except OSError:
-        return []
-    homes = (line.split(":")[5] for line in text.splitlines() if line.count(":") == 6)
+    homes = (entry.home for entry in read_passwd(host.path("/etc/passwd")))
     return [host.path(h) for h in dict.fromkeys(homes) if h.startswith("/") and h != "/"]
 
 
@@ -301,7 +291,7 @@ class ContainersStorage(RuntimeState):
     def storages(self) -> list[Path]:
         out = []
         for conf, graph, run in self._places():
-            config = _toml(conf)
+            config = load_toml(conf)
             storage = config.get("storage") if isinstance(config, dict) else None
             storage = storage if isinstance(storage, dict) else {}
             for key, default in (("graphroot", graph), ("runroot", run)):
@@ -330,13 +320,6 @@ class ContainersStorage(RuntimeState):
         return None
 
 
-def _toml(path: Path) -> Any:
-    try:
-        return tomllib.loads(path.read_text())
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-
-
 class PodmanState(ContainersStorage):
     """Podman: container names and images in containers/storage's lists (containers.json, and
     volatile-containers.json where `podman run --rm` records its containers, beside it or under the
@@ -348,7 +331,7 @@ class PodmanState(ContainersStorage):
         out: dict[str, dict[str, Any]] = {}
         for storage in self.storages:
             for filename in ("containers.json", "volatile-containers.json"):
-                data = _json(storage / "overlay-containers" / filename)
+                data = load_json(storage / "overlay-containers" / filename)
                 for entry in data if isinstance(data, list) else ():
                     if isinstance(entry, dict) and isinstance(entry.get("id"), str):
                         out.setdefault(entry["id"], entry)

@@ -1,0 +1,63 @@
+"""Files that runtimes and users write — runtime state, daemon configuration, containers/storage's lists —
+read as data, never as a way to stall or flood cgscope.
+
+Some of them live where an unprivileged user decides what is there: a rootless Podman's storage under
+the user's home (its storage.conf, containers.json). A FIFO planted under such a name would block root's
+read(2) forever, and a link to /dev/zero would never end. So a file is opened without blocking
+(O_NONBLOCK: a FIFO opens at once, a device does not wait), read only when it is a regular file, and
+only up to LIMIT bytes; anything else reads as absent, as an unreadable file does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from cgscope.fs.files import decode
+
+LIMIT = 64 << 20  # bytes: containers.json of a thousand containers is a few MiB
+
+
+def read_regular(path: Path, limit: int = LIMIT) -> bytes | None:
+    """The bytes of the regular file at `path`; None where it is missing, unreadable, not a regular
+    file, or larger than `limit`."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        chunks, left = [], limit + 1
+        while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    return data if len(data) <= limit else None  # grew while it was read
+
+
+def load_json(path: Path) -> Any:
+    """The JSON document in the file; None where it is not readable as above or is not JSON."""
+    data = read_regular(path)
+    try:
+        return json.loads(data) if data is not None else None
+    except ValueError:
+        return None
+
+
+def load_toml(path: Path) -> Any:
+    """The TOML document in the file; None where it is not readable as above or is not TOML."""
+    data = read_regular(path)
+    try:
+        return tomllib.loads(decode(data)) if data is not None else None
+    except ValueError:
+        return None
