@@ -249,7 +249,7 @@ class ContainerdState(RuntimeState):
     def _bundles(self, ident: str) -> Iterator[Path]:
         for state in self.state_dirs:
             for ns in _subdirs(state / "io.containerd.runtime.v2.task"):
-                if (ns / ident).is_dir():
+                if os.path.isdir(ns / ident):
                     yield ns / ident
 
     def cri(self, ident: str) -> CriNames | None:
@@ -272,7 +272,7 @@ class ContainerdState(RuntimeState):
 
     def knows(self, ident: str) -> bool:
         return next(self._bundles(ident), None) is not None or any(
-            (namespace / ident).is_dir() for namespace in self.oci_roots()
+            os.path.isdir(namespace / ident) for namespace in self.oci_roots()
         )
 
 
@@ -309,13 +309,13 @@ class ContainersStorage(RuntimeState):
         )
         for home in _homes(self.host):
             graph = home / ".local/share/containers/storage"
-            if graph.is_dir():
+            if os.path.isdir(graph):  # False too where this user may not look (a home of 0700)
                 yield home / ".config/containers/storage.conf", graph, graph
 
     def _bundle(self, ident: str) -> Path | None:
         for storage in self.storages:
             userdata = storage / "overlay-containers" / ident / "userdata"
-            if userdata.is_dir():
+            if os.path.isdir(userdata):
                 return userdata
         return None
 
