@@ -1,12 +1,15 @@
 """What every test shares: notes said once per terminal session are recorded under $XDG_RUNTIME_DIR
 (cgscope/commands/notes.py) — a directory of the test's own, never the user's, so that no test leaves
-a record behind or finds one another left."""
+a record behind or finds one another left; and the Docker host of hosts/docker_detail.py as a
+fixture."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from fakehost import FakeHost
+from hosts.docker_detail import docker_detail_host
 
 
 @pytest.fixture(autouse=True)
@@ -17,3 +20,9 @@ def runtime_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     directory.chmod(0o700)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(directory))
     return directory
+
+
+@pytest.fixture
+def docker_host(tmp_path: Path) -> FakeHost:
+    """hosts/docker_detail.py's host: one Docker container on overlay2, with what inspect and diff read."""
+    return docker_detail_host(tmp_path)

@@ -1,6 +1,6 @@
 """Fixture hosts for `cgscope export` (v2, hybrid, v1) and a reader of what it serves.
 
-The v2 and hybrid hosts are tests/test_cgstats.py's (a Docker container "web" with every counter of
+The v2 and hybrid hosts are tests/hosts/counters.py's (a Docker container "web" with every counter of
 its cgroup version), the v2 one with a Kubernetes pod beside it (containerd's CRI: an app container
 and the pod's sandbox); the v1 host is a systemd "legacy" host with the same container.
 """
@@ -11,8 +11,9 @@ import io
 from pathlib import Path
 
 from fakehost import FakeHost
+from helpers import files
+from hosts.counters import V1_CG, V2_CG, hybrid_host, v2_host, with_container, with_host_files
 from prometheus_client.parser import text_string_to_metric_families
-from test_cgstats import V1_CG, V2_CG, files, hybrid_host, v2_host, with_container, with_host_files
 
 from cgscope.cli import main
 

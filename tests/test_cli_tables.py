@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 
 import pytest
-import test_fixture_hosts as fixtures
 from controlfake import add_interface_files, control_host
 from fakehost import FakeHost
-from tui.hosts import DOCKER_CG, DOCKER_ID, PODMAN_ID, dashboard_host
+from hosts import inventory
+from hosts.dashboard import DOCKER_CG, DOCKER_ID, PODMAN_ID, dashboard_host
 
 from cgscope.cli import main
 
@@ -100,7 +100,7 @@ def test_the_pid_inside_is_null_outside_the_containers_pid_namespace(host: FakeH
 
 
 def test_tree_of_controllers_mounted_apart_names_the_containers(tmp_path: Path) -> None:
-    h = fixtures.hybrid_host(tmp_path)  # cpu and cpuacct mounted apart, as on this project's VM
+    h = inventory.hybrid_host(tmp_path)  # cpu and cpuacct mounted apart, as on this project's VM
     text = run(h, "tree", "-H", "cpu,cpuacct")
     assert "cpu (cgroup v1, /sys/fs/cgroup/cpu):" in text
     assert "cpuacct (cgroup v1, /sys/fs/cgroup/cpuacct):" in text
@@ -154,7 +154,7 @@ def test_the_dashboard_refuses_without_a_terminal(host: FakeHost, capsys: pytest
 
 
 def test_state_from_the_v1_freezer_on_a_hybrid_host(tmp_path: Path) -> None:
-    h = fixtures.hybrid_host(tmp_path)
+    h = inventory.hybrid_host(tmp_path)
     [api] = [c for c in json.loads(run(h, "containers", "--json"))["containers"] if c["name"] == "api"]
     assert api["state"]["activity"] == "running"
     h.write(f"/sys/fs/cgroup/freezer{api['cgroup']['freezer']}/freezer.state", "FREEZING\n")

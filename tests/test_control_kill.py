@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from controlfake import FixtureFiles, add_interface_files, control_host, snapshot
 from fakehost import FakeHost
-from tui.hosts import DOCKER_CG, dashboard_host
+from hosts.dashboard import DOCKER_CG, dashboard_host
 
 from cgscope.cli import main
 from cgscope.control.apply import apply

@@ -14,18 +14,11 @@ from typing import Any
 import pytest
 from controlfake import control_host
 from fakehost import FakeHost
-from test_inspect_fixtures import CACHE, DID, O2, docker_host  # noqa: F401 - the fixture
+from helpers import CGROUP, COMM, EVIL, RAW, SHOWN, octal
+from hosts.docker_detail import CACHE, DID, O2
 
 from cgscope.cli import main
 from cgscope.render.table import visible
-
-# Sets the terminal's title (OSC), clears the screen (CSI), breaks the line, and CSI again as one C1 byte.
-EVIL = "x\x1b]0;pwned\x07\x1b[2J\nnext\x9bm"
-SHOWN = "x\\x1b]0;pwned\\x07\\x1b[2J\\nnext\\x9bm"
-COMM = EVIL.encode()[:15].decode()  # the kernel keeps 15 bytes of a process's name
-# /proc/PID/cgroup shows a cgroup's path as it is: one with a newline would break the file's lines.
-CGROUP = EVIL.replace("\n", " ")
-RAW = ("\x1b", "\x9b", "\x07")
 
 
 def test_the_escaping_function() -> None:
@@ -34,11 +27,6 @@ def test_the_escaping_function() -> None:
     assert visible("\t\r\x7f\x85\u2028\u202e\u200b") == "\\t\\x0d\\x7f\\x85\\u2028\\u202e\\u200b"
     assert visible("a\udcff\udc80b") == "a\\xff\\x80b"  # bytes that were not UTF-8 (surrogateescape)
     assert visible(visible(EVIL)) == SHOWN  # what it gives is printable: shown once, never twice
-
-
-def octal(text: str) -> str:
-    """A mountinfo field as the kernel escapes it (space, tab, newline, backslash)."""
-    return "".join(f"\\{ord(c):03o}" if c in " \t\n\\" else c for c in text)
 
 
 def cli(root: Path, *argv: str, status: int = 0) -> tuple[str, str]:
@@ -76,7 +64,7 @@ def exact_in_json(root: Path, *argv: str) -> list[str]:
 
 
 @pytest.fixture
-def evil(docker_host: FakeHost) -> FakeHost:  # noqa: F811 - the imported fixture
+def evil(docker_host: FakeHost) -> FakeHost:
     """The Docker fixture host with the escapes in every string a user controls."""
     h = docker_host
     h.write("/proc/sys/kernel/hostname", EVIL + "\n")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from exporthosts import APP_CG, HOSTS, MIB, SANDBOX_CG, V1_CG, V2_CG, of, scrape, series, value
-from test_cgstats import files
+from helpers import files
 
 GOLDENS = Path(__file__).parent / "goldens" / "export"
 # Series whose value is the time of the scrape or the exporter's own cost.

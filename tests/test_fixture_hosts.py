@@ -6,262 +6,46 @@ JSON (docs/json.md) or text, through cli.main as a user would run it.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
-from fakehost import HOST_NS, HYBRID_HIERARCHIES, FakeHost, Mode
+from fakehost import HOST_NS, HYBRID_HIERARCHIES, FakeHost
+from helpers import by_name, cli, cli_json, hexid, private, tree_node
+from hosts.inventory import (
+    APP_ID,
+    BE_UID,
+    BESTEFFORT_ID,
+    CRIO_ID,
+    CRIO_POD_CG,
+    CRIO_POD_UID,
+    DOCKER_CG,
+    DOCKER_ID,
+    G_UID,
+    HY_DOCKER,
+    NSPAWN_CG,
+    PAUSE_ID,
+    POD_CG,
+    POD_NS,
+    POD_UID,
+    PODMAN_ID,
+    SIDECAR_ID,
+    TIMESYNCD_MNT,
+    UNSHARE_MNT,
+    UNSHARE_PID,
+    V1_DOCKER,
+    hybrid_host,
+    oci_host,
+    v1_host,
+    v2_host,
+)
+from hosts.systemd import SESSION
 
 from cgscope.cli import main
 from cgscope.fs.hostroot import HostRoot
 
-
-def hexid(seed: str, prefix: str = "") -> str:
-    """A 64-hex container id (a chosen prefix makes ids that share one)."""
-    return (prefix + hashlib.sha256(seed.encode()).hexdigest())[:64]
-
-
-def private(n: int, *kinds: str) -> dict[str, int]:
-    """Fresh namespace inodes for `kinds` (default: what a container runtime unshares)."""
-    kinds = kinds or ("cgroup", "ipc", "mnt", "net", "pid", "uts")
-    return {kind: 4026532000 + 16 * n + i for i, kind in enumerate(kinds)}
-
-
-def cli(host: FakeHost, *args: str) -> str:
-    out = io.StringIO()
-    assert main(["--root", str(host.root), *args], out=out) == 0
-    return out.getvalue()
-
-
-def cli_json(host: FakeHost, *args: str) -> Any:
-    text = cli(host, *args, "--json")
-    assert text.endswith("\n") and text.count("\n") == 1  # one JSON object on one line
-    return json.loads(text)
-
-
-def by_name(data: Any) -> dict[str, dict[str, Any]]:
-    return {c["name"]: c for c in data["containers"]}
-
-
-def tree_node(node: dict[str, Any], path: str) -> dict[str, Any]:
-    """The node of `path` in a tree_json() dict."""
-    if node["path"] == path:
-        return node
-    for child in node["children"]:
-        if path == child["path"] or path.startswith(child["path"] + "/"):
-            return tree_node(child, path)
-    raise KeyError(path)
-
-
 # -- a systemd host on cgroup v2 with one container of each runtime ------------------------------------
-
-DOCKER_ID = hexid("docker", "abc1")
-PODMAN_ID = hexid("podman", "abc2")  # shares "abc" with DOCKER_ID
-PAUSE_ID, APP_ID, SIDECAR_ID = hexid("pause"), hexid("app"), hexid("sidecar")
-CRIO_ID = hexid("crio")
-POD_UID = "8f2d3c4e-1a2b-4c5d-9e8f-0a1b2c3d4e5f"
-CRIO_POD_UID = "0b7e6a52-3c1d-4e2f-8a9b-5c6d7e8f9a0b"
-SESSION = "/user.slice/user-1000.slice/session-1.scope"
-DOCKER_CG = f"/system.slice/docker-{DOCKER_ID}.scope"
-POD_CG = f"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{POD_UID.replace('-', '_')}.slice"
-CRIO_POD_CG = (
-    f"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod{CRIO_POD_UID.replace('-', '_')}.slice"
-)
-NSPAWN_CG = "/machine.slice/machine-my\\x2dbox.scope"  # systemd escapes "-" in unit names
-TIMESYNCD_MNT = 4026532301  # PrivateTmp=: a service's own mount namespace
-UNSHARE_MNT, UNSHARE_PID = 4026532310, 4026532311
-POD_NS = private(1, "ipc", "net", "uts")  # the pause container's, shared by its pod
-
-
-def v2_host(tmp_path: Path) -> FakeHost:
-    h = FakeHost(tmp_path, "v2")
-    add = h.add_process
-    add(1, "systemd", ["/sbin/init"], ppid=0, cgroup="/init.scope", start_ticks=12)
-    add(2, "kthreadd", ppid=0, kernel_thread=True, start_ticks=12)
-    add(3, "kworker/0:0H-events_highpri", ppid=2, kernel_thread=True, state="I", start_ticks=13)
-    add(
-        410,
-        "sshd",
-        ["sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"],
-        cgroup="/system.slice/sshd.service",
-    )
-    add(
-        420,
-        "systemd-timesyncd",
-        ["/lib/systemd/systemd-timesyncd"],
-        uid=997,
-        cgroup="/system.slice/systemd-timesyncd.service",
-        ns={"mnt": TIMESYNCD_MNT},
-    )
-    add(1000, "sshd", ["sshd: alice [priv]"], ppid=410, cgroup=SESSION)
-    add(1010, "bash", ["-bash"], ppid=1000, uid=1000, cgroup=SESSION)
-
-    # Docker, systemd cgroup driver: a scope per container; the shim stays in containerd's service.
-    add(500, "dockerd", ["/usr/bin/dockerd", "-H", "fd://"], cgroup="/system.slice/docker.service")
-    add(510, "containerd", ["/usr/bin/containerd"], cgroup="/system.slice/containerd.service")
-    add(
-        520,
-        "containerd-shim",
-        ["/usr/bin/containerd-shim-runc-v2", "-namespace", "moby", "-id", DOCKER_ID],
-        cgroup="/system.slice/containerd.service",
-    )
-    add(
-        530,
-        "nginx",
-        ["nginx: master process nginx -g daemon off;"],
-        ppid=520,
-        cgroup=DOCKER_CG,
-        nspid=(530, 1),
-        ns=private(2),
-        start_ticks=5000,
-    )
-    add(
-        531,
-        "nginx",
-        ["nginx: worker process"],
-        ppid=530,
-        uid=101,
-        cgroup=DOCKER_CG,
-        nspid=(531, 29),
-        ns=private(2),
-        start_ticks=5010,
-    )
-    h.docker_container(DOCKER_ID, "nginx", 530)
-
-    # A burstable pod (containerd CRI, systemd driver): pause + two containers sharing its net/ipc/uts.
-    add(580, "kubelet", ["/usr/bin/kubelet"], cgroup="/system.slice/kubelet.service")
-    add(
-        590,
-        "containerd-shim",
-        ["/usr/bin/containerd-shim-runc-v2", "-namespace", "k8s.io", "-id", PAUSE_ID],
-        cgroup="/system.slice/containerd.service",
-    )
-    add(
-        600,
-        "pause",
-        ["/pause"],
-        ppid=590,
-        cgroup=f"{POD_CG}/cri-containerd-{PAUSE_ID}.scope",
-        nspid=(600, 1),
-        ns={**POD_NS, **private(3, "cgroup", "mnt", "pid")},
-    )
-    add(
-        610,
-        "app",
-        ["/app", "--port=8080"],
-        ppid=590,
-        uid=1000,
-        cgroup=f"{POD_CG}/cri-containerd-{APP_ID}.scope",
-        nspid=(610, 1),
-        ns={**POD_NS, **private(4, "cgroup", "mnt", "pid")},
-    )
-    add(
-        620,
-        "fluent-bit",
-        ["/fluent-bit/bin/fluent-bit"],
-        ppid=590,
-        cgroup=f"{POD_CG}/cri-containerd-{SIDECAR_ID}.scope",
-        nspid=(620, 1),
-        ns={**POD_NS, **private(5, "cgroup", "mnt", "pid")},
-    )
-    for cid, name in ((PAUSE_ID, None), (APP_ID, "app"), (SIDECAR_ID, "log-shipper")):
-        h.containerd_bundle(
-            cid, namespace="default", pod="web-7d9f", pod_uid=POD_UID, sandbox_id=PAUSE_ID, container=name
-        )
-
-    # Podman (systemd driver, crun): conmon in a sibling scope; crun moves the payload to ".../container".
-    add(
-        700,
-        "conmon",
-        ["/usr/bin/conmon", "--cid", PODMAN_ID],
-        cgroup=f"/machine.slice/libpod-conmon-{PODMAN_ID}.scope",
-    )
-    add(
-        710,
-        "postgres",
-        ["postgres"],
-        ppid=700,
-        uid=999,
-        cgroup=f"/machine.slice/libpod-{PODMAN_ID}.scope/container",
-        nspid=(710, 1),
-        ns=private(6),
-        start_ticks=6000,
-    )
-    h.podman_container(PODMAN_ID, "db")
-
-    # CRI-O, besteffort pod: conmon in its own scope beside the container's.
-    add(790, "crio", ["/usr/bin/crio"], cgroup="/system.slice/crio.service")
-    add(
-        800, "conmon", ["/usr/bin/conmon", "-c", CRIO_ID], cgroup=f"{CRIO_POD_CG}/crio-conmon-{CRIO_ID}.scope"
-    )
-    add(
-        810,
-        "node_exporter",
-        ["/bin/node_exporter"],
-        ppid=800,
-        uid=65534,
-        cgroup=f"{CRIO_POD_CG}/crio-{CRIO_ID}.scope",
-        nspid=(810, 1),
-        ns=private(7),
-    )
-    h.crio_bundle(
-        CRIO_ID, namespace="monitoring", pod="node-exporter-x2k", pod_uid=CRIO_POD_UID, container="exporter"
-    )
-
-    # LXC 4+: the monitor in lxc.monitor.<name>, the container (running systemd) in lxc.payload.<name>.
-    add(900, "lxc-start", ["[lxc monitor] /var/lib/lxc web"], cgroup="/lxc.monitor.web")
-    add(
-        910,
-        "systemd",
-        ["/sbin/init"],
-        ppid=900,
-        cgroup="/lxc.payload.web/init.scope",
-        nspid=(910, 1),
-        ns=private(8),
-        start_ticks=7000,
-    )
-    add(
-        920,
-        "cron",
-        ["/usr/sbin/cron", "-f"],
-        ppid=910,
-        cgroup="/lxc.payload.web/system.slice/cron.service",
-        nspid=(920, 80),
-        ns=private(8),
-    )
-
-    # systemd-nspawn: the supervisor in the scope's "supervisor" child, the payload in "payload".
-    add(1100, "systemd-nspawn", ["systemd-nspawn", "-bM", "my-box"], cgroup=f"{NSPAWN_CG}/supervisor")
-    add(
-        1110,
-        "systemd",
-        ["/usr/lib/systemd/systemd"],
-        ppid=1100,
-        cgroup=f"{NSPAWN_CG}/payload",
-        nspid=(1110, 1),
-        ns=private(9),
-    )
-
-    # `unshare --pid --fork --mount-proc sleep infinity` run from the session, root cgroup:
-    # the unshare parent holds the new mount namespace, its child the new pid namespace too.
-    unshare = ["unshare", "--pid", "--fork", "--mount-proc", "sleep", "infinity"]
-    add(1200, "unshare", unshare, ppid=1010, ns={"mnt": UNSHARE_MNT})
-    add(
-        1201,
-        "sleep",
-        ["sleep", "infinity"],
-        ppid=1200,
-        nspid=(1201, 1),
-        ns={"mnt": UNSHARE_MNT, "pid": UNSHARE_PID},
-    )
-
-    # A zombie whose comm holds spaces and parentheses (proc(5): comm runs to the last ")").
-    add(1300, "evil) R 9 (x", ppid=1010, uid=1000, cgroup=SESSION, state="Z")
-    return h
 
 
 V2_HOST_PIDS = [1, 2, 3, 410, 420, 500, 510, 520, 580, 590, 700, 790, 800, 900, 1000, 1010, 1100, 1300]
@@ -597,43 +381,6 @@ def test_tree_text(tmp_path: Path) -> None:
 
 # -- cgroup v1: co-mounted controllers, name=systemd, cgroupfs drivers ----------------------------------
 
-V1_DOCKER = hexid("v1-docker")
-BESTEFFORT_ID, GUARANTEED_ID = hexid("v1-besteffort"), hexid("v1-guaranteed")
-BE_UID, G_UID = "11111111-2222-3333-4444-555555555555", "66666666-7777-8888-9999-000000000000"
-
-
-def v1_host(tmp_path: Path) -> FakeHost:
-    h = FakeHost(tmp_path, "v1")
-    h.add_process(1, "systemd", ["/sbin/init"], ppid=0, cgroup={"name=systemd": "/init.scope"})
-    h.add_process(2, "kthreadd", ppid=0, kernel_thread=True)
-    h.add_process(300, "dockerd", ["/usr/bin/dockerd"], cgroup="/system.slice/docker.service")
-    # Docker's cgroupfs driver: /docker/<id> in every hierarchy; cgroup namespace shared (v1 default).
-    h.add_process(
-        400,
-        "redis-server",
-        ["redis-server *:6379"],
-        cgroup=f"/docker/{V1_DOCKER}",
-        nspid=(400, 1),
-        ns=private(1, "ipc", "mnt", "net", "pid", "uts"),
-    )
-    h.docker_container(V1_DOCKER, "cache", 400)
-    # kubelet's cgroupfs driver: QoS level directories, "pod<uid>", then the container id alone.
-    h.add_process(
-        500,
-        "sleep",
-        ["sleep", "3600"],
-        cgroup=f"/kubepods/besteffort/pod{BE_UID}/{BESTEFFORT_ID}",
-        nspid=(500, 1),
-        ns=private(2),
-    )
-    h.add_process(
-        510, "nginx", ["nginx"], cgroup=f"/kubepods/pod{G_UID}/{GUARANTEED_ID}", nspid=(510, 1), ns=private(3)
-    )
-    h.containerd_bundle(
-        GUARANTEED_ID, namespace="prod", pod="front", pod_uid=G_UID, sandbox_id=hexid("gp"), container="nginx"
-    )
-    return h
-
 
 @pytest.fixture(scope="module")
 def v1(tmp_path_factory: pytest.TempPathFactory) -> FakeHost:
@@ -711,31 +458,7 @@ def test_tree_unknown_hierarchy(v1: FakeHost, capsys: pytest.CaptureFixture[str]
 
 # -- hybrid: v1 controllers beside cgroup2 at /sys/fs/cgroup/unified ----------------------------------
 
-HY_DOCKER = hexid("hybrid-docker")
 SLASH_TAIL = ["3:cpuset:/", "2:cpuacct:/", "1:cpu:/", "0::/"]
-
-
-def hybrid_host(tmp_path: Path) -> FakeHost:
-    h = FakeHost(tmp_path, "hybrid")
-    h.add_process(
-        1, "systemd", ["/sbin/init"], ppid=0, cgroup={"name=systemd": "/init.scope", "unified": "/init.scope"}
-    )
-    h.add_process(2, "kthreadd", ppid=0, kernel_thread=True)
-    # A process placed in one v1 hierarchy only (as a supervisor places its agents in memory).
-    h.add_process(
-        50, "agent", ["/opt/agent"], cgroup={"memory": "/process_api/44b44fef020b68810f1938a94c68706f"}
-    )
-    # Docker's systemd driver on a hybrid host: the same scope in every hierarchy.
-    h.add_process(
-        600,
-        "node",
-        ["node", "server.js"],
-        cgroup=f"/system.slice/docker-{HY_DOCKER}.scope",
-        nspid=(600, 1),
-        ns=private(1, "ipc", "mnt", "net", "pid", "uts"),
-    )
-    h.docker_container(HY_DOCKER, "api", 600)
-    return h
 
 
 def test_hybrid(tmp_path: Path) -> None:
@@ -770,47 +493,6 @@ def test_hybrid(tmp_path: Path) -> None:
 
 
 # -- plain runc and crun, found through their state files ---------------------------------------------
-
-
-def oci_host(tmp_path: Path, mode: Mode = "hybrid", *, states: bool = True) -> FakeHost:
-    """Containers in a cgroup no runtime pattern names ("/mygroup/..."), runc's and crun's state files."""
-    h = FakeHost(tmp_path, mode)
-    h.add_process(1, "systemd", ["/sbin/init"], ppid=0, cgroup={"name=systemd": "/init.scope"})
-    h.add_process(2, "kthreadd", ppid=0, kernel_thread=True)
-    ns = private(5)
-    h.add_process(
-        1400,
-        "runc-init-sh",
-        ["sh", "-c", "sleep 1d"],
-        cgroup="/mygroup/demo",
-        nspid=(1400, 1),
-        ns=ns,
-        start_ticks=21243,
-    )
-    h.add_process(1401, "sleep", ["sleep", "1d"], ppid=1400, cgroup="/mygroup/demo", nspid=(1401, 2), ns=ns)
-    h.add_process(
-        1500,
-        "vim",
-        ["vim", "notes.txt"],
-        uid=1000,
-        cgroup="/user.slice/user-1000.slice/session-2.scope",
-        start_ticks=40000,
-    )
-    # crun's status names no id: the state directory does.
-    h.add_process(
-        1600,
-        "httpd",
-        ["httpd", "-f"],
-        cgroup="/mygroup/crun-demo",
-        nspid=(1600, 1),
-        ns=private(6),
-        start_ticks=24043,
-    )
-    if states:
-        h.runc_state("demo", 1400, 21243, "/mygroup/demo")
-        h.runc_state("stale", 1500, 30000, "/mygroup/stale")  # its init exited; pid 1500 is another's
-        h.crun_status("crun-demo", 1600, 24043, "/mygroup/crun-demo")
-    return h
 
 
 def test_runc_and_crun_state_files(tmp_path: Path) -> None:

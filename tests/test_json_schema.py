@@ -3,28 +3,18 @@ each command's --json on the fixture hosts."""
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import test_cgstats
-import test_fixture_hosts
 from controlfake import add_interface_files, control_host
 from fakehost import FakeHost
-from test_inspect_fixtures import DID, docker_host  # noqa: F401 - the fixture
-
-from cgscope.cli import main
+from helpers import cli_json
+from hosts import counters, inventory
+from hosts.docker_detail import DID
 
 REFERENCE = {"id": str, "name": str, "runtime": str, "init_pid": int}
-
-
-def run_json(host: FakeHost, *argv: str) -> Any:
-    out = io.StringIO()
-    assert main(["--root", str(host.root), *argv, "--json"], out=out) == 0, argv
-    return json.loads(out.getvalue())
 
 
 def is_reference(value: Any, *, fuller: bool = False) -> bool:
@@ -64,42 +54,42 @@ def check(data: Any) -> None:
 
 Builder = Callable[[Path], FakeHost]
 INVENTORY_HOSTS: dict[str, Builder] = {
-    "v2": test_fixture_hosts.v2_host,
-    "v1": test_fixture_hosts.v1_host,
-    "hybrid": test_fixture_hosts.hybrid_host,
-    "oci": test_fixture_hosts.oci_host,
+    "v2": inventory.v2_host,
+    "v1": inventory.v1_host,
+    "hybrid": inventory.hybrid_host,
+    "oci": inventory.oci_host,
 }
 
 
 @pytest.mark.parametrize("name", INVENTORY_HOSTS)
 def test_inventory_commands(tmp_path: Path, name: str) -> None:
     host = INVENTORY_HOSTS[name](tmp_path)
-    containers = run_json(host, "containers")
+    containers = cli_json(host, "containers")
     check(containers)
     assert containers["containers"], "the fixture has containers"
     for argv in (["ps"], ["ns"], ["tree"]):
-        check(run_json(host, *argv))
+        check(cli_json(host, *argv))
     for c in containers["containers"]:
-        listed = run_json(host, "ps", c["id"])
+        listed = cli_json(host, "ps", c["id"])
         check(listed)
         assert {p["container"]["id"] for p in listed["processes"]} == {c["id"]}
 
 
-@pytest.mark.parametrize("builder", [test_cgstats.v2_host, test_cgstats.hybrid_host])
+@pytest.mark.parametrize("builder", [counters.v2_host, counters.hybrid_host])
 def test_usage_commands(tmp_path: Path, builder: Builder) -> None:
     host = builder(tmp_path)
-    top = run_json(host, "top", "-d", "0.1")
+    top = cli_json(host, "top", "-d", "0.1")
     check(top)
     for row in top["containers"]:
-        check(run_json(host, "top", row["id"], "-d", "0.1"))
-        view = run_json(host, "procview", row["id"], "meminfo")
+        check(cli_json(host, "top", row["id"], "-d", "0.1"))
+        view = cli_json(host, "procview", row["id"], "meminfo")
         check(view)
         assert view["container"]["id"] == row["id"]
 
 
-def test_inspect_and_diff(docker_host: FakeHost) -> None:  # noqa: F811 - the fixture
+def test_inspect_and_diff(docker_host: FakeHost) -> None:
     for command in ("inspect", "diff"):
-        data = run_json(docker_host, command, DID[:12])
+        data = cli_json(docker_host, command, DID[:12])
         check(data)
         assert data["container"]["id"] == DID
 
@@ -111,10 +101,10 @@ def test_inspect_and_diff(docker_host: FakeHost) -> None:  # noqa: F811 - the fi
 def test_change_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
     monkeypatch.setenv("CGSCOPE_STATE", str(tmp_path / "state"))
     host = control_host(tmp_path)
-    check(run_json(host, *argv, "--dry-run"))
+    check(cli_json(host, *argv, "--dry-run"))
 
 
-@pytest.mark.parametrize("builder", [test_cgstats.v2_host, test_cgstats.hybrid_host])
+@pytest.mark.parametrize("builder", [counters.v2_host, counters.hybrid_host])
 @pytest.mark.parametrize("argv", [["limit", "web", "--pids", "50"], ["freeze", "web"], ["thaw", "web"]])
 def test_change_commands_on_a_container(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, builder: Builder, argv: list[str]
@@ -122,6 +112,6 @@ def test_change_commands_on_a_container(
     monkeypatch.setenv("CGSCOPE_STATE", str(tmp_path / "state"))
     host = builder(tmp_path)
     add_interface_files(host)
-    data = run_json(host, *argv, "--dry-run")
+    data = cli_json(host, *argv, "--dry-run")
     check(data)
     assert data["container"]["name"] == "web"

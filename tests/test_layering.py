@@ -1,23 +1,9 @@
 """The layering of docs/design: one-shot commands and the headless core never load the UI libraries."""
 
-import json
 import subprocess
 import sys
 
-PROBE = """
-import io, json, sys
-from cgscope.cli import main
-main({argv!r}, out=io.StringIO())
-print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("textual", "rich"))))
-"""
-
-
-def loaded_ui_modules(argv: list[str]) -> list[str]:
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(argv=argv)], capture_output=True, text=True, check=True
-    )
-    modules: list[str] = json.loads(result.stdout.splitlines()[-1])
-    return modules
+from helpers import loaded_ui_modules
 
 
 def test_one_shot_commands_do_not_import_textual() -> None:

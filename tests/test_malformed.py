@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fakehost import FakeHost
-from test_cgstats import hybrid_host, v2_host
+from hosts.counters import hybrid_host, v2_host
 
 from cgscope.cli import main
 from cgscope.errors import InvalidFormat
@@ -364,7 +364,7 @@ def test_ns_link(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_v2_counters_with_a_unicode_digit(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], file: str, old: str, new: str
 ) -> None:
-    from test_cgstats import V2_CG
+    from hosts.counters import V2_CG
 
     h = v2_host(tmp_path)
     directory = h.cgroup_dir("unified", V2_CG)
@@ -375,7 +375,7 @@ def test_v2_counters_with_a_unicode_digit(
 
 @pytest.mark.parametrize("quota", ["", "max\n"], ids=["empty", "max"])
 def test_v1_quota(tmp_path: Path, capsys: pytest.CaptureFixture[str], quota: str) -> None:
-    from test_cgstats import V1_CG
+    from hosts.counters import V1_CG
 
     h = hybrid_host(tmp_path)
     directory = h.cgroup_dir("cpu", V1_CG)

@@ -4,24 +4,21 @@ bytes escaped ("\\xff", "\\x1b"), and JSON keeps them exact (U+DCxx, Python's su
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
 from fakehost import FakeHost
 
-from cgscope.cli import main
 from cgscope.fs.files import decode
 
 ODD = b"\xff\xfe\x1b[2J"  # not UTF-8, and an escape sequence that would clear the terminal
 
 
 def cli(host: FakeHost, *args: str) -> str:
-    out = io.StringIO()
-    assert main(["--root", str(host.root), *args], out=out) == 0
-    text = out.getvalue()
+    text = helpers.cli(host, *args)
     text.encode()  # printable on a UTF-8 terminal: no lone surrogate left unescaped
     return text
 

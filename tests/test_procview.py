@@ -7,7 +7,8 @@ import re
 from dataclasses import replace
 
 import pytest
-from test_layering import loaded_ui_modules
+from helpers import loaded_ui_modules
+from hosts.counters import CPUINFO, DISKSTATS, MEMINFO, STAT, SWAPS, UPTIME, cpuinfo_block
 
 from cgscope.commands.top import VIEW_FILES
 from cgscope.fs.cgroup_cpu import CpuCounters
@@ -21,105 +22,8 @@ from cgscope.model.usage import Sample, ViewInputs
 KIB, MIB = 1024, 1 << 20
 HZ = 100
 
-MEMINFO = """\
-MemTotal:        8039412 kB
-MemFree:         3919244 kB
-MemAvailable:    6716068 kB
-Buffers:          210036 kB
-Cached:          2601108 kB
-SwapCached:            0 kB
-Active:          1296620 kB
-Inactive:        2386112 kB
-Active(anon):       2588 kB
-Inactive(anon):   878212 kB
-Active(file):    1294032 kB
-Inactive(file):  1507900 kB
-Unevictable:           0 kB
-Mlocked:               0 kB
-SwapTotal:       8388604 kB
-SwapFree:        8388604 kB
-Zswap:                 0 kB
-Zswapped:              0 kB
-Dirty:               200 kB
-Writeback:             0 kB
-AnonPages:        871584 kB
-Mapped:           387180 kB
-Shmem:              9212 kB
-KReclaimable:     220516 kB
-Slab:             331400 kB
-SReclaimable:     220516 kB
-SUnreclaim:       110884 kB
-KernelStack:       12048 kB
-PageTables:        19292 kB
-SecPageTables:         0 kB
-NFS_Unstable:          0 kB
-Bounce:                0 kB
-WritebackTmp:          0 kB
-CommitLimit:    12408308 kB
-Committed_AS:    4620904 kB
-VmallocTotal:   34359738367 kB
-VmallocUsed:       43560 kB
-VmallocChunk:          0 kB
-Percpu:             3456 kB
-HardwareCorrupted:     0 kB
-AnonHugePages:         0 kB
-ShmemHugePages:        0 kB
-ShmemPmdMapped:        0 kB
-FileHugePages:         0 kB
-FilePmdMapped:         0 kB
-HugePages_Total:       0
-HugePages_Free:        0
-HugePages_Rsvd:        0
-HugePages_Surp:        0
-Hugepagesize:       2048 kB
-Hugetlb:               0 kB
-DirectMap4k:      380788 kB
-DirectMap2M:     7921664 kB
-DirectMap1G:           0 kB
-"""
 
-
-def _cpu_block(n: int) -> str:
-    """One processor's block of arch/x86/kernel/cpu/proc.c show_cpuinfo (flags shortened)."""
-    return (
-        f"processor\t: {n}\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 142\n"
-        f"model name\t: Intel(R) Core(TM) i5-8250U CPU @ 1.60GHz\nstepping\t: 10\nmicrocode\t: 0xf0\n"
-        f"cpu MHz\t\t: 1800.000\ncache size\t: 6144 KB\nphysical id\t: 0\nsiblings\t: 4\ncore id\t\t: {n}\n"
-        f"cpu cores\t: 4\napicid\t\t: {2 * n}\ninitial apicid\t: {2 * n}\nfpu\t\t: yes\n"
-        f"flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr\nbogomips\t: 3600.00\n"
-        f"clflush size\t: 64\ncache_alignment\t: 64\naddress sizes\t: 39 bits physical, 48 bits virtual\n"
-        f"power management:\n\n"
-    )
-
-
-CPUINFO = "".join(_cpu_block(n) for n in range(4))
-# fs/proc/stat.c: the "cpu" total (two spaces), one line per online CPU, then the rest.
-STAT = """\
-cpu  400000 500 96000 3000000 20000 0 3500 0 0 0
-cpu0 100000 100 24000 750000 5000 0 900 0 0 0
-cpu1 100000 200 24000 750000 5000 0 800 0 0 0
-cpu2 100000 100 24000 750000 5000 0 900 0 0 0
-cpu3 100000 100 24000 750000 5000 0 900 0 0 0
-intr 48218123 9 0 0 0 0 0 0 0 1 0 0 0 0 0 0 0
-ctxt 91834521
-btime 1764250000
-processes 123456
-procs_running 3
-procs_blocked 1
-softirq 12399223 4 2893210 36 301220 142 0 1289 5100239 23 4013060
-"""
 ELAPSED_PER_CPU = 880_000  # every cpuN line's fields add up to this (guest fields are 0)
-UPTIME = "10000.50 35000.25\n"
-SWAPS = (  # mm/swapfile.c swap_show
-    "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
-    "/dev/sda3                               partition\t8388604\t\t0\t\t-2\n"
-)
-DISKSTATS = (
-    "   8       0 sda 91845 22516 5672934 61023 151822 120541 9712568 289012 0 133548 375113 1290 0 "
-    "3366528 612 15201 24476\n"
-    "   8       1 sda1 342 1000 23570 210 2 0 2 0 0 168 210 0 0 0 0 0 0\n"
-    " 259       0 nvme0n1 1203 0 98234 412 0 0 0 0 0 380 412 0 0 0 0 0 0\n"
-)
 HOST = HostTexts(MEMINFO, CPUINFO, STAT, UPTIME, SWAPS, DISKSTATS, (0, 1, 2, 3))
 STAT_V2 = MemoryStat(
     anon=60 * MIB, file=40 * MIB, shmem=4 * MIB, mapped=8 * MIB, dirty=1 * MIB, writeback=0,
@@ -249,7 +153,7 @@ def processors(text: str) -> list[tuple[int, int]]:
 def test_cpuinfo_lists_the_cpuset_renumbered() -> None:
     text = procview.cpuinfo(inputs(cpus=(1, 3)))
     assert processors(text) == [(0, 1), (1, 3)]
-    assert text == _cpu_block(1).replace("processor\t: 1", "processor\t: 0") + _cpu_block(3).replace(
+    assert text == cpuinfo_block(1).replace("processor\t: 1", "processor\t: 0") + cpuinfo_block(3).replace(
         "processor\t: 3", "processor\t: 1"
     )
     assert procview.online(inputs(cpus=(1, 3))) == "0-1\n"

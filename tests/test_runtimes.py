@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from fakehost import FakeHost
-from test_fixture_hosts import by_name, cli, cli_json, hexid, private
+from helpers import by_name, cli, cli_json, hexid, private
 
 from cgscope.fs import runtime_state, statefiles
 from cgscope.fs.hostroot import HostRoot

@@ -30,7 +30,7 @@ import pytest
 
 from .containers import bare_container, wait_until
 from .runtimes import record
-from .test_top_live import BUSY_LOOP, MIB, controller_dir, retry_once, set_memory_limit, set_quota
+from .usage import BUSY_LOOP, MIB, controller_dir, retry_once, set_memory_limit, set_quota
 
 pytestmark = pytest.mark.usefixtures("needs_unshare")
 SERVING = re.compile(rb"serving http://127\.0\.0\.1:(\d+)/metrics")

@@ -4,21 +4,18 @@ namespaces of its own (overlay_container.py)."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
 
 import pytest
-
-from cgscope.cli import main
+from helpers import run, run_json
 
 from .conftest import require_root_and
 from .containers import RUNC_BUSYBOX, is_static_elf, proc_status, wait_until
+from .nobody import run_as_nobody
 from .overlay_container import FILE_MOUNTS, MASKED, READ_ONLY, OverlayContainer, overlay_container
-from .test_unprivileged import run_as_nobody
 
 
 @pytest.fixture(autouse=True)
@@ -28,16 +25,6 @@ def needs_overlay() -> None:
         pytest.skip(f"needs a statically linked {RUNC_BUSYBOX} (Debian package busybox-static)")
     if "overlay" not in Path("/proc/filesystems").read_text().split():
         pytest.skip("needs overlayfs")
-
-
-def run(*argv: str) -> str:
-    out = io.StringIO()
-    assert main(list(argv), out=out) == 0
-    return out.getvalue()
-
-
-def run_json(*argv: str) -> Any:
-    return json.loads(run(*argv, "--json"))
 
 
 def changes(oc: OverlayContainer) -> list[tuple[str, str, bool]]:

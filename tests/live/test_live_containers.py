@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any
 
-from cgscope.cli import main
+from helpers import run_json
 
 from .containers import DEFAULT_SCRIPT, BareContainer, RuncContainer, bare_container, unique_name
-
-
-def run_json(*argv: str) -> Any:
-    out = io.StringIO()
-    assert main([*argv, "--json"], out=out) == 0
-    return json.loads(out.getvalue())
 
 
 def find(containers: list[dict[str, Any]], init_pid: int) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from .containers import BareContainer, unique_name, wait_until
-from .test_dashboard_tmux import Tmux, installed_cgscope
+from .tmux import Tmux, installed_cgscope
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ cgroup.procs (EOPNOTSUPP), and every command that walks cgroups reads its cgroup
 from __future__ import annotations
 
 import errno
-import io
 import json
 import subprocess
 from collections.abc import Iterator
@@ -13,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from cgscope.cli import main
+from helpers import run as cli
 
 from .conftest import require_root_and
 from .containers import _rmdir_cgroup, cgroup_hierarchies, kill_and_reap, unique_name, wait_until
@@ -60,12 +58,6 @@ def threaded() -> Iterator[Threaded]:
         for d in (worker, domain):
             if d.is_dir():
                 _rmdir_cgroup(d, 5.0)
-
-
-def cli(*argv: str) -> str:
-    out = io.StringIO()
-    assert main(list(argv), out=out) == 0
-    return out.getvalue()
 
 
 def node(tree: dict[str, Any], path: str) -> dict[str, Any]:

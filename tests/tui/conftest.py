@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 from fakehost import FakeHost
+from hosts.dashboard import dashboard_host
 from textual.pilot import Pilot
+from textual.widgets import Label
 
 from cgscope.fs.hostroot import HostRoot
 from cgscope.tui.app import CgscopeApp
 from cgscope.tui.sampler import Sampler
 from cgscope.tui.screens.base import DataScreen
+from cgscope.tui.widgets.header import HostHeader
 from cgscope.tui.widgets.table import SortableTable
-
-from .hosts import dashboard_host
 
 SLOW = 30.0  # a refresh interval no test waits for: tests refresh with "r" or when a view opens
 
@@ -78,3 +79,8 @@ async def refreshed(pilot: Pilot[int]) -> DataScreen:
             raise TimeoutError("no refresh")
         await asyncio.sleep(0.01)
     return await drawn(pilot)
+
+
+def header_text(app: CgscopeApp) -> str:
+    header = app.screen.query_one(HostHeader)
+    return " ".join(str(label.render()) for label in header.query(Label) if label.display)

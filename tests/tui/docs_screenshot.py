@@ -11,12 +11,13 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TESTS))
 
+from hosts.dashboard import DOCKER_ID, dashboard_host  # noqa: E402
+
 from cgscope.fs.hostroot import HostRoot  # noqa: E402
 from cgscope.tui.app import CgscopeApp  # noqa: E402
 from cgscope.tui.sampler import Sampler  # noqa: E402
 from cgscope.tui.widgets.table import SortableTable  # noqa: E402
 from tui.conftest import drawn  # noqa: E402 - after the path is set
-from tui.hosts import DOCKER_ID, dashboard_host  # noqa: E402
 
 OUT = TESTS.parent / "docs" / "dashboard.svg"
 

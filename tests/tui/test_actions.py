@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from controlfake import FixtureFiles, add_interface_files
 from fakehost import FakeHost
+from hosts.dashboard import DOCKER_CG, DOCKER_ID, dashboard_host
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
@@ -36,7 +37,6 @@ from cgscope.tui.screens.change import (
 from cgscope.tui.widgets.table import SortableTable
 
 from .conftest import AppFactory, drawn
-from .hosts import DOCKER_CG, DOCKER_ID, dashboard_host
 
 DOCKER_CPU_MAX = f"sys/fs/cgroup{DOCKER_CG}/cpu.max"
 

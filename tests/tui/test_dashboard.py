@@ -10,6 +10,7 @@ import time
 
 import pytest
 from fakehost import HOST_NS, FakeHost
+from hosts.dashboard import DOCKER_CG, DOCKER_ID, DOCKER_NS, MARKUP_COMMAND, PODMAN_ID, UNSHARE_PID
 from textual.widgets import Button, Label, OptionList, TabbedContent
 
 from cgscope.cli import main
@@ -27,8 +28,7 @@ from cgscope.tui.widgets.filter import FilterBar
 from cgscope.tui.widgets.header import HostHeader
 from cgscope.tui.widgets.table import SortableTable
 
-from .conftest import AppFactory, drawn, refreshed
-from .hosts import DOCKER_CG, DOCKER_ID, DOCKER_NS, MARKUP_COMMAND, PODMAN_ID, UNSHARE_PID
+from .conftest import AppFactory, drawn, header_text, refreshed
 
 BARE_ID = f"pid-{UNSHARE_PID}"
 ALL_ROWS = {DOCKER_ID, PODMAN_ID, BARE_ID, HOST_KEY}
@@ -44,11 +44,6 @@ def column(table: SortableTable[object], key: str) -> list[str]:
 
 def focused(app: CgscopeApp) -> object:
     return app.focused
-
-
-def header_text(app: CgscopeApp) -> str:
-    header = app.screen.query_one(HostHeader)
-    return " ".join(str(label.render()) for label in header.query(Label) if label.display)
 
 
 async def test_opens_on_the_containers_with_the_host_as_a_row(host: FakeHost, make_app: AppFactory) -> None:
@@ -268,7 +263,7 @@ async def test_views_switch_with_keys_and_clicks(host: FakeHost, make_app: AppFa
 async def test_tree_of_each_hierarchy_on_a_hybrid_host(tmp_path: object, make_app: AppFactory) -> None:
     from pathlib import Path
 
-    from .hosts import dashboard_host
+    from hosts.dashboard import dashboard_host
 
     assert isinstance(tmp_path, Path)
     app = make_app(dashboard_host(tmp_path, "hybrid"))
@@ -412,7 +407,7 @@ async def test_detail_shows_usage_against_limits_and_what_top_inside_would_show(
         usage = str(detail.query_one("#usage-text").render())
         inside = str(detail.query_one("#inside-text").render())
         members = table_of(app, "#members")
-        # cpu.max 50000 100000, memory.max 256M, memory.current 200M (tests/tui/hosts.py)
+        # cpu.max 50000 100000, memory.max 256M, memory.current 200M (tests/hosts/dashboard.py)
         assert "allowance 0.5 CPUs" in usage
         assert "memory  200M of 256M (78.1 %) · working set 150M · OOM kills 0" in usage
         assert "PSI     cpu 12.5 %" in usage

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from controlfake import FixtureFiles, add_interface_files
 from fakehost import FakeHost
-from test_escapes import CGROUP, EVIL, RAW, SHOWN, octal
-from test_inspect_fixtures import DOCKER_MOUNTINFO
+from helpers import CGROUP, EVIL, RAW, SHOWN, octal
+from hosts.dashboard import DOCKER_ID, dashboard_host
+from hosts.docker_detail import DOCKER_MOUNTINFO
 from textual.pilot import Pilot
 
 from cgscope.control.journal import Journal
@@ -25,7 +26,6 @@ from cgscope.tui.screens.change import LimitScreen
 from cgscope.tui.widgets.table import SortableTable
 
 from .conftest import AppFactory, drawn
-from .hosts import DOCKER_ID, dashboard_host
 
 MARKUP = "[@click=app.quit]x[/]"  # a container name that would be an action, read as markup
 

@@ -7,6 +7,7 @@ import asyncio
 import time
 
 from fakehost import FakeHost
+from hosts.dashboard import DOCKER_ID
 from textual.widgets._footer import FooterKey
 
 from cgscope.render.columns.containers import HOST
@@ -16,7 +17,6 @@ from cgscope.tui.screens.help import HelpScreen
 from cgscope.tui.widgets.table import SortableTable
 
 from .conftest import AppFactory, drawn
-from .hosts import DOCKER_ID
 
 
 def table_of(app: CgscopeApp, selector: str = "SortableTable") -> SortableTable[object]:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 
 from fakehost import FakeHost
+from hosts.dashboard import DOCKER_ID, UNSHARE_PID
 
 from cgscope.tui.app import CgscopeApp
 from cgscope.tui.screens.processes import ProcessesScreen
 from cgscope.tui.widgets.table import SortableTable
 
 from .conftest import AppFactory, drawn, refreshed
-from .hosts import DOCKER_ID, UNSHARE_PID
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

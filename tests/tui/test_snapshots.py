@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from fakehost import FakeHost
+from hosts.dashboard import DOCKER_ID
 from textual.pilot import Pilot
 
 from cgscope.tui.widgets.table import SortableTable
 
 from .conftest import AppFactory, drawn
-from .hosts import DOCKER_ID
 
 SnapCompare = Callable[..., bool]
 

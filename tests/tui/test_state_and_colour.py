@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from fakehost import FakeHost
+from hosts.dashboard import DOCKER_CG, DOCKER_ID, MIB, PODMAN_CG, PODMAN_ID
 from rich.style import Style
 from textual.color import Color
 from textual.strip import Strip
@@ -15,9 +16,7 @@ from cgscope.tui.app import CgscopeApp
 from cgscope.tui.widgets.table import SortableTable
 from cgscope.tui.widgets.trend import bars
 
-from .conftest import AppFactory, drawn, refreshed
-from .hosts import DOCKER_CG, DOCKER_ID, MIB, PODMAN_CG, PODMAN_ID
-from .test_dashboard import header_text
+from .conftest import AppFactory, drawn, header_text, refreshed
 
 
 def table_of(app: CgscopeApp, selector: str = "SortableTable") -> SortableTable[object]:

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import io
-import json
 import shutil
-from typing import Any
 
 import pytest
+from helpers import run_json
 from live.containers import RUNC_BUSYBOX, bare_container, is_static_elf, runc_container
-
-from cgscope.cli import main
-
-
-def run_json(*argv: str) -> Any:
-    out = io.StringIO()
-    assert main([*argv, "--json"], out=out) == 0
-    return json.loads(out.getvalue())
 
 
 def test_mode_and_hierarchy() -> None:

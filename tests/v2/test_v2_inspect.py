@@ -3,25 +3,15 @@ hierarchy (the guest's root is itself an overlay, so the layers live on a tmpfs 
 
 from __future__ import annotations
 
-import io
-import json
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers import run_json
 from live.containers import RUNC_BUSYBOX, is_static_elf
 from live.overlay_container import overlay_container
-
-from cgscope.cli import main
-
-
-def run_json(*argv: str) -> Any:
-    out = io.StringIO()
-    assert main([*argv, "--json"], out=out) == 0
-    return json.loads(out.getvalue())
 
 
 @pytest.fixture

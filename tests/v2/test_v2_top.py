@@ -3,7 +3,7 @@ cpuset.cpus instead of their v1 files."""
 
 from __future__ import annotations
 
-from live.test_top_live import (
+from live.usage import (
     check_busy_loop_capped_at_20_percent,
     check_cpuset_of_one_cpu,
     check_memory_held_under_a_limit,

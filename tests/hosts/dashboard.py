@@ -7,20 +7,16 @@ import hashlib
 from pathlib import Path
 
 from fakehost import FakeHost, Mode
+from helpers import private
+
+from .systemd import SESSION, docker_nginx, init_and_kernel_threads, ssh_session
 
 DOCKER_ID = hashlib.sha256(b"docker").hexdigest()
 PODMAN_ID = hashlib.sha256(b"podman").hexdigest()
 DOCKER_CG = f"/system.slice/docker-{DOCKER_ID}.scope"
 PODMAN_CG = f"/machine.slice/libpod-{PODMAN_ID}.scope"
-SESSION = "/user.slice/user-1000.slice/session-1.scope"
 UNSHARE_MNT, UNSHARE_PID = 4026532310, 4026532311
 MARKUP_COMMAND = "python3 -c print('[bold]not markup[/bold]')\n"  # data that looks like markup, and a newline
-
-
-def private(n: int) -> dict[str, int]:
-    """Fresh inodes for what a container runtime unshares."""
-    kinds = ("cgroup", "ipc", "mnt", "net", "pid", "uts")
-    return {kind: 4026532000 + 16 * n + i for i, kind in enumerate(kinds)}
 
 
 DOCKER_NS = private(2)
@@ -88,39 +84,9 @@ def dashboard_host(tmp_path: Path, mode: Mode = "v2") -> FakeHost:
     h = FakeHost(tmp_path, mode)
     write_system_files(h)
     add = h.add_process
-    add(1, "systemd", ["/sbin/init"], ppid=0, cgroup="/init.scope", start_ticks=12)
-    add(2, "kthreadd", ppid=0, kernel_thread=True, start_ticks=12)
-    add(3, "kworker/0:0H-events_highpri", ppid=2, kernel_thread=True, state="I", start_ticks=13)
+    init_and_kernel_threads(h)
     add(410, "sshd", ["sshd: /usr/sbin/sshd -D"], cgroup="/system.slice/sshd.service")
-    add(500, "dockerd", ["/usr/bin/dockerd", "-H", "fd://"], cgroup="/system.slice/docker.service")
-    add(
-        520,
-        "containerd-shim",
-        ["/usr/bin/containerd-shim-runc-v2", "-namespace", "moby", "-id", DOCKER_ID],
-        cgroup="/system.slice/containerd.service",
-    )
-    add(
-        530,
-        "nginx",
-        ["nginx: master process nginx -g daemon off;"],
-        ppid=520,
-        cgroup=DOCKER_CG,
-        nspid=(530, 1),
-        ns=DOCKER_NS,
-        start_ticks=5000,
-    )
-    add(
-        531,
-        "nginx",
-        ["nginx: worker process"],
-        ppid=530,
-        uid=101,
-        cgroup=DOCKER_CG,
-        nspid=(531, 29),
-        ns=DOCKER_NS,
-        start_ticks=5010,
-    )
-    h.docker_container(DOCKER_ID, "web", 530)
+    docker_nginx(h, DOCKER_ID, "web")
     add(
         700,
         "conmon",
@@ -139,8 +105,7 @@ def dashboard_host(tmp_path: Path, mode: Mode = "v2") -> FakeHost:
         start_ticks=6000,
     )
     h.podman_container(PODMAN_ID, "db")
-    add(1000, "sshd", ["sshd: alice [priv]"], ppid=410, cgroup=SESSION)
-    add(1010, "bash", ["-bash"], ppid=1000, uid=1000, cgroup=SESSION)
+    ssh_session(h)
     add(
         1020,
         "python3",
