@@ -18,10 +18,9 @@ from pathlib import Path
 from cgscope.control.errors import InvalidRequest
 from cgscope.control.paths import check_file
 from cgscope.control.placement import check_destination
-from cgscope.fs.files import read_optional
+from cgscope.fs.freezer import read_freezer
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
-from cgscope.fs.parse import flat_keyed
 from cgscope.model.process import Process
 
 STAY = "add --keep-cgroup to stay in cgscope's own cgroups"
@@ -54,13 +53,9 @@ def cgroups_to_join(host: HostRoot, target: Process, ours: Mapping[str, str]) ->
 def _refuse_frozen(mount: CgroupMount, directory: Path, pid: int) -> None:
     """A process joining a frozen cgroup stops at once, and the caller would wait for it for good.
     freezer.state and cgroup.events tell an ancestor's freeze too; root cgroups have neither file."""
-    if mount.version == 1:
-        state = read_optional(directory / "freezer.state") if "freezer" in mount.controllers else None
-        frozen = state is not None and state.strip() != "THAWED"
-    else:
-        events = read_optional(directory / "cgroup.events")
-        frozen = events is not None and flat_keyed(events, directory / "cgroup.events").get("frozen") == 1
-    if frozen:
+    if mount.version == 1 and "freezer" not in mount.controllers:
+        return
+    if read_freezer(directory, mount.version) in ("frozen", "freezing"):
         where = f"{mount.key}:{mount.cgroup_path(directory)}"
         raise InvalidRequest(
             f"{where} is frozen: a process joining it would stop at once; thaw it first "

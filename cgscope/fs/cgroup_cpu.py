@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cgscope.errors import InvalidFormat
+from cgscope.fs.cgfile import read_keyed, read_number
 from cgscope.fs.files import StrPath, read_optional, read_text
-from cgscope.fs.parse import cpu_max, cpulist, flat_keyed, integer, period, single_integer, v1_quota
+from cgscope.fs.parse import cpu_max, cpulist, flat_keyed, integer, period, v1_quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +52,8 @@ def read_cpu_v1(cpuacct: Path | None, cpu: Path | None) -> CpuCounters | None:
     throttled_time in ns)."""
     if cpuacct is None:
         return None
-    usage = single_integer(read_text(cpuacct / "cpuacct.usage"), cpuacct / "cpuacct.usage")
-    s = flat_keyed(read_text(cpu / "cpu.stat"), cpu / "cpu.stat") if cpu is not None else {}
+    usage = read_number(cpuacct / "cpuacct.usage")
+    s = read_keyed(cpu / "cpu.stat") if cpu is not None else {}
     periods, throttled = s.get("nr_periods"), s.get("nr_throttled")
     return CpuCounters(usage, None, None, periods, throttled, s.get("throttled_time"))
 

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cgscope.fs.files import read_optional, read_text
-from cgscope.fs.parse import UNLIMITED, flat_keyed, integer, limit_value, single_integer
+from cgscope.fs.cgfile import optional_limit, read_keyed, read_number
+from cgscope.fs.files import read_optional
+from cgscope.fs.parse import UNLIMITED, integer, single_integer
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +69,6 @@ class MemoryCounters:
     oom_kills: int | None  # processes the OOM killer ended in this cgroup and below
 
 
-def _keyed(directory: Path, name: str) -> dict[str, int]:
-    return flat_keyed(read_text(directory / name), directory / name)
-
-
-def _number(directory: Path, name: str) -> int:
-    return single_integer(read_text(directory / name), directory / name)
-
-
 def read_memory_v2(directory: Path) -> MemoryCounters | None:
     """memory.current, .stat, .events and .swap.current; None where the memory controller is off.
 
@@ -84,11 +77,11 @@ def read_memory_v2(directory: Path) -> MemoryCounters | None:
     current = read_optional(directory / "memory.current")
     if current is None:
         return None
-    events = _keyed(directory, "memory.events")
+    events = read_keyed(directory / "memory.events")
     swap = read_optional(directory / "memory.swap.current")
     return MemoryCounters(
         single_integer(current, directory / "memory.current"),
-        memory_stat(_keyed(directory, "memory.stat"), 2),
+        memory_stat(read_keyed(directory / "memory.stat"), 2),
         None,
         None if swap is None else single_integer(swap, directory / "memory.swap.current"),
         None,
@@ -101,14 +94,14 @@ def read_memory_v1(directory: Path) -> MemoryCounters:
 
     memory.stat's hierarchical_memory_limit is already the smallest limit on the path to the root;
     hierarchical_memsw_limit bounds memory + swap, so swap may use what it leaves above memory."""
-    raw = _keyed(directory, "memory.stat")
+    raw = read_keyed(directory / "memory.stat")
     stat = memory_stat(raw, 1)
     limit = _unlimited_none(raw.get("hierarchical_memory_limit"))
     memsw = _unlimited_none(raw.get("hierarchical_memsw_limit"))  # absent without swap accounting
     swap_limit = None if memsw is None else max(0, memsw - (limit or 0))
-    oom = _keyed(directory, "memory.oom_control").get("oom_kill")
+    oom = read_keyed(directory / "memory.oom_control").get("oom_kill")
     return MemoryCounters(
-        _number(directory, "memory.usage_in_bytes"), stat, limit, stat.swap, swap_limit, oom
+        read_number(directory / "memory.usage_in_bytes"), stat, limit, stat.swap, swap_limit, oom
     )
 
 
@@ -116,19 +109,14 @@ def _unlimited_none(value: int | None) -> int | None:
     return None if value is None or value >= UNLIMITED else value
 
 
-def _limit(directory: Path, name: str) -> int | None:
-    text = read_optional(directory / name)
-    return None if text is None else limit_value(text, directory / name)
-
-
 def read_memory_max(directory: Path) -> int | None:
     """v2 memory.max in bytes; None for no limit or no memory controller."""
-    return _limit(directory, "memory.max")
+    return optional_limit(directory / "memory.max")
 
 
 def read_swap_max(directory: Path) -> int | None:
     """v2 memory.swap.max in bytes; None for no limit or no swap accounting."""
-    return _limit(directory, "memory.swap.max")
+    return optional_limit(directory / "memory.swap.max")
 
 
 def read_swappiness(directory: Path) -> int | None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cgscope.fs.files import read_optional
-from cgscope.fs.parse import limit_value, single_integer
+from cgscope.fs.cgfile import optional_limit, optional_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,13 +16,9 @@ class PidsCounters:
 
 def read_pids_current(directory: Path) -> int | None:
     """pids.current: tasks (threads) in the cgroup and below; None where the pids controller is off."""
-    path = directory / "pids.current"
-    text = read_optional(path)
-    return None if text is None else single_integer(text, path)
+    return optional_number(directory / "pids.current")
 
 
 def read_pids_max(directory: Path) -> int | None:
     """pids.max; None for no limit ("max") or no pids controller."""
-    path = directory / "pids.max"
-    text = read_optional(path)
-    return None if text is None else limit_value(text, path)
+    return optional_limit(directory / "pids.max")

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cgscope.errors import InvalidFormat
+from cgscope.fs.cgfile import optional_number
 from cgscope.fs.files import read_optional, read_text
-from cgscope.fs.parse import cpu_max, flat_keyed, period, single_integer, v1_quota
+from cgscope.fs.parse import cpu_max, flat_keyed, period, v1_quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ def read_cpu_spec(directory: Path, version: int) -> CpuSpec | None:
         if text is None:
             return None
         quota, every = cpu_max(text, directory / "cpu.max")
-        weight = _number(directory, "cpu.weight")
+        weight = optional_number(directory / "cpu.weight")
         return CpuSpec(quota, every, None if weight is None else weight_to_shares(weight))
     period_text = read_optional(directory / "cpu.cfs_period_us")
     if period_text is None:
@@ -46,13 +47,8 @@ def read_cpu_spec(directory: Path, version: int) -> CpuSpec | None:
     return CpuSpec(
         v1_quota(read_text(quota_path), quota_path),
         period(period_text, directory / "cpu.cfs_period_us"),
-        _number(directory, "cpu.shares"),
+        optional_number(directory / "cpu.shares"),
     )
-
-
-def _number(directory: Path, name: str) -> int | None:
-    text = read_optional(directory / name)
-    return None if text is None else single_integer(text, directory / name)
 
 
 def read_cpuacct_stat(directory: Path) -> tuple[int, int] | None:
@@ -76,4 +72,4 @@ def read_memory_events(directory: Path) -> dict[str, int] | None:
 
 def read_failcnt(directory: Path) -> int | None:
     """v1 memory.failcnt: how often usage hit memory.limit_in_bytes."""
-    return _number(directory, "memory.failcnt")
+    return optional_number(directory / "memory.failcnt")

@@ -185,6 +185,18 @@ class TableScreen(DataScreen, Generic[T]):
     def caption(self, frame: Frame) -> str:
         raise NotImplementedError
 
+    def open_row(self, key: str) -> None:
+        """What Enter (or a click) on the row `key` opens: nothing, unless a screen says."""
+
+    def action_open(self) -> None:
+        key = self.table.selected_key
+        if key is not None:
+            self.open_row(key)
+
+    def on_sortable_table_row_selected(self, event: SortableTable.RowSelected) -> None:
+        event.stop()
+        self.open_row(event.key)
+
     def action_filter(self) -> None:
         self.query_one(FilterBar).open()
 

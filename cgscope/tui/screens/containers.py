@@ -17,7 +17,6 @@ from cgscope.tui.screens.base import (
     ROW_BINDINGS,
     TableScreen,
 )
-from cgscope.tui.widgets.table import SortableTable
 
 
 def rows_of(frame: Frame, primary: str | None) -> list[tuple[str, ContainerRow]]:
@@ -62,16 +61,7 @@ class ContainersScreen(TableScreen[ContainerRow]):
     def row_actions(self) -> frozenset[str]:
         return CONTAINER_ACTIONS if self.selection() is not None else frozenset()
 
-    def action_open(self) -> None:
-        key = self.table.selected_key
-        if key is not None:
-            self.open_detail(key)
-
-    def on_sortable_table_row_selected(self, event: SortableTable.RowSelected) -> None:
-        event.stop()
-        self.open_detail(event.key)
-
-    def open_detail(self, key: str) -> None:
+    def open_row(self, key: str) -> None:
         from cgscope.tui.screens.container_detail import ContainerDetailScreen
 
         self.app.push_screen(ContainerDetailScreen(self.session, key))

@@ -20,7 +20,6 @@ from cgscope.tui.screens.base import (
     ROW_BINDINGS,
     TableScreen,
 )
-from cgscope.tui.widgets.table import SortableTable
 
 
 class ProcessesScreen(TableScreen[ProcessRow]):
@@ -87,16 +86,7 @@ class ProcessesScreen(TableScreen[ProcessRow]):
             return frozenset()
         return PROCESS_ACTIONS | ({"freeze"} if row.container is not None else set())
 
-    def action_open(self) -> None:
-        key = self.table.selected_key
-        if key is not None:
-            self._open(key)
-
-    def on_sortable_table_row_selected(self, event: SortableTable.RowSelected) -> None:
-        event.stop()
-        self._open(event.key)
-
-    def _open(self, key: str) -> None:
+    def open_row(self, key: str) -> None:
         row = self.table.item(key)
         if row is not None:
             from cgscope.tui.screens.container_detail import ContainerDetailScreen
