@@ -9,8 +9,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +85,26 @@ def files(directory: Path, **contents: str) -> None:
     """Files in `directory`, "__" in a keyword standing for "." (cpu__max= writes cpu.max)."""
     for name, text in contents.items():
         (directory / name.replace("__", ".")).write_text(text)
+
+
+@contextmanager
+def deep_chain(directory: Path, levels: int = 1100, name: str = "d") -> Iterator[None]:
+    """`levels` nested cgroups below `directory`, each made in the one before it (as `mkdir` after `cd`
+    makes them: no path is ever resolved whole), each with its cgroup.procs; removed again in the end
+    the same way (shutil.rmtree and pytest's clean-up recurse, and give up a thousand levels down)."""
+    fds = [os.open(directory, os.O_RDONLY | os.O_DIRECTORY)]
+    try:
+        for _ in range(levels):
+            os.mkdir(name, dir_fd=fds[-1])
+            fds.append(os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fds[-1]))
+            os.close(os.open("cgroup.procs", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fds[-1]))
+        yield
+    finally:
+        while len(fds) > 1:
+            os.unlink("cgroup.procs", dir_fd=fds[-1])
+            os.close(fds.pop())
+            os.rmdir(name, dir_fd=fds[-1])
+        os.close(fds[0])
 
 
 def write(path: Path, text: str = "x") -> None:

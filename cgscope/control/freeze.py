@@ -6,7 +6,7 @@ from __future__ import annotations
 from cgscope.control.errors import InvalidRequest
 from cgscope.control.plan import Affected, Plan, Step
 from cgscope.control.target import commands, resolve
-from cgscope.fs.cgroupfs import subtree_procs
+from cgscope.fs.cgroupfs import all_subtree_procs
 from cgscope.fs.controlfiles import read_value
 from cgscope.fs.hostroot import HostRoot
 from cgscope.model.runtimes import PAUSING_RUNTIMES
@@ -34,7 +34,7 @@ def plan_freeze(host: HostRoot, ref: str, frozen: bool) -> Plan:
     file = directory / ("freezer.state" if v1 else "cgroup.freeze")
     value = ("FROZEN" if frozen else "THAWED") if v1 else ("1" if frozen else "0")
     now = read_value(file)
-    others = sorted(subtree_procs(directory) - set(target.pids))
+    others = sorted(all_subtree_procs(directory, host.shown) - set(target.pids))
     names = commands(host, [*target.pids, *others])
     affected = [Affected(pid, names.get(pid, "?"), True) for pid in target.pids]
     affected += [Affected(pid, names[pid], False) for pid in others if pid in names]

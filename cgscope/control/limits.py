@@ -16,7 +16,7 @@ from cgscope.control.placement import check_destination, has_processes, make_ste
 from cgscope.control.plan import Affected, Plan, Step
 from cgscope.control.request import LimitRequest
 from cgscope.control.target import Target, commands
-from cgscope.fs.cgroupfs import subtree_procs
+from cgscope.fs.cgroupfs import all_subtree_procs
 from cgscope.fs.controlfiles import read_value
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
@@ -100,7 +100,7 @@ class _Planner(ControllerWrites):
                     f"{label} is in the root cgroup of {mount.key}: there is no limit to remove"
                 )
             return self._in_place(mount, controllers, here)
-        others = subtree_procs(here) - set(self.target.pids)
+        others = set() if root else self._others(here)
         if not root and not others:
             return self._in_place(mount, controllers, here)
         if mount.version == 2 and not root:
@@ -113,8 +113,12 @@ class _Planner(ControllerWrites):
         why = "the root cgroup" if root else f"a cgroup shared with {len(others)} other process(es)"
         return self._into(mount, controllers, here / name, f"{label} is in {why} of {mount.key}")
 
+    def _others(self, directory: Path) -> set[int]:
+        """The processes a change in `directory` would reach besides the target's."""
+        return all_subtree_procs(directory, self.host.shown) - set(self.target.pids)
+
     def _in_place(self, mount: CgroupMount, controllers: list[str], directory: Path) -> Place:
-        self.others |= subtree_procs(directory) - set(self.target.pids)
+        self.others |= self._others(directory)
         place = Place(mount, directory, new=False)
         self._enable(place, controllers)
         return place
@@ -128,7 +132,7 @@ class _Planner(ControllerWrites):
             self.mkdirs += [s for s in steps if s.op == "mkdir"]
             self.writes += [s for s in steps if s.op == "write"]  # a new v1 cpuset's cpus and mems
         else:
-            self.others |= subtree_procs(directory) - set(self.target.pids)
+            self.others |= self._others(directory)
         place = Place(mount, directory, new=new)
         self._enable(place, controllers)
         moved = []

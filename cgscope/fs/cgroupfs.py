@@ -1,4 +1,4 @@
-"""Reading cgroup directories: membership (cgroup.procs, cgroup.threads) and walking a hierarchy."""
+"""Reading cgroup directories: membership (cgroup.procs, cgroup.threads) and walking a hierarchy, bounded."""
 
 from __future__ import annotations
 
@@ -9,9 +9,17 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from cgscope.errors import AccessDenied, ProcessGone
+from cgscope.errors import AccessDenied, CgscopeError, ProcessGone
 from cgscope.fs.files import read_text
 from cgscope.fs.parse import integer
+
+# A walk goes at most MAX_DEPTH levels below its top, and only where a path can still name a file in the
+# directory (PATH_MAX, 4,096 bytes with the NUL, less "/cgroup.threads"). systemd's deepest cgroups are
+# about 6 levels down (a user's app scope; a pod's container), nested containers add a few each; but
+# cgroup.max.depth is "max" by default (cgroup-v2.rst), and a user given a delegated subtree can make
+# one thousands of levels deep, past any path (mkdir relative to a directory already open).
+MAX_DEPTH = 64
+_PATH_ROOM = 4096 - len("/cgroup.threads") - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,21 +59,26 @@ def read_procs(directory: Path) -> list[int]:
     return list(read_members(directory).procs)
 
 
-def walk(top: Path) -> Iterator[Path]:
-    """`top` and every cgroup directory below it, parents before children.
+def walk(top: Path, cut: list[Path] | None = None) -> Iterator[Path]:
+    """`top` and every cgroup directory below it, parents before children, at most MAX_DEPTH levels
+    below `top` and only where a path can name a file in it (PATH_MAX); a directory whose cgroups go
+    beyond is appended to `cut`.
 
     Cgroups removed during the walk are skipped; unreadable ones are not descended into.
     """
-    stack = [top]
+    stack = [(top, 0)]
     while stack:
-        directory = stack.pop()
+        directory, depth = stack.pop()
         yield directory
         try:
             with os.scandir(directory) as it:
                 children = [Path(e.path) for e in it if e.is_dir(follow_symlinks=False)]
         except OSError:
             continue
-        stack.extend(sorted(children, reverse=True))
+        within = [c for c in children if depth < MAX_DEPTH and len(os.fsencode(c)) < _PATH_ROOM]
+        if len(within) < len(children) and cut is not None:
+            cut.append(directory)
+        stack.extend((c, depth + 1) for c in sorted(within, reverse=True))
 
 
 def subtree_procs(top: Path, keep: Callable[[Path], bool] = lambda _d: True) -> set[int]:
@@ -76,4 +89,24 @@ def subtree_procs(top: Path, keep: Callable[[Path], bool] = lambda _d: True) -> 
         if keep(directory):
             with suppress(ProcessGone, AccessDenied):
                 pids.update(read_procs(directory))
+    return pids
+
+
+class TooDeep(CgscopeError):
+    """A cgroup subtree deeper than cgscope walks: what its deepest cgroups hold cannot be told."""
+
+
+def all_subtree_procs(top: Path, shown: Callable[[Path], str]) -> set[int]:
+    """The pids of `top` and every cgroup below it; TooDeep, in one line naming the cgroup (`shown`),
+    where some lie beyond the walk's bounds: for a change, which must know every process it reaches."""
+    cut: list[Path] = []
+    pids: set[int] = set()
+    for directory in walk(top, cut):
+        with suppress(ProcessGone, AccessDenied):
+            pids.update(read_procs(directory))
+    if cut:
+        raise TooDeep(
+            f"{shown(top)} has cgroups more than {MAX_DEPTH} levels below it (or past PATH_MAX): cgscope "
+            "cannot tell which processes a change there would reach; nothing changed"
+        )
     return pids

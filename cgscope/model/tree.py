@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cgscope.errors import AccessDenied, ProcessGone
 from cgscope.fs import cgroupfs
@@ -16,6 +17,7 @@ class CgroupNode:
     children: list[CgroupNode] = field(default_factory=list)
     # A threaded cgroup's threads (v2; its processes count in its threaded domain); None for any other
     threads: int | None = None
+    truncated: bool = False  # it has cgroups below fs/cgroupfs.MAX_DEPTH, not read (nor counted)
 
     @property
     def threaded(self) -> bool:
@@ -34,10 +36,12 @@ def _node(path: str, members: cgroupfs.Members | None) -> CgroupNode:
 
 
 def read_tree(mount: CgroupMount) -> CgroupNode:
-    """The hierarchy below `mount`'s root; cgroups removed meanwhile are left out."""
+    """The hierarchy below `mount`'s root, as deep as fs/cgroupfs.walk goes; cgroups removed meanwhile are
+    left out."""
     nodes: dict[str, CgroupNode] = {}
     root: CgroupNode | None = None
-    for directory in cgroupfs.walk(mount.mountpoint):
+    cut: list[Path] = []
+    for directory in cgroupfs.walk(mount.mountpoint, cut):
         path = mount.cgroup_path(directory)
         try:
             members: cgroupfs.Members | None = cgroupfs.read_members(directory)
@@ -51,4 +55,8 @@ def read_tree(mount: CgroupMount) -> CgroupNode:
             root = node
         elif parent is not None:
             parent.children.append(node)
+    for directory in cut:
+        shallow = nodes.get(mount.cgroup_path(directory))
+        if shallow is not None:
+            shallow.truncated = True
     return root if root is not None else CgroupNode(mount.root or "/", None)

@@ -119,6 +119,7 @@ def tree_json(node: CgroupNode) -> dict[str, Any]:
         "total_procs": node.total_procs,
         "threaded": node.threaded,
         "threads": node.threads,
+        "truncated": node.truncated,
         "children": [tree_json(c) for c in node.children],
     }
 
@@ -159,4 +160,5 @@ def tree_counts(node: CgroupNode) -> str:
     if node.threads is not None:
         return f"threaded, {node.threads} thread{'' if node.threads == 1 else 's'}"
     direct = "?" if node.procs is None else str(node.procs)
-    return f"{direct}/{node.total_procs}" if node.children else direct
+    counts = f"{direct}/{node.total_procs}" if node.children else direct
+    return f"{counts}, deeper cgroups not shown" if node.truncated else counts
