@@ -9,7 +9,7 @@ from pathlib import Path
 from fakehost import FakeHost, Mode
 from helpers import private
 
-from .systemd import SESSION, docker_nginx, init_and_kernel_threads, ssh_session
+from .systemd import SESSION, docker_nginx, init_and_kernel_threads, podman_postgres, ssh_session
 
 DOCKER_ID = hashlib.sha256(b"docker").hexdigest()
 PODMAN_ID = hashlib.sha256(b"podman").hexdigest()
@@ -87,24 +87,7 @@ def dashboard_host(tmp_path: Path, mode: Mode = "v2") -> FakeHost:
     init_and_kernel_threads(h)
     add(410, "sshd", ["sshd: /usr/sbin/sshd -D"], cgroup="/system.slice/sshd.service")
     docker_nginx(h, DOCKER_ID, "web")
-    add(
-        700,
-        "conmon",
-        ["/usr/bin/conmon", "--cid", PODMAN_ID],
-        cgroup=f"/machine.slice/libpod-conmon-{PODMAN_ID}.scope",
-    )
-    add(
-        710,
-        "postgres",
-        ["postgres"],
-        ppid=700,
-        uid=999,
-        cgroup=f"{PODMAN_CG}/container",
-        nspid=(710, 1),
-        ns=PODMAN_NS,
-        start_ticks=6000,
-    )
-    h.podman_container(PODMAN_ID, "db")
+    podman_postgres(h, PODMAN_ID)
     ssh_session(h)
     add(
         1020,

@@ -10,7 +10,7 @@ from pathlib import Path
 from fakehost import FakeHost, Mode
 from helpers import hexid, private
 
-from .systemd import SESSION, docker_nginx, init_and_kernel_threads, ssh_session
+from .systemd import SESSION, docker_nginx, init_and_kernel_threads, podman_postgres, ssh_session
 
 DOCKER_ID = hexid("docker", "abc1")
 
@@ -119,24 +119,7 @@ def v2_host(tmp_path: Path) -> FakeHost:
         )
 
     # Podman (systemd driver, crun): conmon in a sibling scope; crun moves the payload to ".../container".
-    add(
-        700,
-        "conmon",
-        ["/usr/bin/conmon", "--cid", PODMAN_ID],
-        cgroup=f"/machine.slice/libpod-conmon-{PODMAN_ID}.scope",
-    )
-    add(
-        710,
-        "postgres",
-        ["postgres"],
-        ppid=700,
-        uid=999,
-        cgroup=f"/machine.slice/libpod-{PODMAN_ID}.scope/container",
-        nspid=(710, 1),
-        ns=private(6),
-        start_ticks=6000,
-    )
-    h.podman_container(PODMAN_ID, "db")
+    podman_postgres(h, PODMAN_ID)
 
     # CRI-O, besteffort pod: conmon in its own scope beside the container's.
     add(790, "crio", ["/usr/bin/crio"], cgroup="/system.slice/crio.service")

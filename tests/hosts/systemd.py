@@ -1,5 +1,6 @@
-"""What the systemd hosts of the scenarios share: init and the kernel threads, a login session, and a
-Docker nginx (systemd cgroup driver: a scope per container, the shim in containerd's service)."""
+"""What the systemd hosts of the scenarios share: init and the kernel threads, a login session, a Docker
+nginx (systemd cgroup driver: a scope per container, the shim in containerd's service) and a Podman
+postgres (conmon in a sibling scope; crun moves the payload to ".../container")."""
 
 from __future__ import annotations
 
@@ -39,3 +40,15 @@ def docker_nginx(h: FakeHost, cid: str, name: str) -> None:
     add(531, "nginx", ["nginx: worker process"], ppid=530, uid=101, cgroup=cgroup,
         nspid=(531, 29), ns=private(2), start_ticks=5010)  # fmt: skip
     h.docker_container(cid, name, 530)
+
+
+def podman_postgres(h: FakeHost, cid: str) -> None:
+    """conmon 700 and container `cid` named "db": postgres 710 (its pid 1), in the namespaces of
+    private(6)."""
+    scope = f"/machine.slice/libpod-{cid}.scope"
+    h.add_process(
+        700, "conmon", ["/usr/bin/conmon", "--cid", cid], cgroup=f"/machine.slice/libpod-conmon-{cid}.scope"
+    )
+    h.add_process(710, "postgres", ["postgres"], ppid=700, uid=999, cgroup=f"{scope}/container",
+                  nspid=(710, 1), ns=private(6), start_ticks=6000)  # fmt: skip
+    h.podman_container(cid, "db")

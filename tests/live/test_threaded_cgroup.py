@@ -9,10 +9,10 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from helpers import run as cli
+from helpers import tree_node
 
 from .conftest import require_root_and
 from .containers import _rmdir_cgroup, cgroup_hierarchies, kill_and_reap, unique_name, wait_until
@@ -60,15 +60,6 @@ def threaded() -> Iterator[Threaded]:
                 _rmdir_cgroup(d, 5.0)
 
 
-def node(tree: dict[str, Any], path: str) -> dict[str, Any]:
-    if tree["path"] == path:
-        return tree
-    for child in tree["children"]:
-        if path == child["path"] or path.startswith(child["path"] + "/"):
-            return node(child, path)
-    raise AssertionError(f"{path} not in the tree")
-
-
 def test_the_kernel_refuses_cgroup_procs_there(threaded: Threaded) -> None:
     with pytest.raises(OSError) as info:
         (threaded.worker / "cgroup.procs").read_text()
@@ -79,8 +70,8 @@ def test_the_kernel_refuses_cgroup_procs_there(threaded: Threaded) -> None:
 def test_tree_shows_the_threaded_cgroup(threaded: Threaded) -> None:
     data = json.loads(cli("tree", "-H", "unified", "--json"))
     [hierarchy] = data["hierarchies"]
-    domain = node(hierarchy["tree"], threaded.path)
-    worker = node(hierarchy["tree"], threaded.path + "/worker")
+    domain = tree_node(hierarchy["tree"], threaded.path)
+    worker = tree_node(hierarchy["tree"], threaded.path + "/worker")
     assert (domain["procs"], domain["total_procs"], domain["threaded"], domain["threads"]) == (
         1,
         1,
