@@ -16,6 +16,7 @@ from hosts.counters import V1_CG, V2_CG, hybrid_host, v2_host, with_container, w
 from prometheus_client.parser import text_string_to_metric_families
 
 from cgscope.cli import main
+from cgscope.fs.files import decode
 
 MIB = 1 << 20
 POD_UID = "5e3c2a1b-0f9d-4c8b-a7e6-d5c4b3a29180"
@@ -109,6 +110,23 @@ def export_v1_host(tmp_path: Path) -> FakeHost:
     return h
 
 
+ODD_CG = "/system.slice/box-odd"  # renamed on disk to box\xff\xfe: not UTF-8
+
+
+def export_odd_name_host(tmp_path: Path) -> FakeHost:
+    """The v2 host with a bare container in a cgroup whose name is not UTF-8 (bytes \\xff \\xfe): any user
+    with a delegated subtree can make one. Its name (the cgroup's) is not UTF-8 either."""
+    h = export_v2_host(tmp_path)
+    h.add_process(7000, "sh", ["sh"], cgroup=ODD_CG, nspid=[7000, 1], ns={"pid": 4026532601})
+    directory = h.cgroup_dir("unified", ODD_CG)
+    assert directory is not None
+    v2_counters(directory, usage_usec=250_000, memory=2 * MIB)
+    directory.rename(directory.with_name("box" + decode(b"\xff\xfe")))
+    cgroup = h.path("/proc/7000/cgroup")
+    cgroup.write_bytes(cgroup.read_bytes().replace(b"box-odd", b"box\xff\xfe"))
+    return h
+
+
 HOSTS = {"v2": export_v2_host, "hybrid": export_hybrid_host, "v1": export_v1_host}
 
 
@@ -141,4 +159,4 @@ def value(data: Series, metric: str, /, **labels: str) -> float:
     return found
 
 
-__all__ = ["HOSTS", "V1_CG", "V2_CG", "of", "scrape", "series", "value"]
+__all__ = ["HOSTS", "ODD_CG", "V1_CG", "V2_CG", "export_odd_name_host", "of", "scrape", "series", "value"]

@@ -16,8 +16,26 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from exporthosts import APP_CG, HOSTS, MIB, SANDBOX_CG, V1_CG, V2_CG, of, scrape, series, value
+from exporthosts import (
+    APP_CG,
+    HOSTS,
+    MIB,
+    ODD_CG,
+    SANDBOX_CG,
+    V1_CG,
+    V2_CG,
+    export_odd_name_host,
+    of,
+    scrape,
+    series,
+    value,
+)
 from helpers import files
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
+
+from cgscope.export.server import Exporter
+from cgscope.export.source import Source
+from cgscope.fs.hostroot import HostRoot
 
 GOLDENS = Path(__file__).parent / "goldens" / "export"
 # Series whose value is the time of the scrape or the exporter's own cost.
@@ -169,3 +187,26 @@ def test_golden_file_of_each_fixture_host(tmp_path: Path, mode: str) -> None:
         golden.write_text(text)
     assert golden.exists(), "no golden file: run with CGSCOPE_UPDATE_GOLDENS=1 (see this module's docstring)"
     assert text == golden.read_text(), "output changed: if deliberately, regenerate (module docstring)"
+
+
+def test_a_cgroup_name_that_is_not_utf8_is_served_with_its_bytes_escaped(tmp_path: Path) -> None:
+    """Label values are UTF-8: an undecodable byte of a cgroup's name is served as "\\xff", as cgscope's
+    tables show it, and every series of the cgroup is still served."""
+    h = export_odd_name_host(tmp_path)
+    text = scrape(h)
+    odd = ODD_CG.replace("box-odd", r"box\xff\xfe")
+    data = series(text)
+    assert value(data, "container_cpu_usage_seconds_total", id=odd) == 0.25
+    [info] = of(data, "cgscope_container_info", id=odd)
+    assert dict(info)["runtime"] == "bare" and dict(info)["name"] == r"box\xff\xfe"
+    names = {n for n, k in data if ("id", odd) in k}
+    assert names == {n for n, k in data if ("id", SANDBOX_CG) in k}
+    served = Exporter(Source(HostRoot.at(h.root)), 0.0).body(openmetrics=True).decode()
+    families = parse_openmetrics(served)  # type: ignore[no-untyped-call]
+    assert odd in {s.labels.get("id") for f in families for s in f.samples}
+    promtool = shutil.which("promtool")
+    if promtool is not None:
+        done = subprocess.run(
+            [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -9,6 +9,7 @@ costs one format of its value (prometheus_client's floatToGoString).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import cast
@@ -30,6 +31,7 @@ from cgscope.export.metrics import (
 from cgscope.export.source import Info, Labels, Reading
 
 number = cast(Callable[[float], str], utils.floatToGoString)  # a value as Go's Prometheus clients write it
+_SURROGATE = re.compile("[\ud800-\udfff]")  # what is left of a byte that was not UTF-8 (surrogateescape)
 _TEXT_TYPES = {"counter": "counter", "gauge": "gauge", "unknown": "untyped", "info": "gauge"}
 
 
@@ -42,8 +44,17 @@ class Cost:
 
 
 def escape(value: str) -> str:
-    """A label value as both formats quote it: backslash, newline and double quote escaped."""
+    """A label value as both formats quote it: backslash, newline and double quote escaped. Both are
+    UTF-8: a byte of a host's name that was not (fs/files decodes with surrogateescape) is written as
+    "\\xff", as cgscope's tables show it (render/table.visible), and its backslash escaped as any."""
+    if not value.isascii():
+        value = _SURROGATE.sub(_byte_shown, value)
     return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+
+
+def _byte_shown(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
 def header(family: Family, openmetrics: bool) -> str:
