@@ -99,3 +99,24 @@ def test_both_formats_parse_back(reading: Reading) -> None:
 def test_help_texts_need_no_escaping() -> None:
     for f in metrics.ALL_FAMILIES:
         assert not set(f.help) & {"\\", "\n", '"'}, f.name
+
+
+def test_lines_remembered_across_scrapes_follow_the_values(reading: Reading) -> None:
+    """A renderer kept across scrapes serves each reading as prometheus_client would: a changed value,
+    a sample that appears or goes, a cgroup that goes and one that comes."""
+    (labels, figures), *rest = reading.cgroups
+    changed = replace(
+        figures,
+        cpu_seconds=(figures.cpu_seconds or 0) + 1.5,
+        memory_usage=None,
+        threads=7_000_000,
+        memory_events={**figures.memory_events, "oom_kill": 99},
+    )
+    newcomer = (replace(labels, id="/new"), figures)
+    later = replace(reading, cgroups=((labels, changed), *rest[1:], newcomer))
+    renderer = Renderer()
+    for r in (reading, later, reading):
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(Oracle(r, Cost(1, 0.5)))
+        expected = om.generate_latest(registry)  # type: ignore[no-untyped-call]
+        assert renderer.render(r, Cost(1, 0.5), openmetrics=True) == expected

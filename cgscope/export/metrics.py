@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from operator import attrgetter
 
 from cgscope.export.source import Figures
 
@@ -25,15 +24,17 @@ class Family:
     values: Values = lambda _f: ()
 
 
-def field(name: str, extra: Extra = ()) -> Values:
-    """One sample of the figure `name`, absent where the figure is None."""
-    get = attrgetter(name)
+@dataclass(frozen=True)
+class Field:
+    """One sample of the figure `name`, absent where the figure is None. The exposition reads the fields
+    of a cgroup's Figures all at once (FIELDS)."""
 
-    def values(f: Figures) -> Iterable[tuple[Extra, float]]:
-        value = get(f)
-        return () if value is None else ((extra, value),)
+    name: str
+    extra: Extra = ()
 
-    return values
+    def __call__(self, f: Figures) -> Iterable[tuple[Extra, float]]:
+        value = getattr(f, self.name)
+        return () if value is None else ((self.extra, value),)
 
 
 def _events(f: Figures) -> Iterable[tuple[Extra, float]]:
@@ -76,51 +77,51 @@ def _pressure_families() -> list[Family]:
 # The series of each cgroup (and of the host, as id="/"), in the order they are served.
 CGROUP_FAMILIES: tuple[Family, ...] = (
     Family("container_last_seen", "gauge", "Last time the container was seen by the exporter.",
-           field("last_seen")),
+           Field("last_seen")),
     Family("container_start_time_seconds", "gauge", "Start time of the container's init, unix seconds.",
-           field("start_time")),
+           Field("start_time")),
     Family("container_cpu_usage_seconds_total", "counter", "Cumulative cpu time consumed in seconds.",
-           field("cpu_seconds", (("cpu", "total"),))),
+           Field("cpu_seconds", (("cpu", "total"),))),
     Family("container_cpu_user_seconds_total", "counter", "Cumulative user cpu time consumed in seconds.",
-           field("cpu_user_seconds")),
+           Field("cpu_user_seconds")),
     Family("container_cpu_system_seconds_total", "counter",
-           "Cumulative system cpu time consumed in seconds.", field("cpu_system_seconds")),
+           "Cumulative system cpu time consumed in seconds.", Field("cpu_system_seconds")),
     Family("container_cpu_cfs_periods_total", "counter", "Number of elapsed enforcement period intervals.",
-           field("cfs_periods")),
+           Field("cfs_periods")),
     Family("container_cpu_cfs_throttled_periods_total", "counter", "Number of throttled period intervals.",
-           field("cfs_throttled_periods")),
+           Field("cfs_throttled_periods")),
     Family("container_cpu_cfs_throttled_seconds_total", "counter",
-           "Total time duration the container has been throttled.", field("cfs_throttled_seconds")),
+           "Total time duration the container has been throttled.", Field("cfs_throttled_seconds")),
     Family("container_spec_cpu_quota", "gauge", "CPU quota of the container, microseconds per period.",
-           field("spec_cpu_quota")),
+           Field("spec_cpu_quota")),
     Family("container_spec_cpu_period", "gauge", "CPU period of the container, microseconds.",
-           field("spec_cpu_period")),
-    Family("container_spec_cpu_shares", "gauge", "CPU share of the container.", field("spec_cpu_shares")),
+           Field("spec_cpu_period")),
+    Family("container_spec_cpu_shares", "gauge", "CPU share of the container.", Field("spec_cpu_shares")),
     Family("container_memory_usage_bytes", "gauge",
            "Current memory usage in bytes, including all memory regardless of when it was accessed.",
-           field("memory_usage")),
+           Field("memory_usage")),
     Family("container_memory_working_set_bytes", "gauge", "Current working set in bytes.",
-           field("memory_working_set")),
-    Family("container_memory_rss", "gauge", "Size of RSS in bytes.", field("memory_rss")),
+           Field("memory_working_set")),
+    Family("container_memory_rss", "gauge", "Size of RSS in bytes.", Field("memory_rss")),
     Family("container_memory_cache", "gauge", "Number of bytes of page cache memory.",
-           field("memory_cache")),
-    Family("container_memory_swap", "gauge", "Container swap usage in bytes.", field("memory_swap")),
+           Field("memory_cache")),
+    Family("container_memory_swap", "gauge", "Container swap usage in bytes.", Field("memory_swap")),
     Family("container_memory_mapped_file", "gauge", "Size of memory mapped files in bytes.",
-           field("memory_mapped_file")),
+           Field("memory_mapped_file")),
     # A counter by nature, typed unknown: a counter's name must end in _total, and this is cAdvisor's.
     Family("container_memory_failcnt", "unknown", "Number of memory usage hits limits.",
-           field("memory_failcnt")),
+           Field("memory_failcnt")),
     Family("container_spec_memory_limit_bytes", "gauge", "Memory limit for the container, 0 for none.",
-           field("spec_memory_limit")),
+           Field("spec_memory_limit")),
     Family("container_oom_events_total", "counter",
-           "Count of out of memory events observed for the container (OOM kills).", field("oom_kills")),
+           "Count of out of memory events observed for the container (OOM kills).", Field("oom_kills")),
     Family("container_processes", "gauge", "Number of processes running inside the container.",
-           field("processes")),
+           Field("processes")),
     Family("container_threads", "gauge", "Number of threads running inside the container.",
-           field("threads")),
+           Field("threads")),
     Family("container_threads_max", "gauge",
            "Maximum number of threads allowed inside the container, infinity if value is zero.",
-           field("threads_max")),
+           Field("threads_max")),
     *_pressure_families(),
     Family("cgscope_container_memory_events_total", "counter",
            "Memory events of the cgroup and below, by event (cgroup v2 memory.events; v1: oom_kill).",
@@ -130,10 +131,10 @@ CGROUP_FAMILIES: tuple[Family, ...] = (
            _pressure_avg10),
     Family("cgscope_container_visible_cpus", "gauge",
            "CPUs the container should see (nproc under LXCFS): its cpuset, capped by its CFS quota.",
-           field("visible_cpus")),
+           Field("visible_cpus")),
     Family("cgscope_container_visible_memory_bytes", "gauge",
            "Memory the container should see (MemTotal under LXCFS): its limit, capped by the host's RAM.",
-           field("visible_memory")),
+           Field("visible_memory")),
 )  # fmt: skip
 
 MACHINE_CPU_CORES = Family("machine_cpu_cores", "gauge", "Number of logical CPU cores online.")
