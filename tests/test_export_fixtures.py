@@ -210,3 +210,31 @@ def test_a_cgroup_name_that_is_not_utf8_is_served_with_its_bytes_escaped(tmp_pat
             [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
         )
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_own_settings_are_read_again_after_spec_seconds_and_counters_every_time(tmp_path: Path) -> None:
+    """As cAdvisor's spec: a limit set since the last reading shows once the settings are spec_seconds
+    old; the counters are read on every scrape."""
+    h = HOSTS["v2"](tmp_path)
+    cached, fresh = (Source(HostRoot.at(h.root), spec_seconds=s) for s in (3600.0, 0.0))
+    for source in (cached, fresh):
+        source.read()
+    directory = h.cgroup_dir("unified", V2_CG)
+    assert directory is not None
+    counters = (
+        "usage_usec 6000000\nuser_usec 1\nsystem_usec 1\nnr_periods 101\nnr_throttled 91\nthrottled_usec 7\n"
+    )
+    files(
+        directory,
+        cpu__max="50000 100000\n",
+        memory__max=f"{512 * MIB}\n",
+        pids__max="77\n",
+        cpu__stat=counters,
+    )
+
+    def web(source: Source) -> tuple[float | None, ...]:
+        [f] = [f for labels, f in source.read().cgroups if labels.id == V2_CG]
+        return f.cpu_seconds, f.cfs_periods, f.spec_cpu_quota, f.spec_memory_limit, f.threads_max
+
+    assert web(cached) == (6.0, 101, 20000, 256 * MIB, 0)
+    assert web(fresh) == (6.0, 101, 50000, 512 * MIB, 77)

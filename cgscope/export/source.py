@@ -32,6 +32,10 @@ from cgscope.model.procview import visible_cpu_set
 from cgscope.model.usage import Located, Overview, OverviewSample, Sample, Watched
 
 NS = 1e9
+# A cgroup's own settings (CFS quota, period and weight, memory.max, pids.max) are read again at most
+# this often, as cAdvisor reads a container's spec (manager/container.go, GetInfo): they change when
+# someone changes them, the counters on every scrape. Five files a container fewer on most scrapes.
+SPEC_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +117,25 @@ class Reading:
     containers: tuple[Info, ...]
 
 
-class Source:
-    """Reads the host for the exporter; keep one across scrapes (what does not change is cached)."""
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """A container cgroup's own settings, as read at `read_at` (time.monotonic())."""
 
-    def __init__(self, host: HostRoot) -> None:
+    read_at: float
+    cpu: cgspec.CpuSpec | None
+    memory_limit: int | None  # 0: none
+    threads_max: int | None  # 0: none
+
+
+class Source:
+    """Reads the host for the exporter; keep one across scrapes (what does not change is cached, and the
+    cgroups' own settings for up to `spec_seconds`)."""
+
+    def __init__(self, host: HostRoot, spec_seconds: float = SPEC_SECONDS) -> None:
         self.host = host
         self.overview = Overview(host)
+        self.spec_seconds = spec_seconds
+        self._specs: dict[str, _Spec] = {}  # by container id
 
     def read(self) -> Reading:
         start = time.monotonic()
@@ -133,6 +150,8 @@ class Source:
             with suppress(ProcessGone, AccessDenied):  # removed since the sample: left out
                 cgroups.append((labels, self._figures(w, counters, sample)))
                 ids.add(labels.id)
+        self._specs = {w.container.id: self._specs[w.container.id] for w in sample.watched
+                       if w.container.id in self._specs}  # fmt: skip
         host, now = sample.host, time.time()
         memory = host.memory.limit if host.memory is not None and host.memory.limit else 0
         return Reading(
@@ -153,24 +172,40 @@ class Source:
     def _figures(self, w: Watched, s: Sample, sample: OverviewSample) -> Figures:
         d, sampler = w.dirs, self.overview.sampler
         cpuacct = d.usage.directory if d.usage is not None and d.usage.version == 1 else None
-        limit, failcnt, events = _memory_spec(d.memory) if s.memory is not None else (None, None, None)
-        cpu = cgspec.read_cpu_spec(d.cpu.directory, d.cpu.version) if d.cpu is not None else None
+        failcnt, events = _memory_counts(d.memory) if s.memory is not None else (None, None)
+        spec = self._spec(w)
+        cpu = spec.cpu
         init = sample.inventory.processes.get(w.container.init_pid)
         f = _counters(s, sampler.ticks, cpuacct)
         return replace(
             f,
-            spec_memory_limit=limit,
+            spec_memory_limit=spec.memory_limit if s.memory is not None else None,
             memory_failcnt=failcnt,
             memory_events=f.memory_events if events is None else events,
             spec_cpu_quota=None if cpu is None else cpu.quota_us,
             spec_cpu_period=None if cpu is None else cpu.period_us,
             spec_cpu_shares=None if cpu is None else cpu.shares,
             processes=len(self.overview.members(w)),
-            threads_max=_limit(d.pids.directory, "pids.max") if d.pids is not None and s.pids else None,
+            threads_max=spec.threads_max if s.pids else None,
             start_time=init.start_time if init is not None else None,
             visible_cpus=len(visible_cpu_set(s.cpus, sampler.online, s.quota)),
             visible_memory=memory_allowance(s, sample.host),
         )
+
+    def _spec(self, w: Watched) -> _Spec:
+        """The container cgroup's own settings, read again once they are spec_seconds old."""
+        now, known = time.monotonic(), self._specs.get(w.container.id)
+        if known is not None and now - known.read_at < self.spec_seconds:
+            return known
+        d = w.dirs
+        spec = _Spec(
+            now,
+            cgspec.read_cpu_spec(d.cpu.directory, d.cpu.version) if d.cpu is not None else None,
+            _memory_limit(d.memory),
+            _limit(d.pids.directory, "pids.max") if d.pids is not None else None,
+        )
+        self._specs[w.container.id] = spec
+        return spec
 
     def _host(self, s: Sample) -> Figures:
         """The host as the root cgroup: /proc/stat, meminfo, vmstat, loadavg and /proc/pressure."""
@@ -236,13 +271,20 @@ def _pressure(p: fs_pressure.Pressure) -> Pressure:
     )
 
 
-def _memory_spec(where: Located | None) -> tuple[int | None, int | None, dict[str, int] | None]:
-    """The cgroup's own memory limit (0: none), v1's failcnt and v2's memory.events."""
+def _memory_limit(where: Located | None) -> int | None:
+    """The cgroup's own memory limit, 0 for none."""
     if where is None:
-        return None, None, None
+        return None
+    return _limit(where.directory, "memory.limit_in_bytes" if where.version == 1 else "memory.max")
+
+
+def _memory_counts(where: Located | None) -> tuple[int | None, dict[str, int] | None]:
+    """v1's memory.failcnt and v2's memory.events."""
+    if where is None:
+        return None, None
     if where.version == 1:
-        return _limit(where.directory, "memory.limit_in_bytes"), cgspec.read_failcnt(where.directory), None
-    return _limit(where.directory, "memory.max"), None, cgspec.read_memory_events(where.directory)
+        return cgspec.read_failcnt(where.directory), None
+    return None, cgspec.read_memory_events(where.directory)
 
 
 def _limit(directory: Path, name: str) -> int | None:
