@@ -140,6 +140,7 @@ class Source:
     def read(self) -> Reading:
         start = time.monotonic()
         sample = self.overview.sample()
+        now = time.time()  # the reading's time: each cgroup's container_last_seen
         cgroups, infos, ids = [], [], {"/"}
         for w in sample.watched:
             labels = _labels(w.container, self._cgroup_path(w.container))
@@ -148,19 +149,19 @@ class Source:
             if counters is None or w.shared or labels.id in ids:
                 continue
             with suppress(ProcessGone, AccessDenied):  # removed since the sample: left out
-                cgroups.append((labels, self._figures(w, counters, sample)))
+                cgroups.append((labels, self._figures(w, counters, sample, now)))
                 ids.add(labels.id)
         self._specs = {w.container.id: self._specs[w.container.id] for w in sample.watched
                        if w.container.id in self._specs}  # fmt: skip
-        host, now = sample.host, time.time()
+        host = sample.host
         memory = host.memory.limit if host.memory is not None and host.memory.limit else 0
         return Reading(
             now,
             time.monotonic() - start,
             len(self.overview.sampler.online),
             memory,
-            replace(self._host(host), last_seen=now),
-            tuple((labels, replace(f, last_seen=now)) for labels, f in cgroups),
+            self._host(host, now),
+            tuple(cgroups),
             tuple(infos),
         )
 
@@ -169,7 +170,7 @@ class Source:
         path = c.cgroup.get(primary.key) if primary is not None else None
         return path or next(iter(c.cgroup.values()), "")
 
-    def _figures(self, w: Watched, s: Sample, sample: OverviewSample) -> Figures:
+    def _figures(self, w: Watched, s: Sample, sample: OverviewSample, now: float) -> Figures:
         d, sampler = w.dirs, self.overview.sampler
         cpuacct = d.usage.directory if d.usage is not None and d.usage.version == 1 else None
         failcnt, events = _memory_counts(d.memory) if s.memory is not None else (None, None)
@@ -190,6 +191,7 @@ class Source:
             start_time=init.start_time if init is not None else None,
             visible_cpus=len(visible_cpu_set(s.cpus, sampler.online, s.quota)),
             visible_memory=memory_allowance(s, sample.host),
+            last_seen=now,
         )
 
     def _spec(self, w: Watched) -> _Spec:
@@ -207,13 +209,14 @@ class Source:
         self._specs[w.container.id] = spec
         return spec
 
-    def _host(self, s: Sample) -> Figures:
+    def _host(self, s: Sample, now: float) -> Figures:
         """The host as the root cgroup: /proc/stat, meminfo, vmstat, loadavg and /proc/pressure."""
         return replace(
             _counters(s, self.overview.sampler.ticks, None),
             threads_max=s.pids.max if s.pids is not None else None,
             visible_cpus=len(s.cpus),
             visible_memory=s.memory.limit if s.memory is not None else None,
+            last_seen=now,
         )
 
 
