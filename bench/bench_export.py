@@ -8,6 +8,10 @@ node_exporter is a Go host-only exporter: the cheapest well-known peer, with no 
 Goals tracked by the project: cgscope <= 10 ms of CPU per scrape at 200 containers, RSS <= 80 MiB, and
 <= 2x node_exporter's CPU per scrape.
 
+`--baseline DIR` also runs the `cgscope export` of another source tree (a checkout of an earlier
+commit), scraped in turn with the others: a change measured against what it changes, on the same load
+at the same time (the machine's other work moves both alike).
+
 Needs root and Debian's prometheus-node-exporter. `python bench/bench_export.py --help` for options.
 """
 
@@ -80,14 +84,14 @@ def scrape(port: int) -> bytes:
 class Exporter:
     """An exporter process on a loopback port, stopped by its pid."""
 
-    def __init__(self, name: str, argv: list[str], port: int) -> None:
+    def __init__(self, name: str, argv: list[str], port: int, env: dict[str, str] | None = None) -> None:
         self.name, self.port = name, port
         self.proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env=COMMAND_ENV,
+            env=env or COMMAND_ENV,
         )
         deadline = time.monotonic() + 60
         while True:
@@ -158,6 +162,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ports = free_port(), free_port()
         exporters = []
         try:
+            if args.baseline is not None:
+                exporters.append(baseline(args.baseline))
             exporters.append(
                 Exporter("cgscope export", [cgscope, "export", "--listen", f"127.0.0.1:{ports[0]}"], ports[0])
             )
@@ -182,6 +188,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for e in exporters:
                 e.stop()
     return report
+
+
+def baseline(tree: Path) -> Exporter:
+    """`cgscope export` of the source tree `tree`, imported ahead of the installed one (PYTHONPATH)."""
+    if not (tree / "cgscope" / "export").is_dir():
+        raise LoadError(f"--baseline {tree}: no cgscope/export there (give a source tree of cgscope)")
+    port = free_port()
+    env = {**COMMAND_ENV, "PYTHONPATH": str(tree.resolve())}
+    # -P: the working directory is not put first on sys.path, where a cgscope there would win
+    argv = [sys.executable, "-P", "-m", "cgscope", "export", "--listen", f"127.0.0.1:{port}"]
+    return Exporter(f"baseline {tree.name}"[:16], argv, port, env)
 
 
 def print_report(report: dict[str, Any]) -> None:
@@ -214,6 +231,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=5.0, help="scrapes before measuring, seconds (default 5)")
     p.add_argument("--period", type=float, default=1.0, help="seconds between scrapes (default 1)")
     p.add_argument("--no-v1", action="store_true", help="make the load's cgroups in the cgroup2 tree only")
+    p.add_argument("--baseline", type=Path, metavar="DIR",
+                   help="also measure the cgscope export of this source tree (an older commit)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     return p.parse_args(argv)
 

@@ -28,12 +28,17 @@ from typing import Any
 
 import pytest
 
-from .containers import bare_container, wait_until
+from .containers import TestCgroup, bare_container, wait_until
 from .runtimes import record
 from .usage import BUSY_LOOP, MIB, controller_dir, retry_once, set_memory_limit, set_quota
 
 pytestmark = pytest.mark.usefixtures("needs_unshare")
 SERVING = re.compile(rb"serving http://127\.0\.0\.1:(\d+)/metrics")
+# The exporter and Prometheus run at nice -10 (nice(1) execs them: the pid stays theirs). On a machine
+# busy with other work a scrape at nice 0 took 0.9-1.7 s of wall time for ~0.2 s of CPU, past the 1 s
+# scrape timeout: scrapes failed, and no rate or a skewed one was seen. What is measured is the
+# exporter's figures, not how it fares against other work (bench/bench_export.py measures its cost).
+AHEAD = ["nice", "-n", "-10"]
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -52,7 +57,7 @@ def exporter(tmp: Path) -> Iterator[int]:
     """`cgscope export` on a free loopback port; yields the port."""
     log = (tmp / "export.log").open("w+b")
     env = {**os.environ, "CGSCOPE_STATE": str(tmp / "state")}
-    argv = [sys.executable, "-m", "cgscope", "export", "--listen", "127.0.0.1:0", "--interval", "0.5"]
+    argv = [*AHEAD, sys.executable, "-m", "cgscope", "export", "--listen", "127.0.0.1:0", "--interval", "0.5"]
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, env=env)
     try:
 
@@ -91,7 +96,7 @@ def prometheus(tmp: Path, target: int) -> Iterator[int]:
     port = free_port()
     log = (tmp / "prometheus.log").open("wb")
     argv = [
-        binary, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'data'}",
+        *AHEAD, binary, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'data'}",
         f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn",
     ]  # fmt: skip
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=tmp)
@@ -137,28 +142,60 @@ def scalar(port: int, expr: str) -> float | None:
     return float(found[0]["value"][1]) if len(found) == 1 else None
 
 
+# The rates are taken over WINDOW seconds. Prometheus stamps each sample with the time its scrape began,
+# and the exporter reads the counters some time after; that lag varies with the machine's other work.
+# Over 5 s (4 s between the first and last samples) 0.1 s of it moves a rate by 2.5 %; over 15 s by
+# under 1 %: the same 0.2 +- 0.03 is asserted, less at the mercy of the other work.
+WINDOW = 15
+
+
+def favour(cg: TestCgroup) -> None:
+    """The most CPU weight for the test's cgroup (directly under the root): on a machine busy with other
+    work the loop still gets the 20 % its quota allows, so what is measured is the quota, not a share of
+    a starved CPU (the kernel's own counter is read beside Prometheus's to tell them apart)."""
+    d, version = controller_dir(cg, "cpu")
+    if version == 1:
+        (d / "cpu.shares").write_text("262144")
+    else:
+        (d / "cpu.weight").write_text("10000")
+
+
+def usage_seconds(cg: TestCgroup) -> float:
+    """The kernel's count of the cgroup's CPU time: cpuacct.usage (v1, ns) or cpu.stat usage_usec."""
+    d, version = controller_dir(cg, "cpuacct")
+    if version == 1:
+        return int((d / "cpuacct.usage").read_text()) / 1e9
+    stat = dict(line.split() for line in (cg.dirs[""] / "cpu.stat").read_text().splitlines())
+    return int(stat["usage_usec"]) / 1e6
+
+
 def test_cpu_rate_and_throttling_of_a_20_percent_quota(server: int) -> None:
     with bare_container(script=BUSY_LOOP, members=1, member_comm=None) as bc:
         set_quota(bc.cgroup, 20_000)
-        rate = f'rate(container_cpu_usage_seconds_total{{name="{bc.name}"}}[5s])'
+        favour(bc.cgroup)
+        rate = f'rate(container_cpu_usage_seconds_total{{name="{bc.name}"}}[{WINDOW}s])'
         throttled = (
-            f'increase(container_cpu_cfs_throttled_periods_total{{name="{bc.name}"}}[5s])'
-            f' / increase(container_cpu_cfs_periods_total{{name="{bc.name}"}}[5s])'
+            f'increase(container_cpu_cfs_throttled_periods_total{{name="{bc.name}"}}[{WINDOW}s])'
+            f' / increase(container_cpu_cfs_periods_total{{name="{bc.name}"}}[{WINDOW}s])'
         )
         wait_until(lambda: scalar(server, rate), 30, f"a rate of {bc.name}'s CPU")
-        time.sleep(6)  # a whole 5 s window of the loop under its quota
+        time.sleep(WINDOW + 1)  # a whole window of the loop under its quota
 
         def check() -> None:
             rates, ratios = [], []
+            start, used = time.monotonic(), usage_seconds(bc.cgroup)
             for _ in range(5):
                 rates.append(scalar(server, rate))
                 ratios.append(scalar(server, throttled))
                 time.sleep(1)
+            kernel = (usage_seconds(bc.cgroup) - used) / (time.monotonic() - start)
             cpu = statistics.median(r for r in rates if r is not None)
             ratio = statistics.median(r for r in ratios if r is not None)
-            record(f"export: rate(container_cpu_usage_seconds_total[5s]) {cpu:.3f} CPUs (quota 0.2)")
-            record(f"export: throttled periods / periods over 5 s {ratio:.3f}")
-            assert 0.17 <= cpu <= 0.23, rates
+            load = os.getloadavg()[0]
+            record(f"export: rate(container_cpu_usage_seconds_total[{WINDOW}s]) {cpu:.3f} CPUs (quota 0.2; "
+                   f"the kernel's counter meanwhile {kernel:.3f}; load {load:.1f})")  # fmt: skip
+            record(f"export: throttled periods / periods over {WINDOW} s {ratio:.3f}")
+            assert 0.17 <= cpu <= 0.23, (rates, f"kernel: {kernel:.3f} CPUs")
             assert ratio >= 0.9, ratios
 
         retry_once(check)
