@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cgscope.errors import AccessDenied, CgscopeError, ProcessGone
-from cgscope.fs.files import read_text
+from cgscope.fs.files import list_dir, read_text
 from cgscope.fs.parse import integer
 
 # A walk goes at most MAX_DEPTH levels below its top, and only where a path can still name a file in the
@@ -71,8 +71,7 @@ def walk(top: Path, cut: list[Path] | None = None) -> Iterator[Path]:
         directory, depth = stack.pop()
         yield directory
         try:
-            with os.scandir(directory) as it:
-                children = [Path(e.path) for e in it if e.is_dir(follow_symlinks=False)]
+            children = [Path(e.path) for e in list_dir(directory) if e.is_dir(follow_symlinks=False)]
         except OSError:
             continue
         within = [c for c in children if depth < MAX_DEPTH and len(os.fsencode(c)) < _PATH_ROOM]

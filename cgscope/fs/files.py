@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import errno
 import os
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from cgscope.errors import AccessDenied, ProcessGone
 
@@ -38,6 +40,57 @@ def reading(path: StrPath) -> Iterator[None]:
         raise
 
 
+@dataclass
+class Opens:
+    """What fs/ asked the kernel for while counting_opens() counted, by path: files opened, directories
+    listed, links read. Every read of a kernel file, directory or link goes through open_fd, list_dir or
+    read_link below, so these are all of them."""
+
+    files: Counter[str] = field(default_factory=Counter)
+    dirs: Counter[str] = field(default_factory=Counter)
+    links: Counter[str] = field(default_factory=Counter)
+
+    def total(self) -> int:
+        return self.files.total() + self.dirs.total() + self.links.total()
+
+
+_counting: list[Opens] = []  # the counting_opens() blocks now open, in any thread
+
+
+@contextmanager
+def counting_opens() -> Iterator[Opens]:
+    """Count the opens, listings and readlinks of the block (for the tests and bench/ that hold a refresh
+    to its cost); attempts count, failed ones too: they cost the same syscall."""
+    opens = Opens()
+    _counting.append(opens)
+    try:
+        yield opens
+    finally:
+        _counting.remove(opens)
+
+
+def open_fd(path: StrPath, flags: int = os.O_RDONLY | os.O_CLOEXEC) -> int:
+    """os.open, counted: the one place fs/ opens a file to read it."""
+    for opens in _counting:
+        opens.files[os.fspath(path)] += 1
+    return os.open(path, flags)
+
+
+def list_dir(path: StrPath) -> list[os.DirEntry[str]]:
+    """The entries of a directory (os.scandir: each knows its type and inode without a stat), counted."""
+    for opens in _counting:
+        opens.dirs[os.fspath(path)] += 1
+    with os.scandir(path) as it:
+        return list(it)
+
+
+def read_link(path: StrPath) -> str:
+    """os.readlink, counted."""
+    for opens in _counting:
+        opens.links[os.fspath(path)] += 1
+    return os.readlink(path)
+
+
 def decode(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
@@ -45,7 +98,7 @@ def decode(data: bytes) -> str:
 def _read_all(path: StrPath) -> bytes:
     """The whole file by bare read(2)s: kernel files are generated per read, and a buffered open()
     costs twice as much as the reads themselves (a scan reads four or five files per process)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    fd = open_fd(path)
     try:
         chunks = []
         while chunk := os.read(fd, _CHUNK):

@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cgscope.errors import AccessDenied, InvalidFormat, ProcessGone
-from cgscope.fs.files import DENIED_ERRNOS, GONE_ERRNOS, StrPath, decode, read_text, reading
+from cgscope.fs.files import (
+    DENIED_ERRNOS,
+    GONE_ERRNOS,
+    StrPath,
+    decode,
+    list_dir,
+    open_fd,
+    read_link,
+    read_text,
+    reading,
+)
 from cgscope.fs.parse import integer
 
 # The 8 namespace types of namespaces(7), in lsns's order.
@@ -41,8 +51,9 @@ class Stat:
 def pids(proc: Path) -> dict[int, int]:
     """The process ids under `proc` (threads are not listed at the top level), each with the inode of
     its /proc/PID directory: a new process (even one reusing a pid) gets a new one."""
-    with reading(proc), os.scandir(proc) as entries:
-        return {int(e.name): e.inode() for e in entries if e.name.isascii() and e.name.isdigit()}
+    with reading(proc):
+        entries = list_dir(proc)
+    return {int(e.name): e.inode() for e in entries if e.name.isascii() and e.name.isdigit()}
 
 
 def parse_stat(pid: int, text: str, path: StrPath) -> Stat:
@@ -91,7 +102,7 @@ def read_comm(proc: Path, pid: int) -> str:
     the host (which are runtime daemons): a bare read(2), a quarter of what a buffered open() costs."""
     path = f"{proc}/{pid}/comm"
     with reading(path):
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = open_fd(path)
         try:
             data = os.read(fd, 64)
         finally:
@@ -139,7 +150,7 @@ def read_ns(proc: Path, pid: int, types: tuple[str, ...] = NS_TYPES) -> dict[str
     for ns in types:
         link = f"{proc}/{pid}/ns/{ns}"
         try:
-            target = os.readlink(link)
+            target = read_link(link)
         except OSError as exc:
             if exc.errno in DENIED_ERRNOS:
                 out[ns] = None

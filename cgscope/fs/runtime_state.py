@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cgscope.fs import ocistate
+from cgscope.fs.files import list_dir
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.ocistate import OciState
 from cgscope.fs.statefiles import load_json, load_toml
@@ -46,8 +47,7 @@ class CriNames:
 def _subdirs(directory: Path) -> list[Path]:
     """The directories in `directory`, sorted; none when it is gone or unreadable (even mid-walk)."""
     try:
-        with os.scandir(directory) as it:
-            return sorted(Path(e.path) for e in it if e.is_dir(follow_symlinks=False))
+        return sorted(Path(e.path) for e in list_dir(directory) if e.is_dir(follow_symlinks=False))
     except OSError:
         return []
 

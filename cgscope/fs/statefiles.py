@@ -17,7 +17,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from cgscope.fs.files import decode
+from cgscope.fs.files import decode, open_fd
 
 LIMIT = 64 << 20  # bytes: containers.json of a thousand containers is a few MiB
 
@@ -26,7 +26,7 @@ def read_regular(path: Path, limit: int = LIMIT) -> bytes | None:
     """The bytes of the regular file at `path`; None where it is missing, unreadable, not a regular
     file, or larger than `limit`."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        fd = open_fd(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError:
         return None
     try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cgscope.errors import InvalidFormat, ProcessGone
-from cgscope.fs.files import StrPath, read_text, reading
+from cgscope.fs.files import StrPath, list_dir, read_text, reading
 from cgscope.fs.parse import hex_integer, integer
 
 
@@ -138,7 +138,7 @@ def read_tasks(proc: Path, pid: int) -> list[Task]:
     """The threads of a process, from /proc/PID/task/TID/status; those gone meanwhile are left out."""
     task_dir = proc / str(pid) / "task"
     with reading(task_dir):
-        tids = os.listdir(task_dir)
+        tids = [e.name for e in list_dir(task_dir)]
     out = []
     for tid in tids:
         path = task_dir / tid / "status"

@@ -6,7 +6,6 @@ InvalidFormat naming the line they could not read.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import TypeVar
 
 from cgscope.errors import AccessDenied, InvalidFormat, ProcessGone
 from cgscope.fs.cgroup_io import IoDevice
-from cgscope.fs.files import StrPath, read_text, reading
+from cgscope.fs.files import StrPath, list_dir, read_text, reading
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.parse import cpulist, decimal, flat_keyed, integer, single_integer
 
@@ -168,7 +167,7 @@ def read_disks(host: HostRoot) -> list[DiskLine]:
     """The whole disks of /proc/diskstats: the block devices listed under /sys/block (not partitions)."""
     block = host.path("/sys/block")
     with reading(block):
-        disks = set(os.listdir(block))
+        disks = {e.name for e in list_dir(block)}
     path = host.path("/proc/diskstats")
     return [d for d in parse_diskstats(read_text(path), path) if d.name in disks]
 

@@ -12,7 +12,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from cgscope.fs.files import decode
+from cgscope.errors import AccessDenied, ProcessGone
+from cgscope.fs.files import read_text
 
 _FIELDS = 7
 
@@ -37,8 +38,8 @@ def parse_passwd(text: str) -> list[PasswdEntry]:
 def read_passwd(path: Path) -> list[PasswdEntry]:
     """The entries of a passwd file; none where it cannot be read."""
     try:
-        return parse_passwd(decode(path.read_bytes()))
-    except OSError:
+        return parse_passwd(read_text(path))
+    except (OSError, ProcessGone, AccessDenied):
         return []
 
 

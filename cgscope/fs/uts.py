@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from cgscope.fs.files import open_fd
+
 CLONE_NEWUTS = 0x04000000  # include/uapi/linux/sched.h
 
 
@@ -57,7 +59,7 @@ class UtsNames:
 
         def inside() -> None:
             try:
-                fd = os.open(f"{self.proc}/{pid}/ns/uts", os.O_RDONLY | os.O_CLOEXEC)
+                fd = open_fd(f"{self.proc}/{pid}/ns/uts")
             except OSError:
                 return  # gone, or not ours to read
             try:
