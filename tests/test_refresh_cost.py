@@ -12,7 +12,7 @@ from hosts.node import node_host
 
 from cgscope.fs.files import Opens, counting_opens
 from cgscope.fs.hostroot import HostRoot
-from cgscope.tui.sampler import Sampler
+from cgscope.sampling import Sampler
 
 
 def steady_refresh(tmp_path: Path, mode: Mode) -> Opens:

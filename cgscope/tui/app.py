@@ -25,8 +25,8 @@ from cgscope.errors import CgscopeError
 from cgscope.fs.hostroot import HostRoot
 from cgscope.render.control import undone_lines
 from cgscope.render.table import visible
+from cgscope.sampling import Frame, Need, Sampler
 from cgscope.tui.actions import Controls, Selection
-from cgscope.tui.sampler import Frame, Need, Sampler
 from cgscope.tui.screens.base import ROW_KEYS, DataScreen
 from cgscope.tui.screens.change import (
     ChangeScreen,

@@ -14,8 +14,8 @@ from textual.pilot import Pilot
 from textual.widgets import Label
 
 from cgscope.fs.hostroot import HostRoot
+from cgscope.sampling import Sampler
 from cgscope.tui.app import CgscopeApp
-from cgscope.tui.sampler import Sampler
 from cgscope.tui.screens.base import DataScreen
 from cgscope.tui.widgets.header import HostHeader
 from cgscope.tui.widgets.table import SortableTable

@@ -14,8 +14,8 @@ sys.path.insert(0, str(TESTS))
 from hosts.dashboard import DOCKER_ID, dashboard_host  # noqa: E402
 
 from cgscope.fs.hostroot import HostRoot  # noqa: E402
+from cgscope.sampling import Sampler  # noqa: E402
 from cgscope.tui.app import CgscopeApp  # noqa: E402
-from cgscope.tui.sampler import Sampler  # noqa: E402
 from cgscope.tui.widgets.table import SortableTable  # noqa: E402
 from tui.conftest import drawn  # noqa: E402 - after the path is set
 

@@ -15,8 +15,8 @@ from textual.widgets import Button, Label, OptionList, TabbedContent
 
 from cgscope.cli import main
 from cgscope.render.columns.containers import HOST as HOST_KEY
+from cgscope.sampling import Frame, Need, Sampler
 from cgscope.tui.app import CgscopeApp
-from cgscope.tui.sampler import Frame, Need, Sampler
 from cgscope.tui.screens.container_detail import ContainerDetailScreen
 from cgscope.tui.screens.containers import ContainersScreen
 from cgscope.tui.screens.help import HelpScreen

@@ -18,8 +18,8 @@ from textual.widgets import Button, Static
 from cgscope.cli import main
 from cgscope.control.journal import Journal
 from cgscope.fs.hostroot import HostRoot
+from cgscope.sampling import Sampler
 from cgscope.tui.app import CgscopeApp
-from cgscope.tui.sampler import Sampler
 from cgscope.tui.screens.change import LimitScreen, UndoScreen
 from cgscope.tui.widgets.table import SortableTable
 

@@ -25,8 +25,8 @@ from textual.widgets import Footer, Label
 from cgscope.fs.hostroot import HostRoot
 from cgscope.render.columns import Column
 from cgscope.render.table import visible
+from cgscope.sampling import Frame, Need
 from cgscope.tui.actions import Selection
-from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.session import Session
 from cgscope.tui.widgets.filter import FilterBar
 from cgscope.tui.widgets.header import HostHeader

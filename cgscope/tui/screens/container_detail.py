@@ -36,8 +36,8 @@ from cgscope.render.columns.namespaces import ISOLATION
 from cgscope.render.columns.processes import ProcessRow
 from cgscope.render.inspect import write_inspection
 from cgscope.render.table import visible
+from cgscope.sampling import Frame, Need
 from cgscope.tui.actions import Selection
-from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.screens.base import CONTAINER_ACTIONS, PROCESS_ACTIONS, ROW_BINDINGS, DataScreen
 from cgscope.tui.session import Session
 from cgscope.tui.widgets.header import human_uptime

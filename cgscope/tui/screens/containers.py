@@ -9,8 +9,8 @@ from textual.binding import Binding, BindingType
 
 from cgscope.render.columns import Column, pick
 from cgscope.render.columns.containers import COLUMNS, DASHBOARD, HOST, ContainerRow
+from cgscope.sampling import Frame
 from cgscope.tui.actions import Selection
-from cgscope.tui.sampler import Frame
 from cgscope.tui.screens.base import (
     CONTAINER_ACTIONS,
     FILTER_BINDING,

@@ -9,7 +9,7 @@ from textual.binding import BindingType
 
 from cgscope.render.columns import Column, pick
 from cgscope.render.columns.namespaces import COLUMNS, DASHBOARD, NamespaceRow
-from cgscope.tui.sampler import Frame, Need
+from cgscope.sampling import Frame, Need
 from cgscope.tui.screens.base import FILTER_BINDING, TableScreen
 
 

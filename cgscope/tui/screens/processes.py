@@ -12,8 +12,8 @@ from textual.reactive import reactive
 from cgscope.render.columns import Column, pick
 from cgscope.render.columns.containers import HOST
 from cgscope.render.columns.processes import COLUMNS, DASHBOARD, ProcessRow, tree
+from cgscope.sampling import Frame, Need
 from cgscope.tui.actions import Selection
-from cgscope.tui.sampler import Frame, Need
 from cgscope.tui.screens.base import (
     FILTER_BINDING,
     PROCESS_ACTIONS,

@@ -14,7 +14,7 @@ from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
 from cgscope.model.tree import CgroupNode
 from cgscope.render.table import visible
-from cgscope.tui.sampler import Frame, Need
+from cgscope.sampling import Frame, Need
 from cgscope.tui.screens.base import DataScreen
 from cgscope.tui.widgets.cgroup_tree import CgroupTree
 

@@ -13,7 +13,7 @@ from textual.widgets import Label
 from cgscope.model.derive import MemoryUsage
 from cgscope.render.columns import UNKNOWN
 from cgscope.render.table import visible
-from cgscope.tui.sampler import Frame
+from cgscope.sampling import Frame
 from cgscope.units import size
 
 

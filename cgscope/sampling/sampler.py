@@ -1,4 +1,4 @@
-"""What one refresh reads, in a worker thread: a Frame holds everything the dashboard's screens show.
+"""What one refresh reads (the dashboard reads it in a worker thread): a Frame of everything shown.
 
 The cost grows with what is shown: every refresh places processes into containers (per cgroup, plus
 two namespace links per host process) and reads the host's load; usage against limits costs a few
@@ -9,14 +9,11 @@ trees are walked only while the tree view is open.
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
 
 from cgscope.errors import CgscopeError
 from cgscope.fs.hostroot import HostRoot
-from cgscope.fs.mounts import CgroupMount
 from cgscope.fs.procfs import clock_ticks, kernel_identity
 from cgscope.fs.system import SystemInfo, read_system
 from cgscope.model.collect import Collector
@@ -31,43 +28,10 @@ from cgscope.model.derive import (
 )
 from cgscope.model.namespaces import Namespace, list_namespaces
 from cgscope.model.process import Process
-from cgscope.model.state import ContainerState, container_states
-from cgscope.model.tree import CgroupNode, read_tree
+from cgscope.model.state import container_states
+from cgscope.model.tree import read_tree
 from cgscope.model.usage import Overview, OverviewSample, ProcessSample, ProcessSampler, ViewInputs, read_view
-
-
-class Need(enum.Enum):
-    """Parts of a Frame that cost more than the containers list; a screen names those it shows."""
-
-    PROCESSES = "processes"  # every process read in full (and the namespaces list made from them)
-    TREES = "trees"  # the cgroup tree of every hierarchy
-
-
-@dataclass(frozen=True)
-class Detail:
-    """What the open container detail shows beyond the containers list (read for that container only)."""
-
-    key: str  # the container's id
-    view: ViewInputs | None  # what its /proc files would say under LXCFS; None: unreadable
-    processes: Mapping[int, ProcessUsage]  # by host pid; CPU % from the second refresh on
-
-
-@dataclass(frozen=True)
-class Frame:
-    number: int  # 1 for the first refresh, then counting up
-    taken_at: float  # time.time() when the refresh ended
-    hostname: str
-    kernel: str
-    system: SystemInfo
-    inventory: Inventory
-    processes: Mapping[int, Process] | None = None  # with Need.PROCESSES
-    process_usage: Mapping[int, ProcessUsage] | None = None  # with Need.PROCESSES, by pid
-    namespaces: tuple[Namespace, ...] | None = None  # with Need.PROCESSES
-    trees: tuple[tuple[CgroupMount, CgroupNode], ...] | None = None  # with Need.TREES
-    usage: Usage | None = None  # the host's, since the last refresh; None: its counters are unreadable
-    container_usage: Mapping[str, ContainerUsage] = field(default_factory=dict)  # by container id
-    states: Mapping[str, ContainerState] = field(default_factory=dict)  # by container id
-    detail: Detail | None = None  # for the container whose detail is open (`focus`)
+from cgscope.sampling.frame import Detail, Frame, Need
 
 
 class Sampler:
