@@ -6,13 +6,15 @@ InvalidFormat naming the line they could not read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from cgscope.errors import AccessDenied, InvalidFormat, ProcessGone
+from cgscope.errors import CgscopeError, InvalidFormat
 from cgscope.fs.cgroup_io import IoDevice
+from cgscope.fs.cgroup_memory import MemoryCounters, MemoryStat
 from cgscope.fs.files import StrPath, list_dir, read_text, reading
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.parse import cpulist, decimal, flat_keyed, integer, single_integer
@@ -183,6 +185,26 @@ def read_pid_limit(host: HostRoot) -> int:
     return min(single_integer(read_text(p), p) for p in paths)
 
 
+def host_memory(kb: Mapping[str, int], oom_kills: int | None) -> MemoryCounters:
+    """The host's memory in the cgroup terms: usage is all that is not free (page cache included, as a
+    cgroup's is), the limit is MemTotal."""
+
+    def b(key: str) -> int:
+        return kb.get(key, 0) * 1024
+
+    stat = MemoryStat(
+        anon=b("AnonPages"), file=b("Buffers") + b("Cached"), shmem=b("Shmem"), mapped=b("Mapped"),
+        dirty=b("Dirty"), writeback=b("Writeback"), active_anon=b("Active(anon)"),
+        inactive_anon=b("Inactive(anon)"), active_file=b("Active(file)"), inactive_file=b("Inactive(file)"),
+        unevictable=b("Unevictable"), anon_thp=b("AnonHugePages"),
+        swap=b("SwapTotal") - b("SwapFree"), slab_reclaimable=b("SReclaimable"),
+        slab_unreclaimable=b("SUnreclaim"), kernel_stack=b("KernelStack"), pagetables=b("PageTables"),
+    )  # fmt: skip
+    return MemoryCounters(
+        b("MemTotal") - b("MemFree"), stat, b("MemTotal"), stat.swap, b("SwapTotal"), oom_kills
+    )
+
+
 # -- the files the LXCFS-style view rewrites -----------------------------------------------------------
 
 
@@ -232,13 +254,52 @@ def read_host_texts(host: HostRoot, online: tuple[int, ...]) -> HostTexts:
     )  # fmt: skip
 
 
+# -- what a refresh reads of the host ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HostFigures:
+    """/proc/stat, loadavg, meminfo and uptime as one refresh reads them, each file once, for both the
+    header and the host's usage; each the error its read raised where missing, unreadable or malformed
+    (a captured tree may lack one)."""
+
+    times: tuple[CpuTimes, dict[int, CpuTimes]] | CgscopeError
+    taken_at: float  # time.monotonic() after /proc/stat was read
+    load: Loadavg | CgscopeError
+    memory_kb: dict[str, int] | CgscopeError
+    uptime_s: float | CgscopeError
+
+
+def _figure(path: Path, parse: Callable[[str, StrPath], T]) -> T | CgscopeError:
+    try:
+        return parse(read_text(path), path)
+    except CgscopeError as exc:  # gone, denied, malformed: the one field is unknown
+        return exc
+
+
+def read_host_figures(host: HostRoot) -> HostFigures:
+    return HostFigures(
+        _figure(host.path("/proc/stat"), parse_cpu_times),
+        time.monotonic(),
+        _figure(host.path("/proc/loadavg"), parse_loadavg),
+        _figure(host.path("/proc/meminfo"), parse_meminfo),
+        _figure(host.path("/proc/uptime"), parse_uptime),
+    )
+
+
+def known(figure: T | CgscopeError) -> T:
+    """The figure, or the error that made it unknown raised."""
+    if isinstance(figure, CgscopeError):
+        raise figure
+    return figure
+
+
 # -- the dashboard's header ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class SystemInfo:
-    """Host-wide figures; each None when its file is missing, unreadable or malformed (a captured tree may
-    lack it)."""
+    """Host-wide figures; each None when its file is missing, unreadable or malformed."""
 
     cpus: int | None  # online CPUs: the "cpuN" lines of /proc/stat
     load: tuple[float, float, float] | None  # 1, 5 and 15 minute load averages
@@ -246,22 +307,13 @@ class SystemInfo:
     mem_available_kib: int | None  # the kernel's estimate of memory available without swapping (>= 3.14)
     uptime_s: float | None
 
-
-def _figure(path: Path, parse: Callable[[str, StrPath], T]) -> T | None:
-    try:
-        return parse(read_text(path), path)
-    except (ProcessGone, AccessDenied, InvalidFormat):
-        return None
-
-
-def read_system(proc: Path) -> SystemInfo:
-    times = _figure(proc / "stat", parse_cpu_times)
-    load = _figure(proc / "loadavg", parse_loadavg)
-    memory = _figure(proc / "meminfo", parse_meminfo) or {}
-    return SystemInfo(
-        cpus=len(times[1]) or None if times is not None else None,
-        load=load.averages if load is not None else None,
-        mem_total_kib=memory.get("MemTotal"),
-        mem_available_kib=memory.get("MemAvailable"),
-        uptime_s=_figure(proc / "uptime", parse_uptime),
-    )
+    @classmethod
+    def of(cls, f: HostFigures) -> SystemInfo:
+        memory = {} if isinstance(f.memory_kb, CgscopeError) else f.memory_kb
+        return cls(
+            cpus=None if isinstance(f.times, CgscopeError) else len(f.times[1]) or None,
+            load=None if isinstance(f.load, CgscopeError) else f.load.averages,
+            mem_total_kib=memory.get("MemTotal"),
+            mem_available_kib=memory.get("MemAvailable"),
+            uptime_s=None if isinstance(f.uptime_s, CgscopeError) else f.uptime_s,
+        )

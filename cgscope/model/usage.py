@@ -20,7 +20,7 @@ from cgscope.errors import AccessDenied, ProcessGone
 from cgscope.fs import cgroup_cpu, cgroup_io, cgroup_memory, cgroupfs, procfs, system
 from cgscope.fs.cgroup_cpu import CpuCounters
 from cgscope.fs.cgroup_io import Device, IoDevice
-from cgscope.fs.cgroup_memory import MemoryCounters, MemoryStat
+from cgscope.fs.cgroup_memory import MemoryCounters
 from cgscope.fs.cgroup_pids import PidsCounters, read_pids_current, read_pids_max
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
@@ -32,6 +32,7 @@ from cgscope.model.containers import Container, Inventory, group_containers
 from cgscope.model.process import Process
 
 T = TypeVar("T")
+LIMIT_ROUNDS = 10  # the host's task limits are read again after this many rounds
 
 
 @dataclass(frozen=True)
@@ -119,9 +120,13 @@ class Sampler:
         self.ticks = procfs.clock_ticks()
         self.online = system.read_online(host)
         self._limits: dict[tuple[Path, str], object] = {}
+        self._cpu_lines: frozenset[int] = frozenset()
+        self._tasks_limit: tuple[int, int] | None = None  # (round read, the limit)
+        self._round = 0
 
     def new_round(self) -> None:
         self._limits.clear()
+        self._round += 1
 
     def _once(self, directory: Path, what: str, read: Callable[[Path], T]) -> T:
         """read(directory), once per round."""
@@ -193,44 +198,34 @@ class Sampler:
         limit = self._smallest(where, "pids limit", read_pids_max)
         return PidsCounters(current, None if limit is None else int(limit))
 
-    def host_sample(self) -> Sample:
-        """The whole host: /proc/stat, meminfo, vmstat, loadavg, diskstats, /proc/pressure."""
+    def host_sample(self, figures: system.HostFigures | None = None) -> Sample:
+        """The whole host: /proc/stat, meminfo, loadavg (`figures`, where the refresh read them already),
+        vmstat, diskstats, /proc/pressure."""
         host = self.host
-        total, _ = system.read_cpu_times(host)
-        taken_at = time.monotonic()
-        memory = host_memory(system.read_meminfo(host), system.read_oom_kills(host))
-        tasks = system.read_loadavg(host).tasks
+        f = figures or system.read_host_figures(host)
+        total, per_cpu = system.known(f.times)
+        if per_cpu.keys() != self._cpu_lines:  # a "cpuN" line per online CPU (fs/proc/stat.c): hotplug
+            self.online = system.read_online(host) if self._cpu_lines else self.online
+            self._cpu_lines = frozenset(per_cpu)
+        memory = system.host_memory(system.known(f.memory_kb), system.read_oom_kills(host))
         io = {(d.major, d.minor): system.disk_io(d) for d in system.read_disks(host)}
         return Sample(
-            taken_at,
+            f.taken_at,
             CpuCounters(system.busy_ticks(total) * 1_000_000_000 // self.ticks),
             self.online,
             None,
             memory,
-            PidsCounters(tasks, system.read_pid_limit(host)),
+            PidsCounters(system.known(f.load).tasks, self._task_limit()),
             io,
             read_host_pressure(host),
         )
 
-
-def host_memory(kb: Mapping[str, int], oom_kills: int | None) -> MemoryCounters:
-    """The host's memory in the cgroup terms: usage is all that is not free (page cache included, as a
-    cgroup's is), the limit is MemTotal."""
-
-    def b(key: str) -> int:
-        return kb.get(key, 0) * 1024
-
-    stat = MemoryStat(
-        anon=b("AnonPages"), file=b("Buffers") + b("Cached"), shmem=b("Shmem"), mapped=b("Mapped"),
-        dirty=b("Dirty"), writeback=b("Writeback"), active_anon=b("Active(anon)"),
-        inactive_anon=b("Inactive(anon)"), active_file=b("Active(file)"), inactive_file=b("Inactive(file)"),
-        unevictable=b("Unevictable"), anon_thp=b("AnonHugePages"),
-        swap=b("SwapTotal") - b("SwapFree"), slab_reclaimable=b("SReclaimable"),
-        slab_unreclaimable=b("SUnreclaim"), kernel_stack=b("KernelStack"), pagetables=b("PageTables"),
-    )  # fmt: skip
-    return MemoryCounters(
-        b("MemTotal") - b("MemFree"), stat, b("MemTotal"), stat.swap, b("SwapTotal"), oom_kills
-    )
+    def _task_limit(self) -> int:
+        """kernel.pid_max and threads-max change by sysctl alone, which leaves no cheaper sign than the
+        files themselves: read every LIMIT_ROUNDS rounds."""
+        if self._tasks_limit is None or self._round - self._tasks_limit[0] >= LIMIT_ROUNDS:
+            self._tasks_limit = (self._round, system.read_pid_limit(self.host))
+        return self._tasks_limit[1]
 
 
 # -- the containers of the overview --------------------------------------------------------------------
@@ -293,14 +288,15 @@ class Overview:
             return True
         return c.runtime == "bare" and not cgroupfs.subtree_procs(directory) <= set(c.pids)
 
-    def sample(self) -> OverviewSample:
+    def sample(self, figures: system.HostFigures | None = None) -> OverviewSample:
+        """`figures`: the host's files as the caller read them this refresh."""
         tree = self._cgroup_tree()
         if tree != self._tree or self._inventory is None:
             self.discover()
             self._tree = tree
         assert self._inventory is not None
         self.sampler.new_round()
-        host = self.sampler.host_sample()
+        host = self.sampler.host_sample(figures)
         samples = {}
         for w in self._watched:
             with suppress(ProcessGone, AccessDenied):

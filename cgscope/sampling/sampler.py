@@ -9,13 +9,14 @@ trees are walked only while the tree view is open.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Collection, Iterable, Mapping
 
 from cgscope.errors import CgscopeError
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.procfs import clock_ticks, kernel_identity
-from cgscope.fs.system import SystemInfo, read_system
+from cgscope.fs.system import HostFigures, SystemInfo, read_host_figures
 from cgscope.model.collect import Collector
 from cgscope.model.containers import Inventory, group_containers
 from cgscope.model.derive import (
@@ -47,11 +48,13 @@ class Sampler:
         self._last_snapshot: dict[tuple[int, int], ProcessSample] = {}
         self.count = 0
         self._ticks = clock_ticks()
+        self._kernel: tuple[str, str] | None = None
 
     def sample(self, needs: Collection[Need], focus: str | None = None) -> Frame:
         """One Frame; `focus` names the container whose detail is open."""
-        hostname, kernel = kernel_identity(self.host.proc)
-        system = read_system(self.host.proc)
+        hostname, kernel = self._identity()
+        figures = read_host_figures(self.host)
+        system = SystemInfo.of(figures)
         processes: Mapping[int, Process] | None = None
         namespaces: tuple[Namespace, ...] | None = None
         every: Mapping[int, ProcessUsage] | None = None
@@ -68,7 +71,7 @@ class Sampler:
         trees = None
         if Need.TREES in needs:
             trees = tuple((m, read_tree(m)) for m in self.host.mounts)
-        usage, container_usage = self._usage()
+        usage, container_usage = self._usage(figures)
         detail = self._detail(focus, inventory) if focus is not None else None
         self.count += 1
         return Frame(
@@ -88,6 +91,17 @@ class Sampler:
             detail=detail,
         )
 
+    def _identity(self) -> tuple[str, str]:
+        """(hostname, kernel release). /proc/sys/kernel answers in the reader's UTS namespace, as uname(2)
+        does (kernel/utsname_sysctl.c), so on the live host uname() tells both without a file; a captured
+        or fixture root is read once."""
+        if self.collector.reader is not None:
+            uname = os.uname()
+            return uname.nodename, uname.release
+        if self._kernel is None:
+            self._kernel = kernel_identity(self.host.proc)
+        return self._kernel
+
     def _every_process(
         self, processes: Iterable[Process], taken_at: float, system: SystemInfo
     ) -> dict[int, ProcessUsage]:
@@ -100,12 +114,12 @@ class Sampler:
         total = system.mem_total_kib * 1024 if system.mem_total_kib is not None else None
         return {u.process.pid: u for u in process_usage(prev, cur, self._ticks, total)}
 
-    def _usage(self) -> tuple[Usage | None, dict[str, ContainerUsage]]:
+    def _usage(self, figures: HostFigures) -> tuple[Usage | None, dict[str, ContainerUsage]]:
         """Usage against limits since the last refresh (the first has levels, no rates yet)."""
         try:
             if self.overview is None:
                 self.overview = Overview(self.host, self.collector)
-            cur = self.overview.sample()
+            cur = self.overview.sample(figures)
         except CgscopeError:  # a captured tree without the host's counters: shown as unknown
             return None, {}
         prev, self._last = self._last or cur, cur
