@@ -214,9 +214,9 @@ def test_overview_finds_containers_again_only_when_the_cgroup_tree_changes(
     overview = Overview(HostRoot.at(h.root))
     calls: list[int] = []
 
-    def counted(*args: Any) -> Any:
+    def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
-        return group_containers(*args)
+        return group_containers(*args, **kwargs)
 
     monkeypatch.setattr("cgscope.model.usage.group_containers", counted)
     assert set(overview.sample().containers) == {CID}

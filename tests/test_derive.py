@@ -11,10 +11,11 @@ from cgscope.fs.cgroup_io import IoDevice
 from cgscope.fs.cgroup_memory import MemoryCounters, MemoryStat
 from cgscope.fs.cgroup_pids import PidsCounters
 from cgscope.fs.pressure import Pressure, PressureLine
+from cgscope.model.cgdirs import CgroupDirs
 from cgscope.model.containers import Container, Inventory
 from cgscope.model.derive import allowance, derive, derive_overview, memory_allowance, process_usage
 from cgscope.model.process import Process
-from cgscope.model.usage import CgroupDirs, OverviewSample, ProcessSample, Sample, Watched
+from cgscope.model.usage import OverviewSample, ProcessSample, Sample, Watched
 
 MIB = 1 << 20
 SEC = 1_000_000_000

@@ -26,10 +26,11 @@ from cgscope.fs import pressure as fs_pressure
 from cgscope.fs.files import read_optional
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.parse import limit_value
+from cgscope.model.cgdirs import Located
 from cgscope.model.containers import Container
 from cgscope.model.derive import derive, memory_allowance
 from cgscope.model.procview import visible_cpu_set
-from cgscope.model.usage import Located, Overview, OverviewSample, Sample, Watched
+from cgscope.model.usage import Overview, OverviewSample, Sample, Watched
 
 NS = 1e9
 # A cgroup's own settings (CFS quota, period and weight, memory.max, pids.max) are read again at most

@@ -9,10 +9,10 @@ user's choosing), then a non-host pid or mount namespace (a "bare" container suc
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 
 from cgscope.errors import AccessDenied, ProcessGone
@@ -56,13 +56,17 @@ class Inventory:
 
 
 def group_containers(
-    host: HostRoot, collector: Collector, known: Mapping[int, Process] | None = None
+    host: HostRoot,
+    collector: Collector,
+    known: Mapping[int, Process] | None = None,
+    walked: Sequence[Path] | None = None,
 ) -> Inventory:
     """Find every container. The cost grows with cgroups, not processes: runtime cgroups are found by
-    walking the systemd hierarchy, and host processes cost one or two namespace readlinks each. Only
-    members of containers are read in full — unless `known` already holds a full snapshot — and a
-    collector kept across refreshes recalls members as last read, reading each container's init afresh."""
-    scan = _Scan(host, collector, known)
+    walking the systemd hierarchy (`walked`: the primary hierarchy as the caller walked it this
+    refresh), and host processes cost one or two namespace readlinks each. Only members of containers
+    are read in full — unless `known` already holds a full snapshot — and a collector kept across
+    refreshes recalls members as last read, reading each container's init afresh."""
+    scan = _Scan(host, collector, known, walked)
     states = RuntimeStates(host, collector.commands(DAEMONS, scan.free))
     found = [*scan.runtime_cgroups(states), *scan.oci_containers(states)]
     containers = _adopt(found, scan.bare())
@@ -77,8 +81,14 @@ def group_containers(
 class _Scan:
     """One grouping: the processes read so far, those no container has claimed yet (`free`)."""
 
-    def __init__(self, host: HostRoot, collector: Collector, known: Mapping[int, Process] | None) -> None:
-        self.host, self.collector, self.known = host, collector, known
+    def __init__(
+        self,
+        host: HostRoot,
+        collector: Collector,
+        known: Mapping[int, Process] | None,
+        walked: Sequence[Path] | None,
+    ) -> None:
+        self.host, self.collector, self.known, self.walked = host, collector, known, walked
         self.found: dict[int, Process] = dict(known or {})
         self.free = set(collector.pids()) if known is None else set(known)
         self.uninspected: set[int] = set()
@@ -121,7 +131,7 @@ class _Scan:
 
     def runtime_cgroups(self, states: RuntimeStates) -> Iterator[Container]:
         """Containers in the cgroups runtimes name after them."""
-        for match, pids in _runtime_cgroups(self.host):
+        for match, pids in _runtime_cgroups(self.host, self.walked):
             members = self.claim(pids)
             if members:
                 runtime, name, pod = states.identify(match.runtime, match.id, match.pod)
@@ -184,30 +194,48 @@ class _Scan:
         return init.comm
 
 
-def _runtime_cgroups(host: HostRoot) -> list[tuple[RuntimeMatch, set[int]]]:
+def _runtime_cgroups(host: HostRoot, walked: Sequence[Path] | None) -> list[tuple[RuntimeMatch, set[int]]]:
     """Each container cgroup of the systemd hierarchies, with the pids of its subtree.
 
     The primary hierarchy names every runtime's cgroups but one case: on a hybrid host, runc before
     1.1 joins only the v1 hierarchies, its containers staying in the shim's cgroup2 cgroup. So there
-    name=systemd is walked too, and a container found in both is one.
+    name=systemd is walked too, and a container found in both is one: its processes are read where
+    the primary hierarchy holds none.
     """
     found: dict[tuple[str, str], tuple[RuntimeMatch, set[int]]] = {}
     for mount in dict.fromkeys(m for m in (host.primary, host.mount("name=systemd")) if m is not None):
-        for match, pids in _mount_runtime_cgroups(mount):
-            found.setdefault((match.runtime, match.id), (match, set()))[1].update(pids)
+        dirs = (
+            walked if walked is not None and mount == host.primary else list(cgroupfs.walk(mount.mountpoint))
+        )
+        for match, subtree in _mount_runtime_cgroups(mount, dirs):
+            entry = found.setdefault((match.runtime, match.id), (match, set()))
+            if not entry[1]:
+                entry[1].update(pid for d in subtree for pid in _procs(d))
     return list(found.values())
 
 
-def _mount_runtime_cgroups(mount: CgroupMount) -> Iterator[tuple[RuntimeMatch, set[int]]]:
-    """Each container cgroup in `mount` with the pids of its subtree, outermost container first.
+def _procs(directory: Path) -> list[int]:
+    with suppress(ProcessGone, AccessDenied):
+        return cgroupfs.read_procs(directory)
+    return []
+
+
+def _mount_runtime_cgroups(
+    mount: CgroupMount, dirs: Sequence[Path]
+) -> Iterator[tuple[RuntimeMatch, list[Path]]]:
+    """Each container cgroup among `dirs` (a walk of `mount`: parents first, each subtree in one run)
+    with the directories of its subtree, outermost container first.
 
     A descendant that is not the container's (nspawn's "supervisor" beside its "payload") is left out.
     """
-    for directory in cgroupfs.walk(mount.mountpoint):
+    for i, directory in enumerate(dirs):
         path = mount.cgroup_path(directory)
         match = _match(path)
         if match is not None and match.depth == len([s for s in path.split("/") if s]):
-            yield match, cgroupfs.subtree_procs(directory, partial(_same, mount, match))
+            inside, end = f"{directory}/", i + 1
+            while end < len(dirs) and str(dirs[end]).startswith(inside):
+                end += 1
+            yield match, [directory, *(d for d in dirs[i + 1 : end] if _same(mount, match, d))]
 
 
 def _same(mount: CgroupMount, match: RuntimeMatch, directory: Path) -> bool:

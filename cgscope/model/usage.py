@@ -9,7 +9,7 @@ container `cgscope top CONTAINER` shows.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -23,10 +23,10 @@ from cgscope.fs.cgroup_io import Device, IoDevice
 from cgscope.fs.cgroup_memory import MemoryCounters
 from cgscope.fs.cgroup_pids import PidsCounters, read_pids_current, read_pids_max
 from cgscope.fs.hostroot import HostRoot
-from cgscope.fs.mounts import CgroupMount
 from cgscope.fs.pressure import Pressure, read_host_pressure, read_pressure
 from cgscope.fs.status import Task, read_tasks
 from cgscope.fs.system import HostTexts, read_host_texts
+from cgscope.model.cgdirs import CgroupDirs, Located, locate
 from cgscope.model.collect import Collector
 from cgscope.model.containers import Container, Inventory, group_containers
 from cgscope.model.process import Process
@@ -47,68 +47,6 @@ class Sample:
     pids: PidsCounters | None  # max: the smallest on the path
     io: Mapping[Device, IoDevice] | None
     pressure: Mapping[str, Pressure] = field(default_factory=dict)  # "cpu", "memory", "io" where offered
-
-
-@dataclass(frozen=True)
-class Located:
-    """A cgroup's directory in one hierarchy, with its ancestors' up to the mounted root."""
-
-    directory: Path
-    mount: CgroupMount
-    path_to_root: tuple[Path, ...] = ()
-
-    @classmethod
-    def at(cls, directory: Path, mount: CgroupMount) -> Located:
-        chain = [directory]
-        while chain[-1] != mount.mountpoint and chain[-1].parent != chain[-1]:
-            chain.append(chain[-1].parent)
-        return cls(directory, mount, tuple(chain))
-
-    @property
-    def version(self) -> int:
-        return self.mount.version
-
-
-@dataclass(frozen=True)
-class CgroupDirs:
-    """Where one cgroup's counters live: its directory in the hierarchy that holds each controller."""
-
-    usage: Located | None  # v1 cpuacct; else cgroup2, whose cpu.stat counts usage even without +cpu
-    cpu: Located | None  # quota and throttling
-    cpuset: Located | None
-    memory: Located | None
-    pids: Located | None
-    io: Located | None  # v1 blkio or v2 io
-    unified: Path | None  # PSI files (cgroup2 only; on a hybrid host too)
-
-
-def locate(host: HostRoot, cgroups: Mapping[str, str]) -> CgroupDirs:
-    """The directories of a cgroup given by path per hierarchy, as Process.cgroups or Container.cgroup."""
-
-    def at(controller: str) -> Located | None:
-        mount = host.mount_for(controller)
-        path = cgroups.get(mount.key) if mount is not None else None
-        directory = mount.directory(path) if mount is not None and path is not None else None
-        return Located.at(directory, mount) if mount is not None and directory is not None else None
-
-    unified = host.unified
-    unified_path = cgroups.get(unified.key) if unified is not None else None
-    unified_dir = unified.directory(unified_path) if unified is not None and unified_path else None
-    usage = at("cpuacct")
-    # cgroup2's cpu.stat counts usage in every cgroup, controller enabled or not (cgroup-v2.rst, "Core
-    # Interface Files" / cpu.stat). On a hybrid host a container may have a cgroup2 cgroup of its own
-    # while its cpuacct cgroup is shared (the root): the more specific one tells its usage.
-    if unified is not None and unified_dir is not None and unified_path is not None:
-        shared_cpuacct = usage is None or _depth(usage.directory, usage.mount) < _depth(unified_dir, unified)
-        if shared_cpuacct:
-            usage = Located.at(unified_dir, unified)
-    return CgroupDirs(
-        usage, at("cpu"), at("cpuset"), at("memory"), at("pids"), at("blkio") or at("io"), unified_dir
-    )
-
-
-def _depth(directory: Path, mount: CgroupMount) -> int:
-    return len(directory.relative_to(mount.mountpoint).parts)
 
 
 class Sampler:
@@ -262,21 +200,28 @@ class Overview:
         self._owns_collector = collector is None
         self.collector = collector or Collector(host)
         self.sampler = Sampler(host)
-        self._tree: frozenset[Path] | None = None
+        self._tree: tuple[Path, ...] | None = None
         self._watched: tuple[Watched, ...] = ()
         self._inventory: Inventory | None = None
 
-    def _cgroup_tree(self) -> frozenset[Path]:
+    def _cgroup_tree(self) -> tuple[Path, ...]:
         primary = self.host.primary
-        return frozenset(cgroupfs.walk(primary.mountpoint)) if primary is not None else frozenset()
+        return tuple(cgroupfs.walk(primary.mountpoint)) if primary is not None else ()
 
-    def discover(self) -> None:
-        self._inventory = inv = group_containers(self.host, self.collector)
+    def discover(self, walked: Sequence[Path] | None = None) -> None:
+        """Group the containers afresh; `walked`: the primary hierarchy as walked this refresh."""
+        self.follow(group_containers(self.host, self.collector, walked=walked))
+
+    def follow(self, inv: Inventory) -> None:
+        """Sample the containers of `inv` (grouped this refresh) from now on; where they are is worked out
+        again only when they changed."""
         if self._owns_collector:  # what is cached for processes gone since is of no more use
             self.collector.retain(inv.processes.values())
-        self._watched = tuple(
-            Watched(c, locate(self.host, c.cgroup), self._shared(c)) for c in inv.containers
-        )
+        if self._inventory is None or inv.containers != self._inventory.containers:
+            self._watched = tuple(
+                Watched(c, locate(self.host, c.cgroup), self._shared(c)) for c in inv.containers
+            )
+        self._inventory = inv
 
     def _shared(self, c: Container) -> bool:
         """Whether the container's cgroup (in the primary hierarchy) holds more than the container: the
@@ -288,11 +233,15 @@ class Overview:
             return True
         return c.runtime == "bare" and not cgroupfs.subtree_procs(directory) <= set(c.pids)
 
-    def sample(self, figures: system.HostFigures | None = None) -> OverviewSample:
-        """`figures`: the host's files as the caller read them this refresh."""
-        tree = self._cgroup_tree()
-        if tree != self._tree or self._inventory is None:
-            self.discover()
+    def sample(
+        self, figures: system.HostFigures | None = None, inventory: Inventory | None = None
+    ) -> OverviewSample:
+        """`figures`, `inventory`: the host's files and its containers as the caller read them this
+        refresh; else read here, the containers again only when the primary hierarchy's tree changed."""
+        if inventory is not None:
+            self.follow(inventory)
+        elif (tree := self._cgroup_tree()) != self._tree or self._inventory is None:
+            self.discover(tree)
             self._tree = tree
         assert self._inventory is not None
         self.sampler.new_round()

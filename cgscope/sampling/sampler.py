@@ -14,6 +14,7 @@ import time
 from collections.abc import Collection, Iterable, Mapping
 
 from cgscope.errors import CgscopeError
+from cgscope.fs import cgroupfs
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.procfs import clock_ticks, kernel_identity
 from cgscope.fs.system import HostFigures, SystemInfo, read_host_figures
@@ -65,13 +66,15 @@ class Sampler:
             every = self._every_process(snapshot.processes.values(), snapshot.taken_at, system)
         else:
             self._last_snapshot = {}
-        inventory = group_containers(self.host, self.collector, processes)
+        primary = self.host.primary
+        walked = list(cgroupfs.walk(primary.mountpoint)) if primary is not None else []
+        inventory = group_containers(self.host, self.collector, processes, walked)
         if processes is None:  # only container members were read: forget processes read before
             self.collector.retain(inventory.processes.values())
         trees = None
         if Need.TREES in needs:
             trees = tuple((m, read_tree(m)) for m in self.host.mounts)
-        usage, container_usage = self._usage(figures)
+        usage, container_usage = self._usage(figures, inventory)
         detail = self._detail(focus, inventory) if focus is not None else None
         self.count += 1
         return Frame(
@@ -114,12 +117,14 @@ class Sampler:
         total = system.mem_total_kib * 1024 if system.mem_total_kib is not None else None
         return {u.process.pid: u for u in process_usage(prev, cur, self._ticks, total)}
 
-    def _usage(self, figures: HostFigures) -> tuple[Usage | None, dict[str, ContainerUsage]]:
+    def _usage(
+        self, figures: HostFigures, inventory: Inventory
+    ) -> tuple[Usage | None, dict[str, ContainerUsage]]:
         """Usage against limits since the last refresh (the first has levels, no rates yet)."""
         try:
             if self.overview is None:
                 self.overview = Overview(self.host, self.collector)
-            cur = self.overview.sample(figures)
+            cur = self.overview.sample(figures, inventory)
         except CgscopeError:  # a captured tree without the host's counters: shown as unknown
             return None, {}
         prev, self._last = self._last or cur, cur
