@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,15 @@ class OciState:
     cgroup_dirs: tuple[Path, ...]  # its cgroup directories under the host root, no root cgroup
 
 
-def read(host: HostRoot, runtime: str, directory: Path) -> OciState | None:
+def read(
+    host: HostRoot, runtime: str, directory: Path, load: Callable[[Path], Any] = load_json
+) -> OciState | None:
     """runc's <root>/<id>/state.json or crun's <root>/<id>/status (the directory is the id: crun's file
     does not repeat it); None when neither is readable or it records no running init."""
-    runc = load_json(directory / "state.json")
+    runc = load(directory / "state.json")
     if isinstance(runc, dict):
         return _runc_state(host, runtime, directory.name, runc)
-    crun = load_json(directory / "status")
+    crun = load(directory / "status")
     return _crun_state(host, runtime, directory.name, crun) if isinstance(crun, dict) else None
 
 

@@ -23,7 +23,7 @@ from cgscope.fs import ocistate
 from cgscope.fs.files import list_dir
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.ocistate import OciState
-from cgscope.fs.statefiles import load_json, load_toml
+from cgscope.fs.statefiles import StateFiles
 from cgscope.fs.users import read_passwd
 
 Argv = tuple[str, ...]
@@ -62,15 +62,31 @@ def flag(argv: Argv, *names: str) -> str | None:
     return found
 
 
+# A Kubernetes container's names in its OCI bundle (containerd's CRI plugin, then CRI-O's).
+_CRI_KEYS = (
+    (
+        "io.kubernetes.cri.sandbox-namespace",
+        "io.kubernetes.cri.sandbox-name",
+        "io.kubernetes.cri.container-name",
+    ),
+    ("io.kubernetes.pod.namespace", "io.kubernetes.pod.name", "io.kubernetes.container.name"),
+)
+_SANDBOX_TYPES = {"sandbox", "infra"}  # containerd's container-type, CRI-O's ContainerType
+
+
 class RuntimeState:
     """The state files of the runtime named `runtime`; this base knows none. `daemons`: the command
     lines of the running daemons by comm, of which those named in DAEMONS are this runtime's."""
 
     DAEMONS: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, runtime: str, host: HostRoot, daemons: Daemons) -> None:
+    def __init__(
+        self, runtime: str, host: HostRoot, daemons: Daemons, files: StateFiles | None = None
+    ) -> None:
+        """`files`: state files parsed before, kept by a caller that refreshes."""
         self.runtime = runtime
         self.host = host
+        self.files = files or StateFiles()
         self.daemons = [argv for comm in self.DAEMONS for argv in daemons.get(comm, ())]
 
     def oci_roots(self) -> list[Path]:
@@ -81,7 +97,7 @@ class RuntimeState:
         """The containers recorded under oci_roots, labelled with this runtime."""
         for root in dict.fromkeys(self.oci_roots()):
             for directory in _subdirs(root):
-                state = ocistate.read(self.host, self.runtime, directory)
+                state = ocistate.read(self.host, self.runtime, directory, self.files.json)
                 if state is not None:
                     yield state
 
@@ -103,6 +119,27 @@ class RuntimeState:
 
     def paused(self, ident: str) -> bool | None:
         """Whether the runtime records container `ident` paused; None where it keeps no record read here."""
+        return None
+
+    def _annotations(self, bundle: Path | None) -> dict[str, Any]:
+        """The annotations of an OCI bundle's config.json; none where unreadable."""
+        data = self.files.json(bundle / "config.json") if bundle is not None else None
+        notes = data.get("annotations") if isinstance(data, dict) else None
+        return notes if isinstance(notes, dict) else {}
+
+    def _annotation(self, bundle: Path | None, key: str) -> str | None:
+        value = self._annotations(bundle).get(key)
+        return value if isinstance(value, str) and value else None
+
+    def cri_names(self, bundle: Path) -> CriNames | None:
+        """The names in an OCI bundle's config.json annotations, where readable."""
+        notes = self._annotations(bundle)
+        kind = notes.get("io.kubernetes.cri.container-type") or notes.get("io.kubernetes.cri-o.ContainerType")
+        for namespace, pod, container in _CRI_KEYS:
+            ns, name, cname = notes.get(namespace), notes.get(pod), notes.get(container)
+            if isinstance(ns, str) and ns and isinstance(name, str) and name:
+                sandbox = kind in _SANDBOX_TYPES or not (isinstance(cname, str) and cname)
+                return CriNames(ns, name, None if sandbox else str(cname))
         return None
 
     def _setting(self, flags: tuple[str, ...], key: str, default: str) -> list[Path]:
@@ -148,7 +185,7 @@ class DockerState(RuntimeState):
     DAEMONS = ("dockerd",)
 
     def _config(self, argv: Argv) -> Any:
-        return load_json(self.host.path(flag(argv, "--config-file") or "/etc/docker/daemon.json"))
+        return self.files.json(self.host.path(flag(argv, "--config-file") or "/etc/docker/daemon.json"))
 
     @cached_property
     def data_roots(self) -> list[Path]:
@@ -164,7 +201,7 @@ class DockerState(RuntimeState):
 
     def _config_v2(self, ident: str) -> dict[str, Any]:
         for root in self.data_roots:
-            data = load_json(root / "containers" / ident / "config.v2.json")
+            data = self.files.json(root / "containers" / ident / "config.v2.json")
             if isinstance(data, dict):
                 return data
         return {}
@@ -183,49 +220,12 @@ class DockerState(RuntimeState):
     def paused(self, ident: str) -> bool | None:
         """`docker pause`'s record: config.v2.json "State"."Paused"."""
         for root in self.data_roots:
-            data = load_json(root / "containers" / ident / "config.v2.json")
+            data = self.files.json(root / "containers" / ident / "config.v2.json")
             record = data.get("State") if isinstance(data, dict) else None
             paused = record.get("Paused") if isinstance(record, dict) else None
             if isinstance(paused, bool):
                 return paused
         return None
-
-
-# A Kubernetes container's names in its OCI bundle (containerd's CRI plugin, then CRI-O's).
-_CRI_KEYS = (
-    (
-        "io.kubernetes.cri.sandbox-namespace",
-        "io.kubernetes.cri.sandbox-name",
-        "io.kubernetes.cri.container-name",
-    ),
-    ("io.kubernetes.pod.namespace", "io.kubernetes.pod.name", "io.kubernetes.container.name"),
-)
-_SANDBOX_TYPES = {"sandbox", "infra"}  # containerd's container-type, CRI-O's ContainerType
-
-
-def _annotations(bundle: Path) -> dict[str, Any]:
-    data = load_json(bundle / "config.json")
-    notes = data.get("annotations") if isinstance(data, dict) else None
-    return notes if isinstance(notes, dict) else {}
-
-
-def _annotation(bundle: Path | None, key: str) -> str | None:
-    value = _annotations(bundle).get(key) if bundle is not None else None
-    return value if isinstance(value, str) and value else None
-
-
-def cri_names(bundle: Path) -> CriNames | None:
-    """The names in an OCI bundle's config.json annotations, where readable."""
-    notes = _annotations(bundle)
-    if not notes:
-        return None
-    kind = notes.get("io.kubernetes.cri.container-type") or notes.get("io.kubernetes.cri-o.ContainerType")
-    for namespace, pod, container in _CRI_KEYS:
-        ns, name, cname = notes.get(namespace), notes.get(pod), notes.get(container)
-        if isinstance(ns, str) and ns and isinstance(name, str) and name:
-            sandbox = kind in _SANDBOX_TYPES or not (isinstance(cname, str) and cname)
-            return CriNames(ns, name, None if sandbox else str(cname))
-    return None
 
 
 class ContainerdState(RuntimeState):
@@ -237,37 +237,43 @@ class ContainerdState(RuntimeState):
     DAEMONS = ("containerd",)
 
     def _config(self, argv: Argv) -> Any:
-        return load_toml(self.host.path(flag(argv, "--config", "-c") or "/etc/containerd/config.toml"))
+        return self.files.toml(self.host.path(flag(argv, "--config", "-c") or "/etc/containerd/config.toml"))
 
     @cached_property
     def state_dirs(self) -> list[Path]:
         return self._setting(("--state",), "state", "/run/containerd")
 
-    def oci_roots(self) -> list[Path]:
+    @cached_property
+    def _runc_namespaces(self) -> list[Path]:
         return _subdirs(self.host.path("/run/containerd/runc"))
 
+    def oci_roots(self) -> list[Path]:
+        return self._runc_namespaces
+
+    @cached_property
+    def _task_namespaces(self) -> list[Path]:
+        return [ns for state in self.state_dirs for ns in _subdirs(state / "io.containerd.runtime.v2.task")]
+
     def _bundles(self, ident: str) -> Iterator[Path]:
-        for state in self.state_dirs:
-            for ns in _subdirs(state / "io.containerd.runtime.v2.task"):
-                if os.path.isdir(ns / ident):
-                    yield ns / ident
+        for ns in self._task_namespaces:
+            if os.path.isdir(ns / ident):
+                yield ns / ident
 
     def cri(self, ident: str) -> CriNames | None:
-        return next((n for b in self._bundles(ident) if (n := cri_names(b)) is not None), None)
+        return next((n for b in self._bundles(ident) if (n := self.cri_names(b)) is not None), None)
 
     def image(self, ident: str) -> str | None:
         """The image the CRI plugin pulled for a pod's container (its bundle's annotation)."""
-        return _annotation(next(self._bundles(ident), None), "io.kubernetes.cri.image-name")
+        return self._annotation(next(self._bundles(ident), None), "io.kubernetes.cri.image-name")
 
     def name(self, ident: str) -> str | None:
         names = self.cri(ident)
         if names is not None:
             return names.name
         for bundle in self._bundles(ident):  # nerdctl names its containers in an annotation
-            data = load_json(bundle / "config.json")
-            notes = data.get("annotations") if isinstance(data, dict) else None
-            if isinstance(notes, dict) and isinstance(notes.get("nerdctl/name"), str):
-                return str(notes["nerdctl/name"])
+            name = self._annotation(bundle, "nerdctl/name")
+            if name is not None:
+                return name
         return None
 
     def knows(self, ident: str) -> bool:
@@ -291,7 +297,7 @@ class ContainersStorage(RuntimeState):
     def storages(self) -> list[Path]:
         out = []
         for conf, graph, run in self._places():
-            config = load_toml(conf)
+            config = self.files.toml(conf)
             storage = config.get("storage") if isinstance(config, dict) else None
             storage = storage if isinstance(storage, dict) else {}
             for key, default in (("graphroot", graph), ("runroot", run)):
@@ -331,7 +337,7 @@ class PodmanState(ContainersStorage):
         out: dict[str, dict[str, Any]] = {}
         for storage in self.storages:
             for filename in ("containers.json", "volatile-containers.json"):
-                data = load_json(storage / "overlay-containers" / filename)
+                data = self.files.json(storage / "overlay-containers" / filename)
                 for entry in data if isinstance(data, list) else ():
                     if isinstance(entry, dict) and isinstance(entry.get("id"), str):
                         out.setdefault(entry["id"], entry)
@@ -359,10 +365,10 @@ class CrioState(ContainersStorage):
 
     def cri(self, ident: str) -> CriNames | None:
         bundle = self._bundle(ident)
-        return cri_names(bundle) if bundle is not None else None
+        return self.cri_names(bundle) if bundle is not None else None
 
     def image(self, ident: str) -> str | None:
-        return _annotation(self._bundle(ident), "io.kubernetes.cri-o.ImageName")
+        return self._annotation(self._bundle(ident), "io.kubernetes.cri-o.ImageName")
 
     def name(self, ident: str) -> str | None:
         names = self.cri(ident)

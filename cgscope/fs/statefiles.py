@@ -61,3 +61,38 @@ def load_toml(path: Path) -> Any:
         return tomllib.loads(decode(data)) if data is not None else None
     except ValueError:
         return None
+
+
+class StateFiles:
+    """State files kept parsed across refreshes: a file is read again only when its inode, size or
+    mtime changed (runtimes rewrite their state in place or by rename), else it costs one stat. Call
+    new_round() once a refresh: what was not asked for since the last one is dropped."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[Path, str], tuple[tuple[int, int, int], Any]] = {}
+        self._asked: set[tuple[Path, str]] = set()
+
+    def new_round(self) -> None:
+        for key in self._kept.keys() - self._asked:
+            del self._kept[key]
+        self._asked.clear()
+
+    def json(self, path: Path) -> Any:
+        return self._load(path, "json")
+
+    def toml(self, path: Path) -> Any:
+        return self._load(path, "toml")
+
+    def _load(self, path: Path, kind: str) -> Any:
+        key = (path, kind)
+        self._asked.add(key)
+        try:
+            st = os.stat(path)
+        except OSError:
+            self._kept.pop(key, None)
+            return None
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        kept = self._kept.get(key)
+        if kept is None or kept[0] != stamp:
+            kept = self._kept[key] = (stamp, load_json(path) if kind == "json" else load_toml(path))
+        return kept[1]

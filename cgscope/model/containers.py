@@ -23,7 +23,7 @@ from cgscope.fs.ocistate import OciState
 from cgscope.fs.procfs import NS_TYPES
 from cgscope.model.collect import Collector, host_namespaces
 from cgscope.model.process import Process
-from cgscope.model.runtimes import DAEMONS, Pod, RuntimeMatch, RuntimeStates, match_cgroup
+from cgscope.model.runtimes import DAEMONS, KeptStates, Pod, RuntimeMatch, RuntimeStates, match_cgroup
 
 _match = lru_cache(maxsize=4096)(match_cgroup)
 _Key = tuple[str, int]  # a bare container's namespace: ("pid" or "mnt", inode)
@@ -60,14 +60,17 @@ def group_containers(
     collector: Collector,
     known: Mapping[int, Process] | None = None,
     walked: Sequence[Path] | None = None,
+    kept: KeptStates | None = None,
 ) -> Inventory:
     """Find every container. The cost grows with cgroups, not processes: runtime cgroups are found by
     walking the systemd hierarchy (`walked`: the primary hierarchy as the caller walked it this
     refresh), and host processes cost one or two namespace readlinks each. Only members of containers
     are read in full — unless `known` already holds a full snapshot — and a collector kept across
-    refreshes recalls members as last read, reading each container's init afresh."""
+    refreshes recalls members as last read, reading each container's init afresh; `kept`, the runtimes'
+    state files it parsed before."""
     scan = _Scan(host, collector, known, walked)
-    states = RuntimeStates(host, collector.commands(DAEMONS, scan.free))
+    daemons = collector.commands(DAEMONS, scan.free)
+    states = kept.new_round(daemons) if kept is not None else RuntimeStates(host, daemons)
     found = [*scan.runtime_cgroups(states), *scan.oci_containers(states)]
     containers = _adopt(found, scan.bare())
     containers.sort(key=lambda c: (c.runtime, c.name, c.id))

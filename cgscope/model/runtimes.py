@@ -16,6 +16,7 @@ from functools import cached_property
 from cgscope.fs import runtime_state as state
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.ocistate import OciState
+from cgscope.fs.statefiles import StateFiles
 
 _HEX = r"[0-9a-f]{12,64}"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -148,8 +149,9 @@ class RuntimeStates:
     """Every runtime's state files, as one scan reads them. `daemons`: the command lines of the running
     runtime daemons (DAEMONS), by comm."""
 
-    def __init__(self, host: HostRoot, daemons: state.Daemons) -> None:
-        self.readers = {r.name: r.state(r.name, host, daemons) for r in RUNTIMES}
+    def __init__(self, host: HostRoot, daemons: state.Daemons, files: StateFiles | None = None) -> None:
+        """`files`: the state files parsed before (KeptStates), else each is read."""
+        self.readers = {r.name: r.state(r.name, host, daemons, files) for r in RUNTIMES}
         self._cri = [self.readers[r.name] for r in RUNTIMES if r.cri]
 
     def oci_states(self) -> Iterator[OciState]:
@@ -180,3 +182,19 @@ class RuntimeStates:
 def _shown(ident: str) -> str:
     """An id as a name: a 64-hex id shortened as `docker ps` does, any other (runc id, LXC name) whole."""
     return ident[:12] if _HEX64.fullmatch(ident) else ident
+
+
+class KeptStates:
+    """The runtimes' state files as a caller that refreshes keeps them: each file parsed once and again
+    only when it changes (fs/statefiles.StateFiles), and the round's RuntimeStates shared by the grouping
+    and the containers' states (model/state.py) rather than read twice."""
+
+    def __init__(self, host: HostRoot) -> None:
+        self.host = host
+        self.files = StateFiles()
+        self.current: RuntimeStates | None = None
+
+    def new_round(self, daemons: state.Daemons) -> RuntimeStates:
+        self.files.new_round()
+        self.current = RuntimeStates(self.host, daemons, self.files)
+        return self.current

@@ -18,7 +18,7 @@ from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.runtime_state import RuntimeState
 from cgscope.model.collect import Collector
 from cgscope.model.containers import Container, Inventory
-from cgscope.model.runtimes import DAEMONS, PAUSING_RUNTIMES, RuntimeStates
+from cgscope.model.runtimes import DAEMONS, PAUSING_RUNTIMES, KeptStates, RuntimeStates
 
 Activity = Literal["running", "freezing", "frozen", "paused"]
 
@@ -67,9 +67,15 @@ def container_state(host: HostRoot, c: Container, runtime: RuntimeState | None) 
     return ContainerState(activity, c.runtime, paused)
 
 
-def container_states(host: HostRoot, inv: Inventory, collector: Collector) -> dict[str, ContainerState]:
+def container_states(
+    host: HostRoot, inv: Inventory, collector: Collector, kept: KeptStates | None = None
+) -> dict[str, ContainerState]:
     """Each container's state, by id. The runtimes that record a pause are asked where one of theirs
-    runs: their daemons (among the host's processes) say where their state is."""
-    pausing = any(c.runtime in PAUSING_RUNTIMES for c in inv.containers)
-    readers = RuntimeStates(host, collector.commands(DAEMONS, inv.host_pids) if pausing else {}).readers
+    runs: their daemons (among the host's processes) say where their state is; `kept`: the state files
+    as the grouping of `inv` read them."""
+    if kept is not None and kept.current is not None:
+        readers = kept.current.readers
+    else:
+        pausing = any(c.runtime in PAUSING_RUNTIMES for c in inv.containers)
+        readers = RuntimeStates(host, collector.commands(DAEMONS, inv.host_pids) if pausing else {}).readers
     return {c.id: container_state(host, c, readers.get(c.runtime)) for c in inv.containers}

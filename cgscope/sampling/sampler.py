@@ -30,6 +30,7 @@ from cgscope.model.derive import (
 )
 from cgscope.model.namespaces import Namespace, list_namespaces
 from cgscope.model.process import Process
+from cgscope.model.runtimes import KeptStates
 from cgscope.model.state import container_states
 from cgscope.model.tree import read_tree
 from cgscope.model.usage import Overview, OverviewSample, ProcessSample, ProcessSampler, ViewInputs, read_view
@@ -50,6 +51,7 @@ class Sampler:
         self.count = 0
         self._ticks = clock_ticks()
         self._kernel: tuple[str, str] | None = None
+        self.states = KeptStates(host)  # the runtimes' state files, parsed once while they do not change
 
     def sample(self, needs: Collection[Need], focus: str | None = None) -> Frame:
         """One Frame; `focus` names the container whose detail is open."""
@@ -68,7 +70,7 @@ class Sampler:
             self._last_snapshot = {}
         primary = self.host.primary
         walked = list(cgroupfs.walk(primary.mountpoint)) if primary is not None else []
-        inventory = group_containers(self.host, self.collector, processes, walked)
+        inventory = group_containers(self.host, self.collector, processes, walked, self.states)
         if processes is None:  # only container members were read: forget processes read before
             self.collector.retain(inventory.processes.values())
         trees = None
@@ -90,7 +92,7 @@ class Sampler:
             trees=trees,
             usage=usage,
             container_usage=container_usage,
-            states=container_states(self.host, inventory, self.collector),
+            states=container_states(self.host, inventory, self.collector, self.states),
             detail=detail,
         )
 
