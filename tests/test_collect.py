@@ -5,8 +5,9 @@ from pathlib import Path
 
 from fakehost import FakeHost
 
+from cgscope.fs.files import counting_opens
 from cgscope.fs.hostroot import HostRoot
-from cgscope.model.collect import PLACEMENT_ROUNDS, Collector
+from cgscope.model.collect import Collector
 from cgscope.model.containers import group_containers
 
 
@@ -16,18 +17,19 @@ def set_ns(h: FakeHost, pid: int, kind: str, inode: int) -> None:
     link.symlink_to(f"{kind}:[{inode}]")
 
 
-def test_placements_reuse_then_reread_in_turn(tmp_path: Path) -> None:
+def test_placements_are_read_when_new_and_once_more_then_kept(tmp_path: Path) -> None:
     h = FakeHost(tmp_path, "v2")
     for pid in (1, 10, 11):
         h.add_process(pid, "sh", ["sh"])
     collector = Collector(HostRoot.at(h.root))
     before = collector.placements(collector.pids())
-    set_ns(h, 10, "mnt", 4026539999)  # 10 unshares its mount namespace in place (no new pid)
-    seen = []
-    for _ in range(PLACEMENT_ROUNDS):
-        seen.append(collector.placements(collector.pids())[10]["mnt"])
-    assert seen[0] == before[10]["mnt"]  # the first refresh may still show the old one...
-    assert seen[-1] == 4026539999  # ...but within PLACEMENT_ROUNDS refreshes it is read again
+    set_ns(h, 10, "mnt", 4026539999)  # 10 unshares its mount namespace right after it was first read
+    assert collector.placements(collector.pids())[10]["mnt"] == 4026539999  # read once more: settled
+    with counting_opens() as opens:
+        for _ in range(3):
+            assert collector.placements(collector.pids())[10]["mnt"] == 4026539999
+    assert opens.links.total() == 0  # then kept for the process's life: no readlink a refresh
+    assert before[11] == collector.placements(collector.pids())[11]
 
 
 def test_placements_read_a_new_process_at_once(tmp_path: Path) -> None:

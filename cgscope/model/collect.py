@@ -6,9 +6,9 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from cgscope.errors import AccessDenied, ProcessGone
 from cgscope.fs import procfs
@@ -19,9 +19,19 @@ from cgscope.fs.users import UserNames
 from cgscope.fs.uts import UtsNames
 from cgscope.model.process import Process
 
-PLACEMENT_ROUNDS = 10  # placements() and recall() read each process again at least once in this many rounds
 T = TypeVar("T")
 _Immutable = tuple[tuple[str, ...], Mapping[str, int | None]]  # cmdline, namespaces
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept(Generic[T]):
+    """What kept() read of one process: its /proc/PID inode, the round it was read in, whether it was
+    read twice (settled), the value."""
+
+    inode: int | None
+    round: int
+    settled: bool
+    value: T
 
 
 @dataclass
@@ -65,10 +75,11 @@ class Collector:
         # cgscope's own pid, when it runs on the host it reads (not a captured or fixture root)
         self.reader = os.getpid() if host.root == Path("/") else None
         self.uts = UtsNames(host.proc, live=self.reader is not None)
-        self._comms: dict[int, tuple[int | None, str]] = {}
         self._listed: dict[int, int] = {}  # pid -> /proc/PID inode, from the last pids()
-        self._placed: dict[int, tuple[int | None, Mapping[str, int | None]]] = {}
-        self._recalled: dict[int, tuple[int | None, Process]] = {}
+        self._comms: dict[int, _Kept[str]] = {}
+        self._argv: dict[int, _Kept[tuple[str, ...]]] = {}
+        self._placed: dict[int, _Kept[Mapping[str, int | None]]] = {}
+        self._recalled: dict[int, _Kept[Process]] = {}
         self._round = 0
 
     def process(self, pid: int) -> Process:
@@ -82,11 +93,7 @@ class Collector:
                 uid, ids = status.uid, status.nspid
                 nspid = ids[-1] if ids else None
             with suppress(AccessDenied):
-                cgroups = {
-                    self._hierarchy.get(c, c): path
-                    for c, path in procfs.read_cgroup(proc, pid)
-                    if c in self._hierarchy
-                }
+                cgroups = self._cgroups(pid)
         else:
             uid, nspid = 0, pid  # kernel threads run as root in the initial pid namespace
         key = (pid, stat.start_ticks, stat.comm)
@@ -116,10 +123,27 @@ class Collector:
             threads=stat.num_threads,
         )
 
+    def _cgroups(self, pid: int) -> dict[str, str]:
+        """/proc/PID/cgroup by hierarchy key."""
+        lines = procfs.read_cgroup(self.host.proc, pid)
+        return {self._hierarchy.get(c, c): path for c, path in lines if c in self._hierarchy}
+
+    def moved(self, p: Process) -> Process:
+        """`p` with its cgroups as they are now (one file): a container's init, whose cgroups are the
+        container's, so that a move shows at once."""
+        if p.kernel_thread:
+            return p
+        cgroups = self._cgroups(p.pid)
+        return p if cgroups == p.cgroups else replace(p, cgroups=cgroups)
+
     def pids(self) -> list[int]:
-        """The processes now; each call starts a new round of the in-turn re-reads below."""
+        """The processes now; each call starts a new round of what kept() reads (and forgets what it kept
+        of processes gone: once a round, not once a question)."""
         self._listed = procfs.pids(self.host.proc)
         self._round += 1
+        for cache in (self._comms, self._argv, self._placed, self._recalled):
+            for pid in [pid for pid, kept in cache.items() if self._listed.get(pid) != kept.inode]:
+                del cache[pid]
         return list(self._listed)
 
     def namespaces(self, pid: int, types: tuple[str, ...]) -> dict[str, int | None]:
@@ -127,21 +151,21 @@ class Collector:
         return procfs.read_ns(self.host.proc, pid, types)
 
     def placements(self, pids: Iterable[int]) -> dict[int, Mapping[str, int | None]]:
-        """The pid and mount namespace inodes of many processes, as cheaply as a refresh allows (see
-        in_turn): one that calls setns()/unshare() without a new pid is seen within ten refreshes."""
-        return self._in_turn(
-            self._placed, pids, lambda pid: procfs.read_ns(self.host.proc, pid, ("pid", "mnt"))
-        )
+        """The pid and mount namespace inodes of many processes, two readlinks each, read as kept() reads:
+        what a process does with its namespaces in its first refresh interval is seen (unshare(1) and
+        nsenter(1) do it at once), a setns() without a new pid later in its life is not."""
+        return self._kept(self._placed, pids, lambda pid: procfs.read_ns(self.host.proc, pid, ("pid", "mnt")))
 
     def commands(self, comms: frozenset[str], pids: Iterable[int]) -> dict[str, list[tuple[str, ...]]]:
         """The command lines of those of `pids` whose comm is in `comms` (runtime daemons), by comm; each
-        comm read as in_turn reads."""
-        found = self._in_turn(self._comms, pids, lambda pid: procfs.read_comm(self.host.proc, pid))
+        comm read as kept() reads."""
+        found = self._kept(self._comms, pids, lambda pid: procfs.read_comm(self.host.proc, pid))
+        daemons = [pid for pid, comm in found.items() if comm in comms]
+        argv = self._kept(self._argv, daemons, lambda pid: procfs.read_cmdline(self.host.proc, pid))
         out: dict[str, list[tuple[str, ...]]] = {}
-        for pid, comm in found.items():
-            if comm in comms:
-                with suppress(ProcessGone, AccessDenied):
-                    out.setdefault(comm, []).append(procfs.read_cmdline(self.host.proc, pid))
+        for pid in daemons:
+            if pid in argv:
+                out.setdefault(found[pid], []).append(argv[pid])
         return out
 
     def hostname(self, pid: int, uts: int) -> str | None:
@@ -149,28 +173,27 @@ class Collector:
         return self.uts.hostname(pid, uts)
 
     def recall(self, pids: Iterable[int]) -> dict[int, Process]:
-        """Processes as last read, for what a list may show a refresh or ten late (a container's
-        members); see in_turn. Read a process afresh with process() where it must be current."""
-        return self._in_turn(self._recalled, pids, self.process)
+        """Processes as first read (their counters stale: a container's members, whose usage is their
+        cgroup's); see kept(). Read a process afresh with process() where it must be current."""
+        return self._kept(self._recalled, pids, self.process)
 
-    def _in_turn(
-        self, cache: dict[int, tuple[int | None, T]], pids: Iterable[int], read: Callable[[int], T]
+    def _kept(
+        self, cache: dict[int, _Kept[T]], pids: Iterable[int], read: Callable[[int], T]
     ) -> dict[int, T]:
-        """A process seen before (same /proc/PID inode as at the last pids(): a reused pid is a new
-        directory) keeps what was read, and a tenth of them are read again each round, in turn. New
-        processes are read at once; gone ones are left out."""
+        """What was read of each process, kept for its life: read when first seen and once more in the
+        next round (one first seen between fork and exec, or before it unshare()d, is read again as it
+        settled), then never. A process is its /proc/PID inode at the last pids(): a reused pid is a new
+        directory. Gone ones are left out."""
         out: dict[int, T] = {}
         for pid in pids:
             inode = self._listed.get(pid)
-            known = cache.get(pid)
-            if known is not None and known[0] == inode and (pid + self._round) % PLACEMENT_ROUNDS:
-                out[pid] = known[1]
+            kept = cache.get(pid)
+            if kept is not None and kept.inode == inode and (kept.settled or kept.round == self._round):
+                out[pid] = kept.value
                 continue
             with suppress(ProcessGone, AccessDenied):
                 out[pid] = read(pid)
-                cache[pid] = (inode, out[pid])
-        for pid in cache.keys() - self._listed.keys():
-            del cache[pid]
+                cache[pid] = _Kept(inode, self._round, kept is not None and kept.inode == inode, out[pid])
         return out
 
     def processes(self, pids: Iterable[int]) -> dict[int, Process]:

@@ -105,10 +105,11 @@ class _Scan:
         return {pid: self.found[pid] for pid in pids if pid in self.found}
 
     def current(self, p: Process) -> Process:
-        """A container's init as it is now: its cgroup is the container's, and a move shows at once."""
+        """A container's init with its cgroups as they are now: they are the container's, and a move shows
+        at once."""
         if self.known is None:
             with suppress(ProcessGone, AccessDenied):
-                p = self.found[p.pid] = self.collector.process(p.pid)
+                p = self.found[p.pid] = self.collector.moved(p)
         return p
 
     def claim(self, pids: Iterable[int]) -> dict[int, Process]:
