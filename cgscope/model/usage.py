@@ -316,12 +316,17 @@ class ViewInputs:
 
 
 def read_view(
-    host: HostRoot, cgroups: Mapping[str, str], init_start_ticks: int, pids: Iterable[int]
+    host: HostRoot,
+    cgroups: Mapping[str, str],
+    init_start_ticks: int,
+    pids: Iterable[int],
+    kept: tuple[Sampler, Sample | None] | None = None,
 ) -> ViewInputs:
-    """Everything the LXCFS-style files of a cgroup need, its processes' threads included."""
-    sampler = Sampler(host)
+    """Everything the LXCFS-style files of a cgroup need, its processes' threads included; `kept`: the
+    caller's Sampler and the cgroup's sample of this round, where it read one already."""
+    sampler, sample = kept or (Sampler(host), None)
     dirs = locate(host, cgroups)
-    sample = sampler.cgroup(dirs)
+    sample = sample or sampler.cgroup(dirs)
     percpu = None
     if dirs.usage is not None and dirs.usage.version == 1:
         percpu = cgroup_cpu.read_percpu_v1(dirs.usage.directory)

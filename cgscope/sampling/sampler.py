@@ -138,17 +138,18 @@ class Sampler:
         if container is None:
             return None
         init = inventory.processes.get(container.init_pid)
+        last = self._last  # this round's: the overview sampled it before
+        sample = last.containers.get(focus) if last is not None else None
+        kept = (self.overview.sampler, sample) if self.overview is not None else None
         try:
             view: ViewInputs | None = read_view(
-                self.host, container.cgroup, init.start_ticks if init else 0, container.pids
+                self.host, container.cgroup, init.start_ticks if init else 0, container.pids, kept
             )
         except CgscopeError:
             view = None
         cur = self.processes.sample(container.pids)
         prev = self._last_processes[1] if self._last_processes and self._last_processes[0] == focus else {}
         self._last_processes = (focus, cur)
-        last = self._last
-        sample = last.containers.get(focus) if last is not None else None
         allowed = memory_allowance(sample, last.host) if sample is not None and last is not None else None
         rows = process_usage(prev, cur, self._ticks, allowed)
         return Detail(focus, view, {u.process.pid: u for u in rows})
