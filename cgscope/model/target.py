@@ -142,6 +142,26 @@ def short_id(c: Container, among: Iterable[Container]) -> str:
     return c.id[:n]
 
 
+def short_ids(among: Sequence[Container]) -> dict[str, str]:
+    """Each container's `short_id` among the others, for all at once: sorted, an id shares its longest
+    prefix with another with one of its neighbours."""
+    ids = sorted({c.id for c in among})
+    out = {}
+    for i, long in enumerate(ids):
+        if len(long) <= LONG_ID:
+            out[long] = long
+            continue
+        near = [ids[j] for j in (i - 1, i + 1) if 0 <= j < len(ids)]
+        shared = max((_common(long, o) for o in near), default=0)
+        out[long] = long[: max(SHORT_ID, min(len(long), shared + 1))]
+    return out
+
+
+def _common(a: str, b: str) -> int:
+    """How many characters a and b start with alike."""
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+
+
 def describe(c: Container, among: Sequence[Container]) -> str:
     """ "web (docker 4f3c2a1b9d8e, init pid 4242)": enough to tell it from every other container."""
     return f"{c.name} ({c.runtime} {short_id(c, among)}, init pid {c.init_pid})"

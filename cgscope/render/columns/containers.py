@@ -4,13 +4,13 @@ container and one for the host, each figure a column of its own."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from cgscope.fs.procfs import NS_TYPES
 from cgscope.model.containers import Container, Inventory
 from cgscope.model.derive import MemoryUsage, Usage
 from cgscope.model.state import ContainerState
-from cgscope.model.target import short_id
+from cgscope.model.target import short_ids
 from cgscope.render.columns import (
     MEASURING_CELL,
     NONE,
@@ -33,14 +33,23 @@ SHARED_MARK = "*"  # after the name of a container whose cgroup holds other proc
 
 @dataclass(frozen=True)
 class ContainerRow:
-    """One row: a container, or the host (container None), with its usage where it was sampled."""
+    """One row: a container, or the host (container None), with its usage where it was sampled. Two
+    rows are equal when their cells are: what a row takes from its inventory is compared, not the
+    inventory (a dashboard compares each row with the last refresh's)."""
 
     container: Container | None
-    inventory: Inventory
+    inventory: Inventory = field(compare=False)
     primary: str | None  # the hierarchy whose path names the cgroup shown
     usage: Usage | None = None  # None: not sampled, or its counters are unreadable
     shared: bool = False  # its cgroup holds other processes too: its counters are not its alone
     state: ContainerState | None = None  # None: not read (the host's row has none)
+    short_id: str = field(init=False)  # its id, as short as the other containers' ids allow
+    pids: tuple[int, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        c, inv = self.container, self.inventory
+        object.__setattr__(self, "short_id", _short_ids(inv.containers)[c.id] if c else NONE)
+        object.__setattr__(self, "pids", c.pids if c else inv.host_pids)
 
     @property
     def name(self) -> str:
@@ -49,14 +58,25 @@ class ContainerRow:
         return self.container.name + (SHARED_MARK if self.shared else "")
 
     @property
-    def pids(self) -> tuple[int, ...]:
-        return self.container.pids if self.container else self.inventory.host_pids
-
-    @property
     def measuring(self) -> bool:
         """Sampled once only: levels are known, rates not yet."""
         u = self.usage
         return u is not None and u.interval is None and u.cpu is not None
+
+
+class _ShortIds:
+    """model/target.short_ids, read once for the rows of one inventory (the last one asked for)."""
+
+    def __init__(self) -> None:
+        self.last: tuple[tuple[Container, ...], dict[str, str]] = ((), {})
+
+    def __call__(self, containers: tuple[Container, ...]) -> dict[str, str]:
+        if self.last[0] is not containers:
+            self.last = (containers, short_ids(containers))
+        return self.last[1]
+
+
+_short_ids = _ShortIds()
 
 
 def own_namespaces(c: Container) -> str:
@@ -92,14 +112,13 @@ def _state(r: ContainerRow) -> Cell:
 
 
 def _id(r: ContainerRow) -> Cell:
-    c = r.container
-    return Cell.of(short_id(c, r.inventory.containers) if c else NONE)
+    return Cell.of(r.short_id)
 
 
 def _init(r: ContainerRow) -> Cell:
     if r.container is not None:
         return Cell.of(r.container.init_pid)
-    return Cell.of(1) if 1 in r.inventory.host_pids else NONE_CELL
+    return Cell.of(1) if 1 in r.pids else NONE_CELL
 
 
 def _namespaces(r: ContainerRow) -> Cell:
