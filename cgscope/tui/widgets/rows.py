@@ -54,6 +54,18 @@ class Palette:
     header: Style
     mark: Style  # the sort mark, and the mark of columns left out
 
+    @classmethod
+    def of(cls, style: Callable[[str], Style]) -> Palette:
+        """From a table's component classes, by name: their colour and boldness (the header's whole
+        style)."""
+
+        def color(name: str) -> Style:
+            given = style(name)
+            return Style(color=given.color, bold=given.bold)
+
+        warning, error, bar, track = (color(name) for name in ("warning", "error", "bar", "track"))
+        return cls(warning, error, bar, track, style("header"), color("mark"))
+
     def level(self, cell: Cell) -> Style | None:
         return self.error if cell.level == "error" else self.warning if cell.level == "warning" else None
 

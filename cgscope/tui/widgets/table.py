@@ -5,8 +5,10 @@ table its items after each refresh with `show()`; the table keeps the cursor on 
 refreshes, sorts and filters.
 
 Drawn with Textual's line API, not its DataTable (which draws every visible cell again on any change):
-each row is laid out once, as one Text (tui/widgets/rows.py), and kept until its cells change; a
-refresh lays out again only the rows that changed and are on screen, and repaints only their lines.
+a row's cells are read from its item only when the item changed (tui/widgets/row_store.py); each row
+is laid out once, as one Text (tui/widgets/rows.py), and kept until its cells change; a refresh lays
+out again only the rows that changed and are on screen, and repaints only their lines. Out of sight
+(a pane not open), it reads the items it is given once it shows. `counters` says what it did.
 Columns that do not fit the width give way, the least important first (render/table.fit), with a `›` at
 the right of the header; the first column stays in place while the others scroll sideways.
 """
@@ -28,10 +30,10 @@ from textual.strip import Strip
 
 from cgscope.render.columns import Cell, Column
 from cgscope.render.table import MORE, fit
-from cgscope.tui.widgets.rows import PAD, Palette, Row, header_text, row_text, sort_key, width
+from cgscope.tui.widgets.row_store import Counters, RowStore
+from cgscope.tui.widgets.rows import PAD, Palette, Row, header_text, row_text, sort_key
 
 T = TypeVar("T")
-MAX_WIDTH = 512  # cells: a longer value (a command line) is cut
 _GAP = 2 * PAD
 
 
@@ -97,8 +99,9 @@ class SortableTable(ScrollView, Generic[T], can_focus=True):
     ) -> None:
         super().__init__(id=id)
         self.specs = list(columns)
-        self._items: dict[str, T] = {}
-        self._rows: list[Row] = []
+        self.counters = Counters()
+        self._store = RowStore(self.specs, self.counters)
+        self._pending: Sequence[tuple[str, T]] | None = None  # given, not read yet (out of sight)
         self._shown: list[Row] = []
         self._position: dict[str, int] = {}  # key -> index in _shown
         self._widths = [len(spec.header) + 1 for spec in self.specs]  # + 1: the sort mark
@@ -113,50 +116,56 @@ class SortableTable(ScrollView, Generic[T], can_focus=True):
     # -- data --------------------------------------------------------------------------------------
 
     def show(self, items: Sequence[tuple[str, T]]) -> None:
-        """Replace the rows: (key, item) pairs, keys unique. Lays out and repaints only what changed."""
-        old = {r.key: r for r in self._rows}
-        self._items = dict(items)
-        self._rows = [Row(key, tuple(spec.cell(item) for spec in self.specs)) for key, item in items]
-        changed = [r.key for r in self._rows if r.key not in old or old[r.key].cells != r.cells]
+        """Replace the rows: (key, item) pairs, keys unique. Reads, lays out and repaints only what
+        changed; out of sight, only keeps them until the table shows."""
+        self._pending = items
+        if self.is_on_screen:
+            self._catch_up()
+
+    def on_show(self) -> None:
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Read the items given last, if not yet (before anything is asked of the rows)."""
+        if self._pending is None:
+            return
+        changed, same_rows = self._store.update(self._pending)
+        self._pending = None
+        if same_rows and not changed:
+            return
         for key in changed:
             self._texts.pop(key, None)
             self._lines.pop(key, None)
-        # Widths fit every row, not only those the filter shows: columns stay put while one types. They
-        # grow at once and shrink only when rows come or go, so a changing figure rarely moves them
-        # (and while the same rows stay, only the changed rows are measured).
-        same_rows = old.keys() == self._items.keys()
-        fresh = set(changed)
-        measured = [r for r in self._rows if r.key in fresh] if same_rows else self._rows
-        widths = [
-            min(MAX_WIDTH, max([len(spec.header) + 1, *(width(r.cells[i], spec) for r in measured)]))
-            for i, spec in enumerate(self.specs)
-        ]
-        if same_rows:
-            widths = [max(a, b) for a, b in zip(widths, self._widths, strict=True)]
+        widths = self._store.widths(changed, same_rows, self._widths)
         relayout, self._widths = widths != self._widths, widths
         self._populate(relayout=relayout, changed=changed)
 
     def item(self, key: str) -> T | None:
-        return self._items.get(key)
+        self._catch_up()
+        return self._store.items.get(key)
 
     def cell(self, key: str, column: str) -> Cell:
         """The cell of row `key` in `column` (KeyError if there is none)."""
+        self._catch_up()
         index = next(i for i, spec in enumerate(self.specs) if spec.key == column)
-        return next(r.cells[index] for r in self._rows if r.key == key)
+        return next(r.cells[index] for r in self._store.rows if r.key == key)
 
     @property
     def selected_key(self) -> str | None:
         """The key of the row under the cursor, if any row is shown."""
+        self._catch_up()
         return self._shown[self._cursor].key if 0 <= self._cursor < len(self._shown) else None
 
     @property
     def shown_keys(self) -> list[str]:
         """The keys of the rows shown, in order (after the filter and the sort)."""
+        self._catch_up()
         return [r.key for r in self._shown]
 
     @property
     def shown_columns(self) -> list[str]:
         """The keys of the columns that fit the width, in order."""
+        self._catch_up()
         return [self.specs[i].key for i in self._kept]
 
     @property
@@ -169,6 +178,7 @@ class SortableTable(ScrollView, Generic[T], can_focus=True):
 
     def row_line(self, key: str) -> str:
         """Row `key` as drawn in full (its text)."""
+        self._catch_up()
         return self._row_strip(self._shown[self._position[key]]).text
 
     # -- sort and filter ---------------------------------------------------------------------------
@@ -201,9 +211,9 @@ class SortableTable(ScrollView, Generic[T], can_focus=True):
 
     def _populate(self, *, relayout: bool = False, changed: Sequence[str] = ()) -> None:
         """Filter and sort the rows, keep the cursor on its row, and repaint what needs it."""
-        selected = self.selected_key
+        selected = self._shown[self._cursor].key if 0 <= self._cursor < len(self._shown) else None
         needle = self.filter_text.lower()
-        rows = [r for r in self._rows if r.holds(needle)] if needle else list(self._rows)
+        rows = [r for r in self._store.rows if r.holds(needle)] if needle else list(self._store.rows)
         if not self.order_given:
             index = next(i for i, s in enumerate(self.specs) if s.key == self.sort_column)
             rows.sort(key=sort_key(index, self.reverse), reverse=self.reverse)
@@ -236,10 +246,14 @@ class SortableTable(ScrollView, Generic[T], can_focus=True):
     def _layout(self) -> None:
         """Choose the columns for the width, forget every layout, repaint."""
         self._kept = fit(self.specs, self._widths, self._room(), _GAP, len(MORE) + 1)
+        self._forget()
+        self.refresh()
+
+    def _forget(self) -> None:
+        """Every row's layout and line, and the header, drawn again when they show."""
         self._texts.clear()
         self._lines.clear()
         self._header = None
-        self.refresh()
 
     def _total_width(self) -> int:
         return sum(self._widths[i] + _GAP for i in self._kept)
@@ -252,24 +266,14 @@ class SortableTable(ScrollView, Generic[T], can_focus=True):
         """The theme or the focus changed the styles: every row is drawn again."""
         super().notify_style_update()
         self._palette = None
-        self._texts.clear()
-        self._lines.clear()
-        self._header = None
+        self._forget()
 
     _palette: Palette | None = None
 
     @property
     def palette(self) -> Palette:
         if self._palette is None:
-
-            def color(name: str) -> Style:
-                style = self.get_component_rich_style(f"sortable-table--{name}")
-                return Style(color=style.color, bold=style.bold)
-
-            header = self.get_component_rich_style("sortable-table--header")
-            self._palette = Palette(
-                color("warning"), color("error"), color("bar"), color("track"), header, color("mark")
-            )
+            self._palette = Palette.of(lambda name: self.get_component_rich_style(f"sortable-table--{name}"))
         return self._palette
 
     # -- drawing -----------------------------------------------------------------------------------
@@ -286,6 +290,7 @@ class SortableTable(ScrollView, Generic[T], can_focus=True):
         text = row_text(
             [row.cells[i] for i in self._kept], specs, [self._widths[i] for i in self._kept], self.palette
         )
+        self.counters.laid_out += 1
         return Strip(list(text.render(self.app.console)), text.cell_len)
 
     def _header_strip(self) -> Strip:
@@ -324,6 +329,7 @@ class SortableTable(ScrollView, Generic[T], can_focus=True):
         drawn = self._lines.get(row.key)
         if drawn is not None and drawn[0] == variant:
             return drawn[1]
+        self.counters.drawn += 1
         fixed_style = None if cursor else self.get_component_rich_style("sortable-table--fixed")
         line = self._scrolled(self._row_strip(row), width, fixed_style)
         if cursor:
