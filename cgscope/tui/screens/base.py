@@ -30,6 +30,7 @@ from cgscope.tui.actions import Selection
 from cgscope.tui.session import Session
 from cgscope.tui.widgets.filter import FilterBar
 from cgscope.tui.widgets.header import HostHeader
+from cgscope.tui.widgets.steady import put
 from cgscope.tui.widgets.table import SortableTable
 from cgscope.tui.widgets.views import ViewTabs
 
@@ -177,7 +178,7 @@ class TableScreen(DataScreen, Generic[T]):
 
     def draw(self, frame: Frame) -> None:
         self.table.show(list(self.rows(frame)))
-        self.query_one("#caption", Label).update(visible(self.caption(frame)))
+        put(self.query_one("#caption", Label), visible(self.caption(frame)))
 
     def rows(self, frame: Frame) -> Iterable[tuple[str, T]]:
         raise NotImplementedError

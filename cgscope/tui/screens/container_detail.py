@@ -41,6 +41,7 @@ from cgscope.tui.actions import Selection
 from cgscope.tui.screens.base import CONTAINER_ACTIONS, PROCESS_ACTIONS, ROW_BINDINGS, DataScreen
 from cgscope.tui.session import Session
 from cgscope.tui.widgets.header import human_uptime
+from cgscope.tui.widgets.steady import put
 from cgscope.tui.widgets.table import SortableTable
 from cgscope.tui.widgets.trend import Trend
 from cgscope.units import size
@@ -282,7 +283,7 @@ class ContainerDetailScreen(DataScreen):
             (str(pid), ProcessRow(procs[pid], container, used.get(pid))) for pid in pids if pid in procs
         ]
         state = frame.states.get(container.id) if container is not None else None
-        self.query_one("#summary", Label).update(visible(summary(container, inv, len(pids), state)))
+        put(self.query_one("#summary", Label), visible(summary(container, inv, len(pids), state)))
         self.query_one("#members", SortableTable).show(members)
         self._draw_usage(frame, container, detail.view if detail is not None else None)
         shared = container.shared_with_host if container else NS_TYPES
@@ -304,7 +305,7 @@ class ContainerDetailScreen(DataScreen):
         self.query_one(f"#{name}-trend", Trend).show(values, *scale)
         minutes = len(values) * self.interval / 60
         span = f", last {minutes:.1f} min" if len(values) > 1 else ""
-        self.query_one(f"#{name}-label", Label).update(f"{what}: {now}{span}, on a scale of 0 to {scale[1]}")
+        put(self.query_one(f"#{name}-label", Label), f"{what}: {now}{span}, on a scale of 0 to {scale[1]}")
 
     def _draw_usage(self, frame: Frame, container: Container | None, view: ViewInputs | None) -> None:
         if container is None:
@@ -313,7 +314,7 @@ class ContainerDetailScreen(DataScreen):
             row = frame.container_usage.get(container.id)
             usage = row.usage if row is not None else None
         state = frame.states.get(container.id) if container is not None else None
-        self.query_one("#usage-text", Static).update(usage_lines(usage, state))
+        put(self.query_one("#usage-text", Static), usage_lines(usage, state))
         cpu = usage.cpu.host_percent if usage is not None and usage.cpu is not None else None
         if cpu is not None:
             self.cpu_history.append(cpu)
@@ -327,4 +328,4 @@ class ContainerDetailScreen(DataScreen):
         now = size(memory.working_set_bytes) if memory is not None else UNKNOWN
         self._trend("memory", "working set", self.memory_history, top, now)
         inside = inside_lines(view) if container is not None else "the host: its own /proc"
-        self.query_one("#inside-text", Static).update(inside)
+        put(self.query_one("#inside-text", Static), inside)

@@ -17,6 +17,7 @@ from cgscope.render.table import visible
 from cgscope.sampling import Frame, Need
 from cgscope.tui.screens.base import DataScreen
 from cgscope.tui.widgets.cgroup_tree import CgroupTree
+from cgscope.tui.widgets.steady import put
 
 
 def opening(host: HostRoot) -> CgroupMount | None:
@@ -72,7 +73,7 @@ class TreeScreen(DataScreen):
         mount, root = found
         names = {c.cgroup[mount.key]: c.name for c in frame.inventory.containers if mount.key in c.cgroup}
         self.query_one(CgroupTree).show(mount.key, root, names)
-        self.query_one("#caption", Label).update(visible(self._caption(mount, root)))
+        put(self.query_one("#caption", Label), visible(self._caption(mount, root)))
 
     def _caption(self, mount: CgroupMount, root: CgroupNode) -> str:
         where = self.host.shown(mount.mountpoint)

@@ -14,6 +14,7 @@ from cgscope.model.derive import MemoryUsage
 from cgscope.render.columns import UNKNOWN
 from cgscope.render.table import visible
 from cgscope.sampling import Frame
+from cgscope.tui.widgets.steady import put
 from cgscope.units import size
 
 
@@ -83,7 +84,7 @@ class HostHeader(Widget):
 
     def show(self, frame: Frame) -> None:
         self.frame = frame
-        self.query_one("#host", Label).update(visible(host_line(frame, self.mode)))
+        put(self.query_one("#host", Label), visible(host_line(frame, self.mode)))
         self._update_stats()
 
     def watch_read_only(self, read_only: bool) -> None:
@@ -96,4 +97,4 @@ class HostHeader(Widget):
     def _update_stats(self) -> None:
         frame = self.frame
         taken = frame.taken_at if frame is not None and self.clock else None
-        self.query_one("#stats", Label).update(stats_line(frame, self.interval, taken))
+        put(self.query_one("#stats", Label), stats_line(frame, self.interval, taken))
