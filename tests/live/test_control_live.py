@@ -157,7 +157,10 @@ def test_limit_cpu_of_a_busy_loop_then_undo(busy_loop: int, journal: Path) -> No
     assert cgroup_of(pid, "cpu") == "/"
     assert not child.exists()
     assert json.loads(cgscope("history", "--json"))["changes"][0]["status"] == "undone"
-    assert cpu_percent(pid, 1.0) > measured[-1] + 10  # free again
+    free = [cpu_percent(pid, 1.0)]
+    while free[-1] <= measured[-1] + 10 and len(free) < 4:  # a shared machine (or vCPU): measure again
+        free.append(cpu_percent(pid, 1.0))
+    assert free[-1] > measured[-1] + 10, free  # free again
 
 
 @pytest.fixture
