@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ from hosts.counters import CID, MIB, V1_CG, V2_CG, hybrid_host, v2_host
 from cgscope.cli import main
 from cgscope.fs.hostroot import HostRoot
 from cgscope.model.containers import group_containers
-from cgscope.model.derive import derive
+from cgscope.model.derive import Usage, derive
 from cgscope.model.usage import Overview
+from cgscope.render.top import cpu_json
+from cgscope.sampling import Sampler
 
 
 def top_json(h: FakeHost) -> dict[str, Any]:
@@ -90,6 +93,40 @@ def test_v2_rates_between_two_samples(tmp_path: Path) -> None:
     assert u.cpu.host_percent == pytest.approx(20.0) and u.cpu.limit_percent == pytest.approx(100.0)
     assert u.cpu.throttled_percent == pytest.approx(100.0) and u.cpu.throttled_seconds == pytest.approx(2.4)
     assert (u.io.read_bytes_per_s, u.io.read_ops_per_s) == (4096.0, 1.0)
+
+
+def test_a_cgroup_made_again_has_no_rate_for_one_refresh(tmp_path: Path) -> None:
+    """The container's cgroup removed and made again under the same path between two refreshes (its
+    counters from zero, a new directory): its rates are unknown for one refresh (never a fake 0), then
+    right again; levels stay known throughout."""
+    h = v2_host(tmp_path)
+    top = h.cgroup_dir("unified", V2_CG)
+    assert top is not None
+    sampler = Sampler(HostRoot.at(h.root))
+
+    def refresh() -> Usage:
+        return sampler.sample(frozenset()).container_usage[CID].usage
+
+    def used(usec: int) -> str:
+        return f"usage_usec {usec}\nuser_usec {usec}\nsystem_usec 0\n"
+
+    refresh()
+    second = refresh().cpu  # rates known from the second refresh
+    assert second is not None and second.host_percent == 0.0
+    made = tmp_path / "made-again"  # a new directory, then in the old one's place
+    shutil.copytree(top, made)
+    shutil.rmtree(top)
+    made.rename(top)
+    files(top, cpu__stat=used(200_000), io__stat="8:0 rbytes=0 wbytes=0 rios=0 wios=0 dbytes=0 dios=0\n")
+    again = refresh()
+    assert again.interval is None and again.io is None
+    assert again.cpu is not None and again.cpu.host_percent is None and again.cpu.limit_percent is None
+    assert again.memory is not None and again.memory.usage_bytes == 100 * MIB
+    assert cpu_json(again.cpu)["host_percent"] is None  # JSON: null
+    files(top, cpu__stat=used(700_000))
+    right = refresh()
+    assert right.cpu is not None and right.interval is not None
+    assert right.cpu.host_percent == pytest.approx(0.5 / right.interval * 100)
 
 
 def test_v2_procview(tmp_path: Path) -> None:

@@ -126,10 +126,23 @@ def test_io_rates_sum_devices_and_skip_new_ones() -> None:
     assert (io.read_ops_per_s, io.write_ops_per_s) == (2.0, 1.0)
 
 
-def test_a_counter_that_went_backwards_reads_zero() -> None:
-    # the cgroup was removed and made again under the same name between the two samples
+def test_a_counter_that_went_backwards_is_unknown() -> None:
+    # the cgroup was removed and made again under the same name between the two samples: no fake 0
     cpu = derive(sample(0, 50.0), sample(1, 0.2), 1.0).cpu
-    assert cpu is not None and cpu.host_percent == 0.0
+    assert cpu is not None and cpu.host_percent is None and cpu.limit_percent is None
+    io = derive(sample(0, 0, io={(8, 0): IoDevice(5000, 0, 9, 0)}), sample(1, 0, io={(8, 0): IoDevice()}), 1)
+    assert io.io is None
+
+
+def test_counters_of_another_directory_tell_no_rate() -> None:
+    """Same path, another cgroup (its directory's inode changed): no rate, though the counter grew."""
+    prev = replace(sample(0, 1.0, quota=0.5, periods=10, throttled=1), identity=((30, 7),))
+    cur = replace(sample(1, 1.5, quota=0.5, periods=20, throttled=2), identity=((30, 8),))
+    u = derive(prev, cur, 1.0)
+    assert u.interval is None and u.io is None
+    assert u.cpu is not None and (u.cpu.host_percent, u.cpu.throttled_percent) == (None, None)
+    again = derive(cur, replace(cur, taken_at=2, cpu=CpuCounters(2 * SEC, periods=30)), 1.0).cpu
+    assert again is not None and again.host_percent == pytest.approx(50.0)
 
 
 def test_pressure_is_the_kernels_own_average() -> None:

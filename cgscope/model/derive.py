@@ -61,8 +61,11 @@ def allowance(cpus: tuple[int, ...], quota: float | None) -> float:
 
 def derive(prev: Sample | None, cur: Sample, dt: float) -> Usage:
     """Rates over the `dt` seconds from `prev` to `cur` (the same cgroup); levels (memory, pids, PSI's own
-    averages) from `cur`. Without `prev`, or with dt <= 0, rates are None."""
-    before = prev if prev is not None and dt > 0 else None
+    averages) from `cur`. Without `prev`, with dt <= 0, or where `prev` was read of another directory
+    (the cgroup was removed and made again, the container moved), rates are None: counters of two
+    cgroups tell no rate."""
+    same = prev is not None and prev.identity == cur.identity
+    before = prev if same and dt > 0 else None
     return Usage(
         dt if before is not None else None,
         _cpu(before, cur, dt),
@@ -74,8 +77,9 @@ def derive(prev: Sample | None, cur: Sample, dt: float) -> Usage:
 
 
 def _delta(new: int | None, old: int | None) -> int | None:
-    """A counter's increase; never negative (a cgroup removed and made again under the same name)."""
-    return None if new is None or old is None else max(0, new - old)
+    """A counter's increase; None where it went backwards: it is no longer the counter read before
+    (a cgroup made again where its directory's identity could not tell), and no rate is known."""
+    return None if new is None or old is None or new < old else new - old
 
 
 def _cpu(prev: Sample | None, cur: Sample, dt: float) -> CpuUsage | None:
@@ -128,7 +132,9 @@ def _io(prev: Sample | None, cur: Sample, dt: float) -> IoUsage | None:
             (now.write_ops, was.write_ops),
         )
         for i, (new, old) in enumerate(pairs):
-            totals[i] += max(0, new - old)
+            if new < old:  # see _delta
+                return None
+            totals[i] += new - old
     return IoUsage(*(t / dt for t in totals))
 
 

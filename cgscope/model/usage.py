@@ -47,6 +47,9 @@ class Sample:
     pids: PidsCounters | None  # max: the smallest on the path
     io: Mapping[Device, IoDevice] | None
     pressure: Mapping[str, Pressure] = field(default_factory=dict)  # "cpu", "memory", "io" where offered
+    # (st_dev, st_ino) of each directory whose counters make a rate: a cgroup removed and made again
+    # under the same path is a new directory, with counters from zero. Empty for the host.
+    identity: tuple[tuple[int, int], ...] = ()
 
 
 class Sampler:
@@ -80,6 +83,8 @@ class Sampler:
 
     def cgroup(self, dirs: CgroupDirs) -> Sample:
         """One cgroup's counters; ProcessGone if it was removed meanwhile."""
+        counted = {d.directory for d in (dirs.usage, dirs.cpu, dirs.io) if d is not None}
+        identity = tuple(cgroupfs.identity(d) for d in sorted(counted))
         cpu = None
         if dirs.usage is not None:
             if dirs.usage.version == 2:
@@ -100,6 +105,7 @@ class Sampler:
             self._pids(dirs.pids),
             cgroup_io.read_io(dirs.io.directory, dirs.io.version) if dirs.io is not None else None,
             read_pressure(dirs.unified) if dirs.unified is not None else {},
+            identity,
         )
 
     def _cpuset(self, where: Located | None) -> tuple[int, ...]:
