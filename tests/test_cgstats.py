@@ -122,7 +122,8 @@ def test_a_cgroup_made_again_has_no_rate_for_one_refresh(tmp_path: Path) -> None
     assert again.interval is None and again.io is None
     assert again.cpu is not None and again.cpu.host_percent is None and again.cpu.limit_percent is None
     assert again.memory is not None and again.memory.usage_bytes == 100 * MIB
-    assert cpu_json(again.cpu)["host_percent"] is None  # JSON: null
+    shown = cpu_json(again.cpu)
+    assert shown is not None and shown["host_percent"] is None  # JSON: null
     files(top, cpu__stat=used(700_000))
     right = refresh()
     assert right.cpu is not None and right.interval is not None

@@ -29,7 +29,8 @@ _CHUNK = 1 << 16
 
 @contextmanager
 def reading(path: StrPath) -> Iterator[None]:
-    """Turn the OS errors of reading `path` into ProcessGone / AccessDenied naming the file."""
+    """Turn the OS errors of reading `path` into ProcessGone / AccessDenied naming the file; any other
+    errno is raised as it came, with the file named (a read(2)'s error names none)."""
     try:
         yield
     except OSError as exc:
@@ -37,6 +38,8 @@ def reading(path: StrPath) -> Iterator[None]:
             raise ProcessGone(f"{os.fspath(path)}: gone while reading") from None
         if exc.errno in DENIED_ERRNOS:
             raise AccessDenied(f"{os.fspath(path)}: permission denied") from None
+        if exc.filename is None:
+            exc.filename = os.fspath(path)
         raise
 
 

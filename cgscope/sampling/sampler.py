@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Collection, Iterable, Mapping
 
-from cgscope.errors import CgscopeError
+from cgscope.errors import AccessDenied, CgscopeError, ProcessGone
 from cgscope.fs import cgroupfs
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.procfs import clock_ticks, kernel_identity
@@ -127,8 +127,8 @@ class Sampler:
             if self.overview is None:
                 self.overview = Overview(self.host, self.collector)
             cur = self.overview.sample(figures, inventory)
-        except CgscopeError:  # a captured tree without the host's counters: shown as unknown
-            return None, {}
+        except (ProcessGone, AccessDenied):  # a captured tree without the host's counters: unknown
+            return None, {}  # (a malformed file is no such case: the refresh fails and says which)
         prev, self._last = self._last or cur, cur
         host, rows = derive_overview(prev, cur)
         return host, {row.watched.container.id: row for row in rows}

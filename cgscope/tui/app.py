@@ -20,6 +20,7 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.worker import Worker, WorkerState
 
 from cgscope.errors import CgscopeError
 from cgscope.fs.hostroot import HostRoot
@@ -44,6 +45,7 @@ from cgscope.tui.screens.namespaces import NamespacesScreen
 from cgscope.tui.screens.processes import ProcessesScreen
 from cgscope.tui.screens.tree import TreeScreen
 from cgscope.tui.session import Session
+from cgscope.tui.widgets.header import failure_line
 from cgscope.tui.widgets.views import VIEWS
 
 # The command palette's entries: (title, what it does, action), cgscope's actions first.
@@ -80,7 +82,7 @@ class Sampled(Message):
 
 @dataclass
 class SampleFailed(Message):
-    error: str  # the one-line message the CLI would print
+    error: str  # one line: what failed, as the CLI would say it
 
 
 class CgscopeApp(App[int]):
@@ -120,6 +122,7 @@ class CgscopeApp(App[int]):
         self.why_read_only = why_read_only  # said when a change key is pressed
         self.controls = controls if controls is not None else Controls(sampler.host)
         self.frame: Frame | None = None
+        self.failure: str | None = None  # why the last refresh failed, while the next has not succeeded
         for mode, screen in VIEW_SCREENS.items():
             self.add_mode(mode, partial(screen, self.session))
         self._timer: Timer | None = None
@@ -149,6 +152,7 @@ class CgscopeApp(App[int]):
         lacks what it shows."""
         screen = message.data_screen
         screen.sync_header(self.interval)
+        screen.show_failure(self.failure)
         frame = self.frame
         if frame is not None and frame is not screen.drawn:
             screen.show(frame)
@@ -208,18 +212,24 @@ class CgscopeApp(App[int]):
                 return screen.detail_key()
         return None
 
-    @work(thread=True, exclusive=True, group="sample")
+    @work(thread=True, exclusive=True, group="sample", exit_on_error=False)
     def sample(self, needs: frozenset[Need], focus: str | None) -> None:
-        try:
-            self.post_message(Sampled(self.sampler.sample(needs, focus)))
-        except CgscopeError as exc:
-            self.post_message(SampleFailed(str(exc)))
+        self.post_message(Sampled(self.sampler.sample(needs, focus)))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A refresh that raised, whatever it raised (a malformed kernel file, an errno nothing expects):
+        the last Frame stays on screen, the header says why, and the next refresh tries again."""
+        error = event.worker.error
+        if event.worker.group == "sample" and event.state == WorkerState.ERROR and error is not None:
+            self.post_message(SampleFailed(failure_line(error)))
 
     def on_sampled(self, message: Sampled) -> None:
         self._finished()
         self.frame = message.frame
+        self.failure = None
         if isinstance(self.screen, DataScreen):
             self.screen.show(message.frame)
+            self.screen.show_failure(None)
 
     def notify(
         self,
@@ -239,7 +249,9 @@ class CgscopeApp(App[int]):
 
     def on_sample_failed(self, message: SampleFailed) -> None:
         self._finished()
-        self.notify(visible(message.error), title="cgscope", severity="error")
+        self.failure = message.error
+        if isinstance(self.screen, DataScreen):
+            self.screen.show_failure(message.error)
 
     # -- changes, through the control layer --------------------------------------------------------
 

@@ -122,6 +122,11 @@ class DataScreen(Screen[None]):
         header.read_only = self.session.read_only
         header.interval = interval
 
+    def show_failure(self, line: str | None) -> None:
+        """Why the last refresh failed, in the header, or None once one succeeded."""
+        if self.is_mounted:
+            self.query_one(HostHeader).show_failure(line)
+
     def satisfied_by(self, frame: Frame) -> bool:
         """Whether the screen can draw this Frame."""
         needs = self.needs()

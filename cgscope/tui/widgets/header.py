@@ -10,6 +10,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Label
 
+from cgscope.errors import CgscopeError
 from cgscope.model.derive import MemoryUsage
 from cgscope.render.columns import UNKNOWN
 from cgscope.render.table import visible
@@ -60,8 +61,21 @@ def stats_line(frame: Frame | None, interval: float, taken_at: float | None) -> 
     return " · ".join(parts)
 
 
+def failure_line(error: BaseException) -> str:
+    """One line of what made a refresh fail: the message of an expected failure (naming the file), the
+    file and the OS's words for an errno, the kind and message of anything else."""
+    if isinstance(error, CgscopeError):
+        said = str(error)
+    elif isinstance(error, OSError) and error.strerror:
+        said = f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+    else:
+        said = f"{type(error).__name__}: {error}"
+    return f"refresh failed: {said}"
+
+
 class HostHeader(Widget):
-    """Two lines: the host (and a READ-ONLY mark), then load, memory, uptime and the refresh interval.
+    """Two lines: the host (and a READ-ONLY mark), then load, memory, uptime and the refresh interval;
+    a third, while refreshes fail, says why (failure_line).
 
     `clock` adds the time of the last refresh; tests leave it out so screenshots do not change.
     """
@@ -81,6 +95,13 @@ class HostHeader(Widget):
             yield Label(host_line(None, self.mode), id="host", markup=False)
             yield Label("READ-ONLY", id="read-only")
         yield Label(stats_line(None, self.interval, None), id="stats", markup=False)
+        yield Label("", id="failure", markup=False)
+
+    def show_failure(self, line: str | None) -> None:
+        """Why the last refresh failed (the figures above are the last that succeeded), the host's
+        characters in it made visible; None: it did not fail."""
+        put(self.query_one("#failure", Label), visible(line or ""))
+        self.set_class(line is not None, "-failed")
 
     def show(self, frame: Frame) -> None:
         self.frame = frame
