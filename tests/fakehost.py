@@ -316,10 +316,13 @@ class FakeHost:
             return
         real = os.readlink
 
-        def readlink(path: Any, *args: Any, **kwargs: Any) -> Any:
-            if Path(os.fsdecode(path)).parent in self._denied:
-                raise PermissionError(13, "Permission denied", os.fsdecode(path))
-            return real(path, *args, **kwargs)
+        def readlink(path: Any, *args: Any, dir_fd: int | None = None, **kwargs: Any) -> Any:
+            link = Path(os.fsdecode(path))
+            if dir_fd is not None:  # a link read below an open directory (fs/piddir.py)
+                link = Path(real(f"/proc/self/fd/{dir_fd}")) / link
+            if link.parent in self._denied:
+                raise PermissionError(13, "Permission denied", os.fsdecode(link))
+            return real(path, *args, dir_fd=dir_fd, **kwargs)
 
         monkeypatch.setattr(os, "readlink", readlink)
 

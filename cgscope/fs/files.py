@@ -24,6 +24,7 @@ GONE_ERRNOS = frozenset({errno.ENOENT, errno.ESRCH, errno.ENODEV, errno.ENOTDIR}
 DENIED_ERRNOS = frozenset({errno.EACCES, errno.EPERM})
 
 StrPath = str | os.PathLike[str]
+At = tuple[int, str]  # an open directory and a name in it
 _CHUNK = 1 << 16
 
 
@@ -72,11 +73,12 @@ def counting_opens() -> Iterator[Opens]:
         _counting.remove(opens)
 
 
-def open_fd(path: StrPath, flags: int = os.O_RDONLY | os.O_CLOEXEC) -> int:
-    """os.open, counted: the one place fs/ opens a file to read it."""
+def open_fd(path: StrPath, flags: int = os.O_RDONLY | os.O_CLOEXEC, at: At | None = None) -> int:
+    """os.open, counted: the one place fs/ opens a file to read it. `at`: (an open directory, a name in
+    it) to open relative to that directory (openat(2)) instead of resolving `path`, which names it."""
     for opens in _counting:
         opens.files[os.fspath(path)] += 1
-    return os.open(path, flags)
+    return os.open(at[1], flags, dir_fd=at[0]) if at is not None else os.open(path, flags)
 
 
 def list_dir(path: StrPath) -> list[os.DirEntry[str]]:
@@ -87,21 +89,21 @@ def list_dir(path: StrPath) -> list[os.DirEntry[str]]:
         return list(it)
 
 
-def read_link(path: StrPath) -> str:
-    """os.readlink, counted."""
+def read_link(path: StrPath, at: At | None = None) -> str:
+    """os.readlink, counted; `at` as open_fd's."""
     for opens in _counting:
         opens.links[os.fspath(path)] += 1
-    return os.readlink(path)
+    return os.readlink(at[1], dir_fd=at[0]) if at is not None else os.readlink(path)
 
 
 def decode(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _read_all(path: StrPath) -> bytes:
+def _read_all(path: StrPath, at: At | None = None) -> bytes:
     """The whole file by bare read(2)s: kernel files are generated per read, and a buffered open()
     costs twice as much as the reads themselves (a scan reads four or five files per process)."""
-    fd = open_fd(path)
+    fd = open_fd(path, at=at)
     try:
         chunks = []
         while chunk := os.read(fd, _CHUNK):
@@ -111,14 +113,14 @@ def _read_all(path: StrPath) -> bytes:
     return b"".join(chunks)
 
 
-def read_bytes(path: StrPath) -> bytes:
+def read_bytes(path: StrPath, at: At | None = None) -> bytes:
     with reading(path):
-        return _read_all(path)
+        return _read_all(path, at)
 
 
-def read_text(path: StrPath) -> str:
-    """The whole file, decoded losslessly (surrogateescape)."""
-    return decode(read_bytes(path))
+def read_text(path: StrPath, at: At | None = None) -> str:
+    """The whole file, decoded losslessly (surrogateescape); `at` as open_fd's."""
+    return decode(read_bytes(path, at))
 
 
 def read_optional(path: StrPath) -> str | None:

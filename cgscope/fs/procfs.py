@@ -15,11 +15,11 @@ from cgscope.fs.files import (
     decode,
     list_dir,
     open_fd,
-    read_link,
     read_text,
     reading,
 )
 from cgscope.fs.parse import integer
+from cgscope.fs.piddir import PidDir
 
 # The 8 namespace types of namespaces(7), in lsns's order.
 NS_TYPES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
@@ -69,11 +69,14 @@ def parse_stat(pid: int, text: str, path: StrPath) -> Stat:
 
 
 def read_stat(proc: Path, pid: int) -> Stat:
-    path = f"{proc}/{pid}/stat"
-    text = read_text(path)
+    return stat_of(PidDir.at(proc, pid), pid)
+
+
+def stat_of(d: PidDir, pid: int) -> Stat:
+    text = d.read_text("stat")
     if not text:  # a task being reaped can leave an empty file
-        raise ProcessGone(f"{path}: gone while reading")
-    return parse_stat(pid, text, path)
+        raise ProcessGone(f"{d.name('stat')}: gone while reading")
+    return parse_stat(pid, text, d.name("stat"))
 
 
 def parse_cmdline(text: str) -> tuple[str, ...]:
@@ -83,7 +86,11 @@ def parse_cmdline(text: str) -> tuple[str, ...]:
 
 def read_cmdline(proc: Path, pid: int) -> tuple[str, ...]:
     """argv as the process shows it; empty for kernel threads and zombies."""
-    return parse_cmdline(read_text(f"{proc}/{pid}/cmdline"))
+    return cmdline_of(PidDir.at(proc, pid))
+
+
+def cmdline_of(d: PidDir) -> tuple[str, ...]:
+    return parse_cmdline(d.read_text("cmdline"))
 
 
 def read_environ(proc: Path, pid: int) -> dict[str, str]:
@@ -128,8 +135,11 @@ def _is_small_number(word: str) -> bool:
 
 
 def read_cgroup(proc: Path, pid: int) -> list[tuple[str, str]]:
-    path = f"{proc}/{pid}/cgroup"
-    return parse_cgroup(read_text(path), path)
+    return cgroup_of(PidDir.at(proc, pid))
+
+
+def cgroup_of(d: PidDir) -> list[tuple[str, str]]:
+    return parse_cgroup(d.read_text("cgroup"), d.name("cgroup"))
 
 
 def parse_ns_link(target: str, link: StrPath) -> int:
@@ -146,17 +156,21 @@ def read_ns(proc: Path, pid: int, types: tuple[str, ...] = NS_TYPES) -> dict[str
 
     A missing link (a kernel without time namespaces) is None too; the whole process being gone raises.
     """
+    return ns_of(PidDir.at(proc, pid), types)
+
+
+def ns_of(d: PidDir, types: tuple[str, ...] = NS_TYPES) -> dict[str, int | None]:
     out: dict[str, int | None] = {}
     for ns in types:
-        link = f"{proc}/{pid}/ns/{ns}"
+        link = d.name(f"ns/{ns}")
         try:
-            target = read_link(link)
+            target = d.read_link(f"ns/{ns}")
         except OSError as exc:
             if exc.errno in DENIED_ERRNOS:
                 out[ns] = None
                 continue
             if exc.errno in GONE_ERRNOS:
-                if not os.path.exists(f"{proc}/{pid}"):
+                if d.gone():
                     raise ProcessGone(f"{link}: gone while reading") from None
                 out[ns] = None
                 continue

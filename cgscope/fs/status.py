@@ -15,6 +15,7 @@ from pathlib import Path
 from cgscope.errors import InvalidFormat, ProcessGone
 from cgscope.fs.files import StrPath, list_dir, read_text, reading
 from cgscope.fs.parse import hex_integer, integer
+from cgscope.fs.piddir import PidDir
 
 
 class Status:
@@ -115,8 +116,11 @@ class Status:
 
 
 def read_status(proc: Path, pid: int) -> Status:
-    path = f"{proc}/{pid}/status"
-    return Status(read_text(path), path)
+    return status_of(PidDir.at(proc, pid))
+
+
+def status_of(d: PidDir) -> Status:
+    return Status(d.read_text("status"), d.name("status"))
 
 
 # -- threads of one process ----------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from cgscope.errors import AccessDenied, ProcessGone
 from cgscope.fs import procfs
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import UNIFIED
-from cgscope.fs.status import read_status
+from cgscope.fs.piddir import PidDir
+from cgscope.fs.status import status_of
 from cgscope.fs.users import UserNames
 from cgscope.fs.uts import UtsNames
 from cgscope.model.process import Process
@@ -83,27 +84,29 @@ class Collector:
         self._round = 0
 
     def process(self, pid: int) -> Process:
-        """Read one process; raises ProcessGone if it exits meanwhile, AccessDenied if /proc hides it."""
-        proc = self.host.proc
-        stat = procfs.read_stat(proc, pid)
-        uid, nspid, cgroups = -1, None, {}
-        if not stat.kernel_thread:
-            with suppress(AccessDenied):
-                status = read_status(proc, pid)
-                uid, ids = status.uid, status.nspid
-                nspid = ids[-1] if ids else None
-            with suppress(AccessDenied):
-                cgroups = self._cgroups(pid)
-        else:
-            uid, nspid = 0, pid  # kernel threads run as root in the initial pid namespace
-        key = (pid, stat.start_ticks, stat.comm)
-        cached = self.cache.entries.get(key)
-        if cached is None:
-            cmdline: tuple[str, ...] = ()
+        """Read one process; raises ProcessGone if it exits meanwhile, AccessDenied if /proc hides it.
+        Its files are read through one open /proc/PID (fs/piddir.py): a pid reused meanwhile makes the
+        process gone, never a record of two processes."""
+        with PidDir.opened(self.host.proc, pid) as d:
+            stat = procfs.stat_of(d, pid)
+            uid, nspid, cgroups = -1, None, {}
             if not stat.kernel_thread:
                 with suppress(AccessDenied):
-                    cmdline = procfs.read_cmdline(proc, pid)
-            cached = self.cache.entries[key] = (cmdline, procfs.read_ns(proc, pid))
+                    status = status_of(d)
+                    uid, ids = status.uid, status.nspid
+                    nspid = ids[-1] if ids else None
+                with suppress(AccessDenied):
+                    cgroups = self._cgroups(d)
+            else:
+                uid, nspid = 0, pid  # kernel threads run as root in the initial pid namespace
+            key = (pid, stat.start_ticks, stat.comm)
+            cached = self.cache.entries.get(key)
+            if cached is None:
+                cmdline: tuple[str, ...] = ()
+                if not stat.kernel_thread:
+                    with suppress(AccessDenied):
+                        cmdline = procfs.cmdline_of(d)
+                cached = self.cache.entries[key] = (cmdline, procfs.ns_of(d))
         return Process(
             pid=pid,
             start_ticks=stat.start_ticks,
@@ -123,9 +126,9 @@ class Collector:
             threads=stat.num_threads,
         )
 
-    def _cgroups(self, pid: int) -> dict[str, str]:
+    def _cgroups(self, d: PidDir) -> dict[str, str]:
         """/proc/PID/cgroup by hierarchy key."""
-        lines = procfs.read_cgroup(self.host.proc, pid)
+        lines = procfs.cgroup_of(d)
         return {self._hierarchy.get(c, c): path for c, path in lines if c in self._hierarchy}
 
     def moved(self, p: Process) -> Process:
@@ -133,7 +136,7 @@ class Collector:
         container's, so that a move shows at once."""
         if p.kernel_thread:
             return p
-        cgroups = self._cgroups(p.pid)
+        cgroups = self._cgroups(PidDir.at(self.host.proc, p.pid))  # one file: one process
         return p if cgroups == p.cgroups else replace(p, cgroups=cgroups)
 
     def pids(self) -> list[int]:
