@@ -1,6 +1,7 @@
-"""Run as pid 1 of a pid namespace of its own (`unshare --pid --fork --mount-proc`): reads one pid through
-the collector while a churner kills, reaps and makes again a process under that same pid, and prints
-what the reads saw as JSON.
+"""Run as pid 1 of a pid namespace of its own (`unshare --pid --fork --mount-proc`): holds /proc/PID open
+across a kill, reap and respawn of the same pid, then reads one pid through the collector while a
+churner kills, reaps and makes again a process under that same pid, and prints what the reads saw as
+JSON.
 
 The pid is reused at once by writing the pid before it to /proc/sys/kernel/ns_last_pid before each fork
 (pid_namespaces(7)): that file is the namespace's own, so nothing outside it is touched. Each churned
@@ -22,6 +23,7 @@ from pathlib import Path
 from cgscope.errors import AccessDenied, ProcessGone
 from cgscope.fs import procfs
 from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.piddir import PidDir
 from cgscope.fs.status import read_status
 from cgscope.model.collect import Collector
 
@@ -58,6 +60,40 @@ def churn(report: int) -> None:
     os._exit(0)
 
 
+def spawn(generation: int) -> int:
+    """A churned process of that generation as pid PID, once its comm says so."""
+    Path("/proc/sys/kernel/ns_last_pid").write_text(f"{PID - 1}\n")
+    child = os.fork()
+    if child == 0:
+        churned(generation)
+    assert child == PID, child
+    while procfs.read_comm(Path("/proc"), PID) != f"g{generation}":
+        time.sleep(0.001)
+    return child
+
+
+def held_across_reuse(rounds: int) -> dict[str, int]:
+    """/proc/PID held open while its process is killed, reaped and another made under the same pid:
+    the open directory reads nothing more (gone), the path reads the new process."""
+    out = {"held": 0, "held_gone": 0, "path_reads_the_new_one": 0}
+    for n in range(rounds):
+        old = spawn(2 * n + 1)
+        with PidDir.opened(Path("/proc"), PID) as d:
+            assert procfs.stat_of(d, PID).comm == f"g{2 * n + 1}"
+            os.kill(old, signal.SIGKILL)
+            os.waitpid(old, 0)
+            new = spawn(2 * n + 2)
+            out["held"] += 1
+            try:
+                procfs.stat_of(d, PID)
+            except ProcessGone:
+                out["held_gone"] += 1
+            out["path_reads_the_new_one"] += procfs.read_stat(Path("/proc"), PID).comm == f"g{2 * n + 2}"
+        os.kill(new, signal.SIGKILL)
+        os.waitpid(new, 0)
+    return out
+
+
 def mixed(comm: str, uid: int) -> bool | None:
     """Whether comm and uid name two generations; None: not a churned process's settled record."""
     found = re.fullmatch(r"g(\d+)", comm)
@@ -67,6 +103,7 @@ def mixed(comm: str, uid: int) -> bool | None:
 def main() -> None:
     assert os.getpid() == 1, "run as pid 1 of a pid namespace of its own"
     collector = Collector(HostRoot.at(Path("/")))
+    held = held_across_reuse(20)  # before the churner: only one process forks at a time
     read_end, write_end = os.pipe()
     churner = os.fork()
     if churner == 0:
@@ -94,7 +131,7 @@ def main() -> None:
             seen["by_path"] += 1
             seen["by_path_mixed"] += m
     churned_report = json.loads(os.read(read_end, 4096))
-    print(json.dumps({**seen, **churned_report, "generations_read": len(generations)}))
+    print(json.dumps({**held, **seen, **churned_report, "generations_read": len(generations)}))
 
 
 if __name__ == "__main__":

@@ -39,8 +39,12 @@ def test_a_reused_pid_never_mixes_two_processes() -> None:
     seen = json.loads(out)
     assert seen["reused"] == GENERATIONS  # every churned process got the one pid
     assert seen["records"] > 0 and seen["generations_read"] > 20  # read many of them, settled
-    assert seen["by_path_mixed"] > 0, seen  # by path, the reuse mixed two processes into one record
-    assert seen["mixed"] == 0, seen  # through the directory, never
+    # /proc/PID held open across a kill, reap and respawn under the same pid: gone, while the path
+    # names the new process
+    assert seen["held"] == seen["held_gone"] == seen["path_reads_the_new_one"] == 20, seen
+    # churned: through the directory, never a record of two processes (by path, stat and status read
+    # two now and then: by_path_mixed, 0 to 60 of 2,000 generations here, as the timing falls)
+    assert seen["mixed"] == 0, seen
 
 
 def test_the_directory_of_a_reaped_process_reads_nothing() -> None:
