@@ -10,8 +10,6 @@ process is reported gone.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,16 +32,20 @@ class PidDir:
         return cls(f"{proc}/{pid}")
 
     @classmethod
-    @contextmanager
-    def opened(cls, proc: Path, pid: int) -> Iterator[PidDir]:
-        """The directory of the process that holds `pid` now, open for the block; ProcessGone if none."""
+    def opened(cls, proc: Path, pid: int) -> PidDir:
+        """The directory of the process that holds `pid` now, open until the `with` block it is used in
+        ends (a class's __exit__: a generator's context costs as much as a file read); ProcessGone if
+        none holds it."""
         path = f"{proc}/{pid}"
         with reading(path):
-            fd = open_fd(path, _FLAGS)
-        try:
-            yield cls(path, fd)
-        finally:
-            os.close(fd)
+            return cls(path, open_fd(path, _FLAGS))
+
+    def __enter__(self) -> PidDir:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
 
     def name(self, name: str) -> str:
         """The path of `name` below it, as errors and the open counts name it."""
