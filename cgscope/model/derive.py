@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from cgscope.fs.cgroup_pids import PidsCounters
 from cgscope.fs.pressure import Pressure
 from cgscope.model.process import Process
-from cgscope.model.usage import OverviewSample, ProcessSample, Sample, Watched
+from cgscope.model.usage import OverviewSample, ProcessSample, Sample, Source, Watched
 
 NS = 1_000_000_000
 
@@ -52,6 +52,7 @@ class Usage:
     pids: PidsCounters | None
     io: IoUsage | None
     pressure: Mapping[str, Pressure] = field(default_factory=dict)
+    source: Source = "cgroup"  # "processes": the container's own processes, its cgroup holding others too
 
 
 def allowance(cpus: tuple[int, ...], quota: float | None) -> float:
@@ -61,8 +62,8 @@ def allowance(cpus: tuple[int, ...], quota: float | None) -> float:
 
 def derive(prev: Sample | None, cur: Sample, dt: float) -> Usage:
     """Rates over the `dt` seconds from `prev` to `cur` (the same cgroup); levels (memory, pids, PSI's own
-    averages) from `cur`. Without `prev`, or with dt <= 0, rates are None."""
-    before = prev if prev is not None and dt > 0 else None
+    averages) from `cur`. Without `prev`, with dt <= 0, or from counters of another source, rates are None."""
+    before = prev if prev is not None and dt > 0 and prev.source == cur.source else None
     return Usage(
         dt if before is not None else None,
         _cpu(before, cur, dt),
@@ -70,6 +71,7 @@ def derive(prev: Sample | None, cur: Sample, dt: float) -> Usage:
         cur.pids,
         _io(before, cur, dt),
         cur.pressure,
+        cur.source,
     )
 
 

@@ -14,7 +14,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Literal, TypeVar, cast
 
 from cgscope.errors import AccessDenied, ProcessGone
 from cgscope.fs import cgroup_cpu, cgroup_io, cgroup_memory, cgroupfs, procfs, system
@@ -32,6 +32,7 @@ from cgscope.model.containers import Container, Inventory, group_containers
 from cgscope.model.process import Process
 
 T = TypeVar("T")
+Source = Literal["cgroup", "processes"]  # where a sample's figures come from
 LIMIT_ROUNDS = 10  # the host's task limits are read again after this many rounds
 
 
@@ -47,6 +48,7 @@ class Sample:
     pids: PidsCounters | None  # max: the smallest on the path
     io: Mapping[Device, IoDevice] | None
     pressure: Mapping[str, Pressure] = field(default_factory=dict)  # "cpu", "memory", "io" where offered
+    source: Source = "cgroup"  # "processes": summed over a container's processes (model/member_usage.py)
 
 
 class Sampler:
