@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fakehost import FakeHost
-from helpers import files
+from helpers import cli_json, files
 from hosts.counters import MIB, v2_host
 from hosts.members import remove, set_times, write_io, write_rollup, write_statm
 
@@ -141,3 +141,9 @@ def test_the_usage_files_parse_as_the_kernel_writes_them() -> None:
     assert parse_rollup("", "smaps_rollup").resident == 0  # a zombie's: no memory
     io = "rchar: 6976\nwchar: 0\nsyscr: 10\nsyscw: 0\nread_bytes: 4096\nwrite_bytes: 8192\n"
     assert parse_io(io + "cancelled_write_bytes: 0\n", "io") == (4096, 8192)
+
+
+def test_containers_json_says_which_containers_are_measured_by_their_processes(host: FakeHost) -> None:
+    sources = {c["init_pid"]: c["source"] for c in cli_json(host, "containers")["containers"]}
+    assert sources.pop(602) == "processes"
+    assert set(sources.values()) == {"cgroup"}
