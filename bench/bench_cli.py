@@ -37,6 +37,7 @@ from load import (
     remove_stale,
     task_count,
 )
+from node import node_layout
 
 PS_ARGS = ["ps", "-e", "-o", "pid,ppid,user,pcpu,rss,cgroup,comm"]
 GOAL_RATIO = 1.0  # cgscope CPU time <= this many times ps's
@@ -182,22 +183,33 @@ def check_containers(argv: Sequence[str], load: Load, timeout: float) -> dict[st
     if not isinstance(containers, list):
         raise CommandFailed("no 'containers' list in the output")
     bare = [c for c in containers if isinstance(c, dict) and c.get("runtime") == "bare"]
+    listed = bare if load.layout is None else [c for c in containers if isinstance(c, dict)]
     groups = load.namespaced_groups()
     found = 0
     for g in groups:
         members = load.group_pids(g)
-        if any(c.get("init_pid") in members for c in bare):
+        if any(c.get("init_pid") in members for c in listed):
             found += 1
     check = {
         "containers": len(containers),
         "bare": len(bare),
-        "bench_bare_expected": len(groups),
-        "bench_bare_found": found,
+        "bench_namespaced_expected": len(groups),
+        "bench_namespaced_found": found,
         "output_bytes": len(proc.stdout),
     }
     if found != len(groups):
-        raise CommandFailed(f"lists {found} of the bench's {len(groups)} bare containers ({check})")
+        raise CommandFailed(f"lists {found} of the bench's {len(groups)} namespaced groups ({check})")
     return check
+
+
+def load_for(n: int, args: argparse.Namespace) -> Load:
+    """The load of N processes: --profile flat (N over --groups cgroups, a fraction namespaced: bare
+    containers) or node (bench/node.py: a Kubernetes node's pods, bare containers and services)."""
+    hierarchies = find_hierarchies(v1=not args.no_v1)
+    if args.profile == "node":
+        layout = node_layout(n)
+        return Load(n, len(layout), 0.0, hierarchies, log=log, layout=layout)
+    return Load(n, args.groups, args.ns_fraction, hierarchies, log=log)
 
 
 def console_script() -> str | None:
@@ -219,12 +231,10 @@ def commands(python: str) -> list[Command]:
 
 def bench_size(n: int, args: argparse.Namespace, python: str) -> dict[str, Any]:
     mem_before = mem_available_kib()
-    out: dict[str, Any] = {"n": n, "groups": args.groups}
-    log(f"N={n}: building {args.groups} groups ({round(args.groups * args.ns_fraction)} namespaced)")
-    with (
-        pid_capacity(n, log),
-        Load(n, args.groups, args.ns_fraction, find_hierarchies(v1=not args.no_v1), log=log) as load,
-    ):
+    load = load_for(n, args)
+    out: dict[str, Any] = {"n": n, "profile": args.profile, "groups": len(load.members)}
+    log(f"N={n}: building {len(load.members)} groups ({len(load.namespaced_groups())} namespaced)")
+    with pid_capacity(n, log), load:
         out["cgroup"] = f"/{load.name}"
         out["hierarchies"] = [str(h.mountpoint) for h in load.hierarchies]
         out["namespaced_groups"] = len(load.namespaced_groups())
@@ -320,7 +330,13 @@ def add_load_options(p: argparse.ArgumentParser) -> None:
         default=[2000, 10000],
         help="process counts, comma-separated (default 2000,10000)",
     )
-    p.add_argument("--groups", type=int, default=50, help="cgroups per load (default 50)")
+    p.add_argument(
+        "--profile",
+        choices=("flat", "node"),
+        default="flat",
+        help="flat: N processes over --groups cgroups; node: a Kubernetes node (bench/node.py)",
+    )
+    p.add_argument("--groups", type=int, default=50, help="cgroups per load (default 50; flat profile)")
     p.add_argument(
         "--ns-fraction",
         type=float,

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cli import add_load_options, console_script, finish, fmt, log, machine, stop_on_signals
-from load import Load, find_hierarchies, pid_capacity, task_count
+from bench_cli import add_load_options, console_script, finish, fmt, load_for, log, machine, stop_on_signals
+from load import Load, pid_capacity, task_count
 
 GOAL_CPU_VS_TOP = 1.0  # cgscope's CPU per second <= top's
 GOAL_RSS_MIB = 100.0  # cgscope's peak memory at the largest N
@@ -187,12 +187,10 @@ def check_cgscope(screen: str, load: Load) -> str:
 
 
 def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
-    out: dict[str, Any] = {"n": n, "groups": args.groups}
-    log(f"N={n}: building {args.groups} groups")
-    with (
-        pid_capacity(n, log),
-        Load(n, args.groups, args.ns_fraction, find_hierarchies(v1=not args.no_v1), log=log) as load,
-    ):
+    load = load_for(n, args)
+    out: dict[str, Any] = {"n": n, "profile": args.profile, "groups": len(load.members)}
+    log(f"N={n}: building {len(load.members)} groups ({args.profile} profile)")
+    with pid_capacity(n, log), load:
         out["tasks_on_host"] = task_count()
         out["build_s"] = round(load.build_seconds, 2)
         results = []
@@ -259,14 +257,12 @@ def key_latencies(delay: float) -> dict[str, list[float]]:
 
 
 def bench_keys(n: int, args: argparse.Namespace) -> dict[str, Any]:
-    log(f"N={n}: building {args.groups} groups")
-    with (
-        pid_capacity(n, log),
-        Load(n, args.groups, args.ns_fraction, find_hierarchies(v1=not args.no_v1), log=log),
-    ):
+    load = load_for(n, args)
+    log(f"N={n}: building {len(load.members)} groups ({args.profile} profile)")
+    with pid_capacity(n, log), load:
         log(f"N={n}: timing Enter, 2 and 3")
         keys = key_latencies(args.delay)
-        return {"n": n, "groups": args.groups, "tasks_on_host": task_count(), "keys": keys}
+        return {"n": n, "groups": len(load.members), "tasks_on_host": task_count(), "keys": keys}
 
 
 def print_keys(report: dict[str, Any]) -> None:

@@ -153,6 +153,9 @@ class Group:
     size: int  # processes in the group, leader included
     namespaced: bool
     leader: subprocess.Popen[bytes] | None = None
+    path: str | None = None  # below the load's top cgroup, e.g. "/kubepods/burstable/pod<uid>/<id>"
+    quota_us: int | None = None  # a CFS quota per 100 ms period, written where the cpu controller is
+    memory_limit: int | None = None  # bytes, written where the memory controller is
 
 
 @dataclass
@@ -165,6 +168,7 @@ class Load:
     hierarchies: list[Hierarchy] = field(default_factory=find_hierarchies)
     ready_timeout: float = 120.0
     log: Callable[[str], None] = lambda _msg: None
+    layout: list[Group] | None = None  # the groups, made by a profile (bench/node.py); else N over M
     name: str = field(default_factory=lambda: BENCH_PREFIX + secrets.token_hex(4))
     members: list[Group] = field(default_factory=list, init=False)
     created: list[Path] = field(default_factory=list, init=False)  # directories, in creation order
@@ -175,6 +179,11 @@ class Load:
     def __post_init__(self) -> None:
         if not self.hierarchies:
             raise LoadError("no cgroup hierarchy mounted")
+        if self.layout is not None:
+            if sum(g.size for g in self.layout) != self.n or min(g.size for g in self.layout) < 2:
+                raise LoadError(f"the layout's groups do not hold {self.n} processes, 2 or more each")
+            self.members = self.layout
+            return
         if self.groups < 1 or self.n < 2 * self.groups:
             raise LoadError(f"need at least 2 processes per group (n={self.n}, groups={self.groups})")
         n_ns = round(self.groups * self.ns_fraction)
@@ -187,6 +196,8 @@ class Load:
 
     def group_path(self, group: Group) -> str:
         """The cgroup path of a group relative to each hierarchy's root, e.g. /cgscope-bench-1a2b/g007."""
+        if group.path is not None:
+            return f"/{self.name}{group.path}"
         width = max(3, len(str(self.groups - 1)))
         return f"/{self.name}/g{group.index:0{width}d}"
 
@@ -216,9 +227,9 @@ class Load:
             top.mkdir()
             self.created.append(top)
         for g in self.members:
-            for d in self._dirs(g):
-                d.mkdir()
-                self.created.append(d)
+            for h, d in zip(self.hierarchies, self._dirs(g), strict=True):
+                self._mkdir(h.mountpoint / self.name, d)
+                _write_limits(d, g)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "SPAWN": _SPAWN_SCRIPT, "LC_ALL": "C"}
         for g in self.members:
             procs_files = [str(d / "cgroup.procs") for d in self._dirs(g)]
@@ -236,6 +247,14 @@ class Load:
         if count != self.n:
             raise LoadError(f"expected {self.n} processes in the bench cgroups, found {count}")
         self.build_seconds = time.perf_counter() - start
+
+    def _mkdir(self, top: Path, directory: Path) -> None:
+        """`directory` and the parents below `top` it lacks (a profile's tree: kubepods/<qos>/pod<uid>)."""
+        missing = [directory, *(p for p in directory.parents if p != top and top in p.parents)]
+        for d in reversed(missing):
+            if not d.is_dir():
+                d.mkdir()
+                self.created.append(d)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout
@@ -334,6 +353,20 @@ class Load:
                         break
                     _reap_orphans()
                     time.sleep(0.05)
+
+
+def _write_limits(directory: Path, group: Group) -> None:
+    """The group's CPU quota and memory limit, in whichever of cgroup v1's and v2's files its hierarchy
+    offers (a cgroup2 tree without the controllers enabled offers neither)."""
+    writes = (
+        ("cpu.cfs_quota_us", group.quota_us),
+        ("cpu.max", None if group.quota_us is None else f"{group.quota_us} 100000"),
+        ("memory.limit_in_bytes", group.memory_limit),
+        ("memory.max", group.memory_limit),
+    )
+    for name, value in writes:
+        if value is not None and (directory / name).exists():
+            (directory / name).write_text(str(value))
 
 
 def remove_stale(hierarchies: list[Hierarchy], log: Callable[[str], None]) -> int:

@@ -38,7 +38,7 @@ def containers(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.commands.notes import note_once
     from cgscope.fs.procfs import kernel_identity
     from cgscope.model.collect import Collector
-    from cgscope.model.containers import group_containers
+    from cgscope.model.containers import group_containers, shares_cgroup
     from cgscope.model.state import container_states
     from cgscope.render import views
     from cgscope.render.columns import pick, table
@@ -54,7 +54,12 @@ def containers(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
             out,
             {
                 "host": views.host_json(host, identity, inv),
-                "containers": [views.container_json(c, inv, states[c.id]) for c in inv.containers],
+                "containers": [
+                    views.container_json(
+                        c, inv, states[c.id], "processes" if shares_cgroup(host, c) else "cgroup"
+                    )
+                    for c in inv.containers
+                ],
             },
         )
         return

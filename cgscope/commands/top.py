@@ -77,14 +77,16 @@ def top(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.fs.procfs import kernel_identity
     from cgscope.model.collect import Collector
     from cgscope.model.derive import derive_overview, memory_allowance, process_usage
+    from cgscope.model.member_usage import MemberUsage
     from cgscope.model.state import container_states
     from cgscope.model.target import resolve_container
     from cgscope.model.usage import Overview, OverviewSample, ProcessSampler, Watched
 
     delay = args.delay if args.delay is not None else DEFAULT_DELAY
     overview = Overview(host)
+    members = MemberUsage(host)  # the figures of a container that shares its cgroup: its processes'
     identity = kernel_identity(host.proc)
-    prev = overview.sample()
+    prev = members.apply(overview.sample())
     chosen = None
     if args.target:
         chosen = resolve_container(prev.inventory, args.target, overview.collector.process, what="top")
@@ -100,7 +102,7 @@ def top(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     prev_procs = processes.sample(overview.members(selected(prev))) if chosen else {}
     for i in range(args.iterations):
         time.sleep(delay)
-        cur = overview.sample()
+        cur = members.apply(overview.sample())
         host_usage, rows = derive_overview(prev, cur)
         procs: list[ProcessUsage] | None = None
         if chosen:
@@ -154,7 +156,7 @@ def _print_refresh(
     if any(r.watched.shared for r in rows) and not args.quiet:
         print(
             f"cgscope: {SHARED_MARK} shares its cgroup with other processes (or is in the root "
-            "cgroup): its figures are the whole cgroup's",
+            "cgroup): its figures are its own processes', its limits the cgroup's",
             file=sys.stderr,
         )
 

@@ -25,7 +25,8 @@ from cgscope.fs.piddir import PidDir
 NS_TYPES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
 PF_KTHREAD = 0x00200000  # include/linux/sched.h: the task is a kernel thread
 _STAT_FIELDS = 22  # the fields after comm that parse_stat reads: state ... rss (proc(5) fields 3-24)
-_STAT_USED = (1, 6, 11, 12, 17, 19, 21)  # after comm: ppid flags utime stime num_threads starttime rss
+# after comm: ppid flags utime stime cutime cstime num_threads starttime rss
+_STAT_USED = (1, 6, 11, 12, 13, 14, 17, 19, 21)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,8 @@ class Stat:
     flags: int
     utime: int  # clock ticks
     stime: int
+    cutime: int  # of the children it waited for (and theirs), clock ticks
+    cstime: int
     num_threads: int
     start_ticks: int  # clock ticks after boot: with the pid, a process's identity
     rss_pages: int
@@ -64,8 +67,11 @@ def parse_stat(pid: int, text: str, path: StrPath) -> Stat:
     if len(rest) < _STAT_FIELDS or len(rest[0]) != 1:
         raise InvalidFormat(path, text.rstrip("\n"), "no '(comm) state ...' fields in")
     line = text.rstrip("\n")
-    ppid, flags, utime, stime, threads, start, rss = (integer(rest[n], path, line) for n in _STAT_USED)
-    return Stat(pid, text[lpar + 1 : rpar], rest[0], ppid, flags, utime, stime, threads, start, rss)
+    ppid, flags, utime, stime, cutime, cstime, threads, start, rss = (
+        integer(rest[n], path, line) for n in _STAT_USED
+    )
+    comm = text[lpar + 1 : rpar]
+    return Stat(pid, comm, rest[0], ppid, flags, utime, stime, cutime, cstime, threads, start, rss)
 
 
 def read_stat(proc: Path, pid: int) -> Stat:

@@ -369,3 +369,15 @@ def _sandboxed_service(p: Process, primary: str | None) -> bool:
     """systemd gives services a mount namespace of their own (PrivateTmp=, ProtectSystem=, ...):
     a service unit in one is sandboxed, not a container."""
     return primary is not None and p.cgroups.get(primary, "").endswith(".service")
+
+
+def shares_cgroup(host: HostRoot, c: Container) -> bool:
+    """Whether the container's cgroup (in the primary hierarchy) holds more than the container: the
+    root cgroup, or a bare container's cgroup that other processes live in too. Its usage is then its
+    processes' (model/member_usage.py), its source "processes"."""
+    primary = host.primary
+    path = c.cgroup.get(primary.key) if primary is not None else None
+    directory = primary.directory(path) if primary is not None and path is not None else None
+    if primary is None or directory is None or directory == primary.mountpoint:
+        return True
+    return c.runtime == "bare" and not cgroupfs.subtree_procs(directory) <= set(c.pids)

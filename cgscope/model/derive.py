@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from cgscope.fs.cgroup_pids import PidsCounters
 from cgscope.fs.pressure import Pressure
 from cgscope.model.process import Process
-from cgscope.model.usage import OverviewSample, ProcessSample, Sample, Watched
+from cgscope.model.usage import OverviewSample, ProcessSample, Sample, Source, Watched
 
 NS = 1_000_000_000
 
@@ -52,6 +52,7 @@ class Usage:
     pids: PidsCounters | None
     io: IoUsage | None
     pressure: Mapping[str, Pressure] = field(default_factory=dict)
+    source: Source = "cgroup"  # "processes": the container's own processes, its cgroup holding others too
 
 
 def allowance(cpus: tuple[int, ...], quota: float | None) -> float:
@@ -61,10 +62,10 @@ def allowance(cpus: tuple[int, ...], quota: float | None) -> float:
 
 def derive(prev: Sample | None, cur: Sample, dt: float) -> Usage:
     """Rates over the `dt` seconds from `prev` to `cur` (the same cgroup); levels (memory, pids, PSI's own
-    averages) from `cur`. Without `prev`, with dt <= 0, or where `prev` was read of another directory
-    (the cgroup was removed and made again, the container moved), rates are None: counters of two
-    cgroups tell no rate."""
-    same = prev is not None and prev.identity == cur.identity
+    averages) from `cur`. Without `prev`, with dt <= 0, where `prev` was read of another directory (the
+    cgroup was removed and made again, the container moved) or from another source, rates are None:
+    counters of two cgroups, or of a cgroup and of processes, tell no rate."""
+    same = prev is not None and prev.identity == cur.identity and prev.source == cur.source
     before = prev if same and dt > 0 else None
     return Usage(
         dt if before is not None else None,
@@ -73,6 +74,7 @@ def derive(prev: Sample | None, cur: Sample, dt: float) -> Usage:
         cur.pids,
         _io(before, cur, dt),
         cur.pressure,
+        cur.source,
     )
 
 

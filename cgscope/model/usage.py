@@ -14,7 +14,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Literal, TypeVar, cast
 
 from cgscope.errors import AccessDenied, ProcessGone
 from cgscope.fs import cgroup_cpu, cgroup_io, cgroup_memory, cgroupfs, procfs, system
@@ -28,10 +28,11 @@ from cgscope.fs.status import Task, read_tasks
 from cgscope.fs.system import HostTexts, read_host_texts
 from cgscope.model.cgdirs import CgroupDirs, Located, locate
 from cgscope.model.collect import Collector
-from cgscope.model.containers import Container, Inventory, group_containers
+from cgscope.model.containers import Container, Inventory, group_containers, shares_cgroup
 from cgscope.model.process import Process
 
 T = TypeVar("T")
+Source = Literal["cgroup", "processes"]  # where a sample's figures come from
 LIMIT_ROUNDS = 10  # the host's task limits are read again after this many rounds
 
 
@@ -50,6 +51,7 @@ class Sample:
     # (st_dev, st_ino) of each directory whose counters make a rate: a cgroup removed and made again
     # under the same path is a new directory, with counters from zero. Empty for the host.
     identity: tuple[tuple[int, int], ...] = ()
+    source: Source = "cgroup"  # "processes": summed over a container's processes (model/member_usage.py)
 
 
 class Sampler:
@@ -225,19 +227,9 @@ class Overview:
             self.collector.retain(inv.processes.values())
         if self._inventory is None or inv.containers != self._inventory.containers:
             self._watched = tuple(
-                Watched(c, locate(self.host, c.cgroup), self._shared(c)) for c in inv.containers
+                Watched(c, locate(self.host, c.cgroup), shares_cgroup(self.host, c)) for c in inv.containers
             )
         self._inventory = inv
-
-    def _shared(self, c: Container) -> bool:
-        """Whether the container's cgroup (in the primary hierarchy) holds more than the container: the
-        root cgroup, or a bare container's cgroup that other processes live in too."""
-        primary = self.host.primary
-        path = c.cgroup.get(primary.key) if primary is not None else None
-        directory = primary.directory(path) if primary is not None and path is not None else None
-        if primary is None or directory is None or directory == primary.mountpoint:
-            return True
-        return c.runtime == "bare" and not cgroupfs.subtree_procs(directory) <= set(c.pids)
 
     def sample(
         self, figures: system.HostFigures | None = None, inventory: Inventory | None = None

@@ -52,14 +52,15 @@ def memory_json(m: MemoryUsage | None) -> dict[str, Any] | None:
     }
 
 
-def io_json(io: IoUsage | None) -> dict[str, Any] | None:
+def io_json(io: IoUsage | None, ops: bool = True) -> dict[str, Any] | None:
+    """`ops`: false for figures from processes (/proc/PID/io counts bytes, not the block layer's ops)."""
     if io is None:
         return None
     return {
         "read_bytes_per_s": round(io.read_bytes_per_s),
         "write_bytes_per_s": round(io.write_bytes_per_s),
-        "read_ops_per_s": _round(io.read_ops_per_s),
-        "write_ops_per_s": _round(io.write_ops_per_s),
+        "read_ops_per_s": _round(io.read_ops_per_s) if ops else None,
+        "write_ops_per_s": _round(io.write_ops_per_s) if ops else None,
     }
 
 
@@ -69,7 +70,7 @@ def usage_json(u: Usage) -> dict[str, Any]:
         "cpu": cpu_json(u.cpu),
         "memory": memory_json(u.memory),
         "tasks": None if u.pids is None else {"current": u.pids.current, "max": u.pids.max},
-        "io": io_json(u.io),
+        "io": io_json(u.io, ops=u.source == "cgroup"),
         "pressure": {
             kind: {
                 "some": {"avg10": p.some.avg10, "avg60": p.some.avg60},
@@ -98,6 +99,7 @@ def container_json(row: ContainerUsage, state: ContainerState | None = None) -> 
         "state": state_json(state),
         "cgroup": dict(c.cgroup),
         "shared_cgroup": row.watched.shared,
+        "source": row.usage.source,
         **usage_json(row.usage),
     }
 

@@ -56,8 +56,11 @@ def inside_pid(p: Process, c: Container | None) -> int | None:
     return None if outside(p, c) else p.nspid
 
 
-def container_json(c: Container, inv: Inventory, state: ContainerState | None = None) -> dict[str, Any]:
-    """`containers --json`: the container reference and all cgscope knows of the container."""
+def container_json(
+    c: Container, inv: Inventory, state: ContainerState | None = None, source: str = "cgroup"
+) -> dict[str, Any]:
+    """`containers --json`: the container reference and all cgscope knows of the container; `source`:
+    where its usage is taken from ("processes" where its cgroup holds other processes too)."""
     procs = inv.processes
     return {
         **container_ref(c),
@@ -68,6 +71,7 @@ def container_json(c: Container, inv: Inventory, state: ContainerState | None = 
         "namespaces": dict(c.namespaces),
         "shared_with_host": list(c.shared_with_host),
         "kubernetes": pod_json(c.pod) if c.pod else None,
+        "source": source,
     }
 
 

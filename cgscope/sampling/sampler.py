@@ -2,7 +2,8 @@
 
 The cost grows with what is shown: every refresh places processes into containers (per cgroup, plus
 two namespace links per host process) and reads the host's load; usage against limits costs a few
-files per container cgroup (model/usage.py's Overview), its state one more (model/state.py); every
+files per container cgroup (model/usage.py's Overview), three per process for a container that shares
+its cgroup with other processes (model/member_usage.py), its state one more (model/state.py); every
 process is read in full only while a view lists them (their CPU % from two such reads), and the cgroup
 trees are walked only while the tree view is open.
 """
@@ -28,6 +29,7 @@ from cgscope.model.derive import (
     memory_allowance,
     process_usage,
 )
+from cgscope.model.member_usage import MemberUsage
 from cgscope.model.namespaces import Namespace, list_namespaces
 from cgscope.model.process import Process
 from cgscope.model.runtimes import KeptStates
@@ -52,6 +54,7 @@ class Sampler:
         self._ticks = clock_ticks()
         self._kernel: tuple[str, str] | None = None
         self.states = KeptStates(host)  # the runtimes' state files, parsed once while they do not change
+        self.members = MemberUsage(host)  # the usage of containers that share their cgroup
 
     def sample(self, needs: Collection[Need], focus: str | None = None) -> Frame:
         """One Frame; `focus` names the container whose detail is open."""
@@ -126,7 +129,7 @@ class Sampler:
         try:
             if self.overview is None:
                 self.overview = Overview(self.host, self.collector)
-            cur = self.overview.sample(figures, inventory)
+            cur = self.members.apply(self.overview.sample(figures, inventory))
         except (ProcessGone, AccessDenied):  # a captured tree without the host's counters: unknown
             return None, {}  # (a malformed file is no such case: the refresh fails and says which)
         prev, self._last = self._last or cur, cur

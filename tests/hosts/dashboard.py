@@ -9,6 +9,7 @@ from pathlib import Path
 from fakehost import FakeHost, Mode
 from helpers import private
 
+from .members import write_io, write_rollup
 from .systemd import SESSION, docker_nginx, init_and_kernel_threads, podman_postgres, ssh_session
 
 DOCKER_ID = hashlib.sha256(b"docker").hexdigest()
@@ -110,6 +111,9 @@ def dashboard_host(tmp_path: Path, mode: Mode = "v2") -> FakeHost:
     add(1201, "sh", ["sh"], ppid=1200, cgroup=SESSION, nspid=(1201, 1), ns=inside)
     add(1202, "sleep", ["sleep", "1000"], ppid=1201, cgroup=SESSION, nspid=(1202, 2), ns=inside)
     add(1203, "sleep", ["sleep", "1000"], ppid=1201, cgroup=SESSION, nspid=(1203, 3), ns=inside)
+    for pid in range(1200, 1204):  # the session holds bash and python3 too: measured by its processes
+        write_rollup(h, pid, anon_kib=300, file_kib=212)
+        write_io(h, pid, read_bytes=0, write_bytes=0)
     if mode == "v2":
         write_usage_files(h)
     return h

@@ -280,14 +280,19 @@ class BareContainer:
 
 @contextlib.contextmanager
 def bare_container(
-    script: str = DEFAULT_SCRIPT, members: int = 3, member_comm: str | None = "sleep", timeout: float = 5.0
+    script: str = DEFAULT_SCRIPT,
+    members: int = 3,
+    member_comm: str | None = "sleep",
+    timeout: float = 5.0,
+    cgroup: TestCgroup | None = None,
 ) -> Iterator[BareContainer]:
     """Run ``sh -c SCRIPT`` as pid 1 of new pid, mount (with /proc), uts, ipc and net namespaces,
-    in a fresh test cgroup in every hierarchy; wait until ``members`` processes (init included)
-    live in the pid namespace, each non-init one running ``member_comm``."""
+    in a fresh test cgroup in every hierarchy (or in ``cgroup``, which the caller removes); wait until
+    ``members`` processes (init included) live in the pid namespace, each non-init one running
+    ``member_comm``."""
     # stderr goes to a file, not a pipe: the container inherits it and may write a lot.
     with tempfile.TemporaryFile() as err:
-        cg = create_test_cgroup()
+        cg = cgroup or create_test_cgroup()
         proc: subprocess.Popen[bytes] | None = None
         init: tuple[int, int] | None = None  # (pid, start time)
         try:
@@ -339,7 +344,8 @@ def bare_container(
                         proc.wait(timeout)  # unshare exits once init is gone
                     kill_and_reap(proc)
             finally:
-                cg.remove()
+                if cgroup is None:
+                    cg.remove()
 
 
 # --- a runc container ---------------------------------------------------------------------------

@@ -78,12 +78,14 @@ def state_line(state: ContainerState | None) -> str | None:
 
 
 def usage_lines(u: Usage | None, state: ContainerState | None = None) -> str:
-    """Its state where it is not running, then CPU, memory, pids, pressure and OOM kills against the
-    limits, as numbers."""
+    """Its state where it is not running, where its figures come from when not from its cgroup, then
+    CPU, memory, pids, pressure and OOM kills against the limits, as numbers."""
     said = state_line(state)
     if u is None:
         return "\n".join([*([said] if said else []), f"usage: {UNKNOWN} (its counters are unreadable)"])
     lines = [said] if said else []
+    if u.source == "processes":
+        lines.append("source  its processes: its cgroup holds others too; the limits are the cgroup's")
     c, m, p = u.cpu, u.memory, u.pids
     if c is not None:
         now = "… (from the next refresh)" if c.host_percent is None else f"{pct(c.host_percent)} %"
