@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import bisect
 import errno
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from cgscope.errors import AccessDenied, CgscopeError, ProcessGone
-from cgscope.fs.files import list_dir, read_text
+from cgscope.fs.files import child, list_dir, read_text
 from cgscope.fs.parse import integer
 
 # A walk goes at most MAX_DEPTH levels below its top, and only where a path can still name a file in the
@@ -34,7 +35,7 @@ class Members:
         return self.threads is not None
 
 
-def _ids(path: Path) -> list[int]:
+def _ids(path: str) -> list[int]:
     """cgroup.procs or cgroup.threads: one id per line, unsorted."""
     return [integer(line, path) for line in read_text(path).splitlines()]
 
@@ -47,11 +48,11 @@ def read_members(directory: Path) -> Members:
     lists them, and only their threads are spread over the threaded subtree (cgroup.threads).
     """
     try:
-        return Members(tuple(_ids(directory / "cgroup.procs")), None)
+        return Members(tuple(_ids(child(directory, "cgroup.procs"))), None)
     except OSError as exc:
         if exc.errno != errno.EOPNOTSUPP:
             raise
-    return Members((), tuple(_ids(directory / "cgroup.threads")))
+    return Members((), tuple(_ids(child(directory, "cgroup.threads"))))
 
 
 def read_procs(directory: Path) -> list[int]:
@@ -80,11 +81,24 @@ def walk(top: Path, cut: list[Path] | None = None) -> Iterator[Path]:
         stack.extend((c, depth + 1) for c in sorted(within, reverse=True))
 
 
-def subtree_procs(top: Path, keep: Callable[[Path], bool] = lambda _d: True) -> set[int]:
+def subtree(walked: Sequence[Path], top: Path) -> Iterator[Path]:
+    """`top` and its descendants in `walked`, a hierarchy as walk() yielded it: parents before children,
+    siblings sorted, which is the paths' own order, so a subtree is the run of paths from `top` on."""
+    n = len(top.parts)
+    for i in range(bisect.bisect_left(walked, top), len(walked)):
+        if walked[i].parts[:n] != top.parts:
+            return
+        yield walked[i]
+
+
+def subtree_procs(
+    top: Path, keep: Callable[[Path], bool] = lambda _d: True, walked: Sequence[Path] | None = None
+) -> set[int]:
     """The pids of `top` and its descendants (those `keep` accepts); cgroups removed meanwhile and
-    unreadable ones are skipped."""
+    unreadable ones are skipped. `walked`: the hierarchy as walk() yielded it this refresh, taken
+    instead of a walk of the subtree."""
     pids: set[int] = set()
-    for directory in walk(top):
+    for directory in walk(top) if walked is None else subtree(walked, top):
         if keep(directory):
             with suppress(ProcessGone, AccessDenied):
                 pids.update(read_procs(directory))

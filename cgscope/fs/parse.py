@@ -68,7 +68,12 @@ def flat_keyed(text: str, path: StrPath) -> dict[str, int]:
         key, sep, value = line.partition(" ")
         if not sep or not key:
             raise InvalidFormat(path, line)
-        out[key] = integer(value, path, line)
+        # integer()'s common case inline: memory.stat alone is 40 lines, read for every cgroup
+        out[key] = (
+            int(value)
+            if len(value) < _DIGITS and value.isdigit() and value.isascii()
+            else (integer(value, path, line))
+        )
     return out
 
 
