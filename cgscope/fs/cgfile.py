@@ -9,19 +9,19 @@ from cgscope.fs.parse import flat_keyed, limit_value, single_integer
 
 
 def read_number(path: StrPath) -> int:
-    return single_integer(read_text(path), path)
+    return single_integer(read_text(path, whole=True), path)
 
 
 def read_keyed(path: StrPath) -> dict[str, int]:
-    return flat_keyed(read_text(path), path)
+    return flat_keyed(read_text(path, whole=True), path)
 
 
 def optional_number(path: StrPath) -> int | None:
-    text = read_optional(path)
+    text = read_optional(path, whole=True)
     return None if text is None else single_integer(text, path)
 
 
 def optional_limit(path: StrPath) -> int | None:
     """The limit in the file; None for no limit ("max") or no such file."""
-    text = read_optional(path)
+    text = read_optional(path, whole=True)
     return None if text is None else limit_value(text, path)

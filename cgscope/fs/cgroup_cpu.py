@@ -44,7 +44,7 @@ def parse_cpu_v2(text: str, path: StrPath) -> CpuCounters:
 
 def read_cpu_v2(directory: Path) -> CpuCounters:
     path = child(directory, "cpu.stat")
-    return parse_cpu_v2(read_text(path), path)
+    return parse_cpu_v2(read_text(path, whole=True), path)
 
 
 def read_cpu_v1(cpuacct: Path | None, cpu: Path | None) -> CpuCounters | None:
@@ -75,25 +75,25 @@ def parse_percpu_v1(text: str, path: StrPath) -> dict[int, tuple[int, int]]:
 
 def read_percpu_v1(cpuacct: Path) -> dict[int, tuple[int, int]] | None:
     path = child(cpuacct, "cpuacct.usage_all")
-    text = read_optional(path)
+    text = read_optional(path, whole=True)
     return None if text is None else parse_percpu_v1(text, path)
 
 
 def read_quota(directory: Path, version: int) -> float | None:
     """This cgroup's CFS quota in CPUs (quota / period); None for no quota or no cpu controller."""
     if version == 2:
-        text = read_optional(child(directory, "cpu.max"))
+        text = read_optional(child(directory, "cpu.max"), whole=True)
         if text is None:
             return None
         quota, every = cpu_max(text, child(directory, "cpu.max"))
     else:
         path = child(directory, "cpu.cfs_quota_us")
-        text = read_optional(path)  # absent without CONFIG_CFS_BANDWIDTH
+        text = read_optional(path, whole=True)  # absent without CONFIG_CFS_BANDWIDTH
         quota = None if text is None else v1_quota(text, path)
         if quota is None:
             return None
         path = child(directory, "cpu.cfs_period_us")
-        every = period(read_text(path), path)
+        every = period(read_text(path, whole=True), path)
     return None if quota is None else quota / every
 
 
@@ -102,8 +102,8 @@ def read_cpuset(directory: Path, version: int) -> tuple[int, ...] | None:
 
     v2 names the file cpuset.cpus.effective, v1 cpuset.effective_cpus (older kernels: only cpuset.cpus)."""
     path = child(directory, "cpuset.cpus.effective" if version == 2 else "cpuset.effective_cpus")
-    text = read_optional(path)
+    text = read_optional(path, whole=True)
     if text is None and version == 1:
         path = child(directory, "cpuset.cpus")
-        text = read_text(path)
+        text = read_text(path, whole=True)
     return None if text is None else cpulist(text, path)

@@ -75,11 +75,11 @@ def read_memory_v2(directory: Path) -> MemoryCounters | None:
 
     The limits are left None: the one the kernel applies is the smallest memory.max (memory.swap.max) on
     the path to the root, which the caller reads with read_memory_max (read_swap_max), once per ancestor."""
-    current = read_optional(child(directory, "memory.current"))
+    current = read_optional(child(directory, "memory.current"), whole=True)
     if current is None:
         return None
     events = read_keyed(child(directory, "memory.events"))
-    swap = read_optional(child(directory, "memory.swap.current"))
+    swap = read_optional(child(directory, "memory.swap.current"), whole=True)
     return MemoryCounters(
         single_integer(current, child(directory, "memory.current")),
         memory_stat(read_keyed(child(directory, "memory.stat")), 2),
@@ -124,5 +124,5 @@ def read_swap_max(directory: Path) -> int | None:
 def read_swappiness(directory: Path) -> int | None:
     """v1 memory.swappiness (v2 has no per-cgroup swappiness)."""
     path = child(directory, "memory.swappiness")
-    text = read_optional(path)
+    text = read_optional(path, whole=True)
     return None if text is None else integer(text.strip("\n"), path)

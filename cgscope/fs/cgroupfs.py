@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import errno
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -72,33 +71,47 @@ def walk(top: Path, cut: list[Path] | None = None) -> Iterator[Path]:
         directory, depth = stack.pop()
         yield directory
         try:
-            children = [Path(e.path) for e in list_dir(directory) if e.is_dir(follow_symlinks=False)]
+            children = [e.path for e in list_dir(directory) if e.is_dir(follow_symlinks=False)]
         except OSError:
             continue
         within = [c for c in children if depth < MAX_DEPTH and len(os.fsencode(c)) < _PATH_ROOM]
         if len(within) < len(children) and cut is not None:
             cut.append(directory)
-        stack.extend((c, depth + 1) for c in sorted(within, reverse=True))
+        # siblings in the order of their Paths (that of their names), sorted as strings: cheaper
+        stack.extend((Path(c), depth + 1) for c in sorted(within, reverse=True))
 
 
-def subtree(walked: Sequence[Path], top: Path) -> Iterator[Path]:
-    """`top` and its descendants in `walked`, a hierarchy as walk() yielded it: parents before children,
-    siblings sorted, which is the paths' own order, so a subtree is the run of paths from `top` on."""
-    n = len(top.parts)
-    for i in range(bisect.bisect_left(walked, top), len(walked)):
-        if walked[i].parts[:n] != top.parts:
+class Walked:
+    """A hierarchy as walk() yielded it: parents before children and siblings sorted, which is the
+    paths' own order, so a subtree is the run of paths from its top on."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.paths = tuple(paths)
+        self._at: dict[Path, int] | None = None
+
+    def subtree(self, top: Path) -> Iterator[Path]:
+        """`top` and its descendants; a walk of its own where `top` was not there when walked."""
+        if self._at is None:
+            self._at = {p: i for i, p in enumerate(self.paths)}
+        start = self._at.get(top)
+        if start is None:
+            yield from walk(top)
             return
-        yield walked[i]
+        n, parts = len(top.parts), top.parts
+        for i in range(start, len(self.paths)):
+            if self.paths[i].parts[:n] != parts:
+                return
+            yield self.paths[i]
 
 
 def subtree_procs(
-    top: Path, keep: Callable[[Path], bool] = lambda _d: True, walked: Sequence[Path] | None = None
+    top: Path, keep: Callable[[Path], bool] = lambda _d: True, walked: Walked | None = None
 ) -> set[int]:
     """The pids of `top` and its descendants (those `keep` accepts); cgroups removed meanwhile and
     unreadable ones are skipped. `walked`: the hierarchy as walk() yielded it this refresh, taken
     instead of a walk of the subtree."""
     pids: set[int] = set()
-    for directory in walk(top) if walked is None else subtree(walked, top):
+    for directory in walk(top) if walked is None else walked.subtree(top):
         if keep(directory):
             with suppress(ProcessGone, AccessDenied):
                 pids.update(read_procs(directory))

@@ -34,18 +34,18 @@ def read_cpu_spec(directory: Path, version: int) -> CpuSpec | None:
     """The cgroup's own CFS bandwidth and weight; None where it has no cpu controller files (v1
     without CONFIG_CFS_BANDWIDTH has shares but no period: None too)."""
     if version == 2:
-        text = read_optional(child(directory, "cpu.max"))
+        text = read_optional(child(directory, "cpu.max"), whole=True)
         if text is None:
             return None
         quota, every = cpu_max(text, child(directory, "cpu.max"))
         weight = optional_number(child(directory, "cpu.weight"))
         return CpuSpec(quota, every, None if weight is None else weight_to_shares(weight))
-    period_text = read_optional(child(directory, "cpu.cfs_period_us"))
+    period_text = read_optional(child(directory, "cpu.cfs_period_us"), whole=True)
     if period_text is None:
         return None
     quota_path = child(directory, "cpu.cfs_quota_us")
     return CpuSpec(
-        v1_quota(read_text(quota_path), quota_path),
+        v1_quota(read_text(quota_path, whole=True), quota_path),
         period(period_text, child(directory, "cpu.cfs_period_us")),
         optional_number(child(directory, "cpu.shares")),
     )
@@ -53,7 +53,7 @@ def read_cpu_spec(directory: Path, version: int) -> CpuSpec | None:
 
 def read_cpuacct_stat(directory: Path) -> tuple[int, int] | None:
     """v1 cpuacct.stat: (user, system) in USER_HZ clock ticks, this cgroup and below."""
-    text = read_optional(child(directory, "cpuacct.stat"))
+    text = read_optional(child(directory, "cpuacct.stat"), whole=True)
     if text is None:
         return None
     path = child(directory, "cpuacct.stat")
@@ -66,7 +66,7 @@ def read_cpuacct_stat(directory: Path) -> tuple[int, int] | None:
 def read_memory_events(directory: Path) -> dict[str, int] | None:
     """v2 memory.events: low, high, max, oom, oom_kill (and oom_group_kill on 5.17+), this cgroup and
     below (memory.events.local holds the cgroup's own)."""
-    text = read_optional(child(directory, "memory.events"))
+    text = read_optional(child(directory, "memory.events"), whole=True)
     return None if text is None else flat_keyed(text, child(directory, "memory.events"))
 
 

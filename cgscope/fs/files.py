@@ -101,35 +101,42 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _read_all(path: StrPath) -> bytes:
+def _read_all(path: StrPath, whole: bool = False) -> bytes:
     """The whole file by bare read(2)s: kernel files are generated per read, and a buffered open()
-    costs twice as much as the reads themselves (a scan reads four or five files per process)."""
+    costs twice as much as the reads themselves (a scan reads four or five files per process).
+
+    `whole`: the kernel prints the file in one go — a cgroup interface file other than cgroup.procs,
+    cgroup.threads and tasks is one seq_show() (kernfs_seq_start, fs/kernfs/file.c), whose output a
+    read(2) returns entire where it fits — so a read that returns less than asked was the whole file,
+    and the read(2) that would return 0 is left out."""
     fd = open_fd(path)
     try:
         chunks = []
         while chunk := os.read(fd, _CHUNK):
             chunks.append(chunk)
+            if whole and len(chunk) < _CHUNK:
+                break
     finally:
         os.close(fd)
     return b"".join(chunks)
 
 
-def read_bytes(path: StrPath) -> bytes:
+def read_bytes(path: StrPath, whole: bool = False) -> bytes:
     with reading(path):
-        return _read_all(path)
+        return _read_all(path, whole)
 
 
-def read_text(path: StrPath) -> str:
-    """The whole file, decoded losslessly (surrogateescape)."""
-    return decode(read_bytes(path))
+def read_text(path: StrPath, whole: bool = False) -> str:
+    """The whole file, decoded losslessly (surrogateescape); `whole` as for _read_all."""
+    return decode(read_bytes(path, whole))
 
 
-def read_optional(path: StrPath) -> str | None:
+def read_optional(path: StrPath, whole: bool = False) -> str | None:
     """The file's text, or None where the kernel offers no such file in a directory that exists (a cgroup
     whose controller is not enabled there) or refuses to produce it (PSI switched off: EOPNOTSUPP). A
     directory that was removed raises ProcessGone, as read_text does."""
     try:
-        return decode(_read_all(path))
+        return decode(_read_all(path, whole))
     except OSError as exc:
         if exc.errno == errno.EOPNOTSUPP or (
             exc.errno == errno.ENOENT and os.path.isdir(os.path.dirname(path))

@@ -65,7 +65,7 @@ def read_pressure(directory: Path, suffix: str = ".pressure") -> dict[str, Press
     out = {}
     for kind in PRESSURE_KINDS:
         path = child(directory, f"{kind}{suffix}")
-        text = read_optional(path)
+        text = read_optional(path, whole=True)
         if text:
             out[kind] = pressure(text, path)
     return out

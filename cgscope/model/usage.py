@@ -147,7 +147,7 @@ class Sampler:
         """The whole host: /proc/stat, meminfo, loadavg (`figures`, where the refresh read them already),
         vmstat, diskstats, /proc/pressure."""
         host = self.host
-        f = figures or system.read_host_figures(host)
+        f = figures or system.read_host_figures(host, uptime=False)
         total, per_cpu = system.known(f.times)
         if per_cpu.keys() != self._cpu_lines:  # a "cpuN" line per online CPU (fs/proc/stat.c): hotplug
             self.online = system.read_online(host) if self._cpu_lines else self.online
@@ -211,7 +211,7 @@ class Overview:
         self.collector = collector or Collector(host)
         self.sampler = sampler or Sampler(host)
         self._tree: tuple[Path, ...] | None = None
-        self._walked: tuple[Path, ...] | None = None  # the primary hierarchy as this sample walked it
+        self._walked: cgroupfs.Walked | None = None  # the primary hierarchy as this sample walked it
         self._watched: tuple[Watched, ...] = ()
         self._inventory: Inventory | None = None
 
@@ -254,9 +254,10 @@ class Overview:
             self.follow(inventory)
         elif (tree := self._cgroup_tree()) != self._tree or self._inventory is None:
             self.discover(tree)
-            self._tree = self._walked = tree
+            self._tree = tree
+            self._walked = cgroupfs.Walked(tree)
         else:
-            self._walked = tree
+            self._walked = cgroupfs.Walked(tree)
         assert self._inventory is not None
         self.sampler.new_round()
         host = self.sampler.host_sample(figures)
