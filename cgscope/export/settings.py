@@ -48,11 +48,14 @@ class KeptSettings:
         self._read_at = -float("inf")
         self._files: dict[tuple[Path, str], object] = {}
         self._own: frozenset[Path] = frozenset()  # the containers' own cpu directories
+        # each container's, by its CgroupDirs (kept, with the online CPUs, to tell it is the same)
+        self._settings: dict[int, tuple[CgroupDirs, tuple[int, ...], Settings]] = {}
 
     def round(self, own_cpu_dirs: Iterable[Path]) -> None:
         now = time.monotonic()
         if now - self._read_at >= self.seconds:
             self._files.clear()
+            self._settings.clear()
             self._read_at = now
         self._own = frozenset(own_cpu_dirs)
 
@@ -63,6 +66,14 @@ class KeptSettings:
         return cast(T, self._files[key])
 
     def of(self, dirs: CgroupDirs, online: tuple[int, ...]) -> Settings:
+        known = self._settings.get(id(dirs))
+        if known is not None and known[0] is dirs and known[1] is online:
+            return known[2]
+        settings = self._read(dirs, online)
+        self._settings[id(dirs)] = (dirs, online, settings)
+        return settings
+
+    def _read(self, dirs: CgroupDirs, online: tuple[int, ...]) -> Settings:
         cpu = self._spec(dirs.cpu.directory, dirs.cpu.version) if dirs.cpu is not None else None
         m, pids = dirs.memory, dirs.pids
         own_memory: int | None = None

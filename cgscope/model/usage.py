@@ -212,6 +212,7 @@ class Overview:
         self.sampler = sampler or Sampler(host)
         self._tree: tuple[Path, ...] | None = None
         self._walked: cgroupfs.Walked | None = None  # the primary hierarchy as this sample walked it
+        self._directories: dict[str, Path | None] = {}  # each container's in the primary hierarchy
         self._watched: tuple[Watched, ...] = ()
         self._inventory: Inventory | None = None
 
@@ -232,6 +233,7 @@ class Overview:
             self._watched = tuple(
                 Watched(c, locate(self.host, c.cgroup), self._shared(c)) for c in inv.containers
             )
+            self._directories = {}
         self._inventory = inv
 
     def _shared(self, c: Container) -> bool:
@@ -269,9 +271,12 @@ class Overview:
 
     def members(self, watched: Watched) -> list[int]:
         """The container's processes now: its cgroup's, when the cgroup is its own."""
-        primary = self.host.primary
-        path = watched.container.cgroup.get(primary.key) if primary is not None else None
-        directory = primary.directory(path) if primary is not None and path is not None else None
+        c = watched.container
+        if c.id not in self._directories:  # kept while the containers do not change
+            primary = self.host.primary
+            path = c.cgroup.get(primary.key) if primary is not None else None
+            self._directories[c.id] = primary.directory(path) if primary and path is not None else None
+        directory = self._directories[c.id]
         if watched.shared or directory is None:
             return list(watched.container.pids)
         return sorted(cgroupfs.subtree_procs(directory, walked=self._walked))
