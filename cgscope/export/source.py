@@ -35,6 +35,11 @@ NS = 1e9
 # this often, as cAdvisor reads a container's spec (manager/container.go, GetInfo): they change when
 # someone changes them, the counters on every scrape. Five files a container fewer on most scrapes.
 SPEC_SECONDS = 5.0
+# Containers are grouped again when the primary hierarchy's tree changed, at most this often: grouping
+# costs ~40 ms of CPU at 200 containers, and a busy host's cgroups change every second (cAdvisor's
+# answer to the same cost is a housekeeping interval). A container removed meanwhile has no counters
+# at once (its files are gone), a new one its series within this time.
+DISCOVER_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +128,12 @@ class Source:
     It reads only what it serves: no blkio/io.stat nor /proc/diskstats (no io series), and the settings
     (cpuset, quotas, limits) through export/settings.KeptSettings rather than the core's every round."""
 
-    def __init__(self, host: HostRoot, spec_seconds: float = SPEC_SECONDS) -> None:
+    def __init__(
+        self, host: HostRoot, spec_seconds: float = SPEC_SECONDS, discover_seconds: float = DISCOVER_SECONDS
+    ) -> None:
         self.host = host
-        self.overview = Overview(host, sampler=Sampler(host, limits=False, io=False))
+        sampler = Sampler(host, limits=False, io=False)
+        self.overview = Overview(host, sampler=sampler, discover_seconds=discover_seconds)
         self.settings = KeptSettings(spec_seconds)
 
     def read(self) -> Reading:

@@ -202,11 +202,18 @@ class Overview:
     """
 
     def __init__(
-        self, host: HostRoot, collector: Collector | None = None, sampler: Sampler | None = None
+        self,
+        host: HostRoot,
+        collector: Collector | None = None,
+        sampler: Sampler | None = None,
+        discover_seconds: float = 0.0,
     ) -> None:
         """`collector`: one the caller keeps (the dashboard's), shared rather than read twice; `sampler`:
-        one reading only what the caller shows."""
+        one reading only what the caller shows; `discover_seconds`: containers are grouped again at most
+        this often however often the tree changes (a container removed meanwhile has no counters)."""
         self.host = host
+        self.discover_seconds = discover_seconds
+        self._discovered_at = -float("inf")
         self._owns_collector = collector is None
         self.collector = collector or Collector(host)
         self.sampler = sampler or Sampler(host)
@@ -254,12 +261,13 @@ class Overview:
         self._walked = None
         if inventory is not None:
             self.follow(inventory)
-        elif (tree := self._cgroup_tree()) != self._tree or self._inventory is None:
-            self.discover(tree)
-            self._tree = tree
-            self._walked = cgroupfs.Walked(tree)
         else:
+            tree = self._cgroup_tree()
             self._walked = cgroupfs.Walked(tree)
+            due = time.monotonic() - self._discovered_at >= self.discover_seconds
+            if self._inventory is None or (tree != self._tree and due):
+                self.discover(tree)
+                self._tree, self._discovered_at = tree, time.monotonic()
         assert self._inventory is not None
         self.sampler.new_round()
         host = self.sampler.host_sample(figures)
