@@ -151,7 +151,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cgscope = console_script()
     if node_exporter is None or cgscope is None:
         raise LoadError("needs prometheus-node-exporter (Debian package) and the cgscope console script")
-    report: dict[str, Any] = {"machine": machine(), "args": vars(args)}
+    args_shown = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}  # --baseline: JSON
+    report: dict[str, Any] = {"machine": machine(), "args": args_shown}
     log(f"{args.processes} processes in {args.containers} cgroups ({args.ns_fraction:.0%} bare containers)")
     hierarchies = find_hierarchies(v1=not args.no_v1)
     with (

@@ -21,22 +21,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cgscope.errors import AccessDenied, ProcessGone
+from cgscope.export.settings import KeptSettings
 from cgscope.fs import cgspec
 from cgscope.fs import pressure as fs_pressure
-from cgscope.fs.files import read_optional
 from cgscope.fs.hostroot import HostRoot
-from cgscope.fs.parse import limit_value
-from cgscope.model.cgdirs import Located
 from cgscope.model.containers import Container
 from cgscope.model.derive import derive, memory_allowance
 from cgscope.model.procview import visible_cpu_set
-from cgscope.model.usage import Overview, OverviewSample, Sample, Watched
+from cgscope.model.usage import Overview, OverviewSample, Sample, Sampler, Watched
 
 NS = 1e9
 # A cgroup's own settings (CFS quota, period and weight, memory.max, pids.max) are read again at most
 # this often, as cAdvisor reads a container's spec (manager/container.go, GetInfo): they change when
 # someone changes them, the counters on every scrape. Five files a container fewer on most scrapes.
 SPEC_SECONDS = 5.0
+# Containers are grouped again when the primary hierarchy's tree changed, at most this often: grouping
+# costs ~40 ms of CPU at 200 containers, and a busy host's cgroups change every second (cAdvisor's
+# answer to the same cost is a housekeeping interval). A container removed meanwhile has no counters
+# at once (its files are gone), a new one its series within this time.
+DISCOVER_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,30 +121,26 @@ class Reading:
     containers: tuple[Info, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class _Spec:
-    """A container cgroup's own settings, as read at `read_at` (time.monotonic())."""
-
-    read_at: float
-    cpu: cgspec.CpuSpec | None
-    memory_limit: int | None  # 0: none
-    threads_max: int | None  # 0: none
-
-
 class Source:
     """Reads the host for the exporter; keep one across scrapes (what does not change is cached, and the
-    cgroups' own settings for up to `spec_seconds`)."""
+    cgroups' own settings for up to `spec_seconds`).
 
-    def __init__(self, host: HostRoot, spec_seconds: float = SPEC_SECONDS) -> None:
+    It reads only what it serves: no blkio/io.stat nor /proc/diskstats (no io series), and the settings
+    (cpuset, quotas, limits) through export/settings.KeptSettings rather than the core's every round."""
+
+    def __init__(
+        self, host: HostRoot, spec_seconds: float = SPEC_SECONDS, discover_seconds: float = DISCOVER_SECONDS
+    ) -> None:
         self.host = host
-        self.overview = Overview(host)
-        self.spec_seconds = spec_seconds
-        self._specs: dict[str, _Spec] = {}  # by container id
+        sampler = Sampler(host, limits=False, io=False)
+        self.overview = Overview(host, sampler=sampler, discover_seconds=discover_seconds)
+        self.settings = KeptSettings(spec_seconds)
 
     def read(self) -> Reading:
         start = time.monotonic()
         sample = self.overview.sample()
         now = time.time()  # the reading's time: each cgroup's container_last_seen
+        self.settings.round(w.dirs.cpu.directory for w in sample.watched if w.dirs.cpu is not None)
         cgroups, infos, ids = [], [], {"/"}
         for w in sample.watched:
             labels = _labels(w.container, self._cgroup_path(w.container))
@@ -152,8 +151,6 @@ class Source:
             with suppress(ProcessGone, AccessDenied):  # removed since the sample: left out
                 cgroups.append((labels, self._figures(w, counters, sample, now)))
                 ids.add(labels.id)
-        self._specs = {w.container.id: self._specs[w.container.id] for w in sample.watched
-                       if w.container.id in self._specs}  # fmt: skip
         host = sample.host
         memory = host.memory.limit if host.memory is not None and host.memory.limit else 0
         return Reading(
@@ -173,42 +170,31 @@ class Source:
 
     def _figures(self, w: Watched, s: Sample, sample: OverviewSample, now: float) -> Figures:
         d, sampler = w.dirs, self.overview.sampler
+        spec = self.settings.of(d, sampler.online)
+        m = s.memory
+        if m is not None and spec.memory_bound is not None:  # v2: the smallest memory.max on the path
+            s = replace(s, memory=replace(m, limit=spec.memory_bound))
         cpuacct = d.usage.directory if d.usage is not None and d.usage.version == 1 else None
-        failcnt, events = _memory_counts(d.memory) if s.memory is not None else (None, None)
-        spec = self._spec(w)
+        v1_memory = d.memory.directory if m is not None and d.memory and d.memory.version == 1 else None
+        failcnt = cgspec.read_failcnt(v1_memory) if v1_memory is not None else None
         cpu = spec.cpu
         init = sample.inventory.processes.get(w.container.init_pid)
         f = _counters(s, sampler.ticks, cpuacct)
         return replace(
             f,
-            spec_memory_limit=spec.memory_limit if s.memory is not None else None,
+            spec_memory_limit=spec.memory_limit if m is not None else None,
             memory_failcnt=failcnt,
-            memory_events=f.memory_events if events is None else events,
+            memory_events=f.memory_events if m is None or m.events is None else m.events,
             spec_cpu_quota=None if cpu is None else cpu.quota_us,
             spec_cpu_period=None if cpu is None else cpu.period_us,
             spec_cpu_shares=None if cpu is None else cpu.shares,
             processes=len(self.overview.members(w)),
             threads_max=spec.threads_max if s.pids else None,
             start_time=init.start_time if init is not None else None,
-            visible_cpus=len(visible_cpu_set(s.cpus, sampler.online, s.quota)),
+            visible_cpus=len(visible_cpu_set(spec.cpus, sampler.online, spec.quota)),
             visible_memory=memory_allowance(s, sample.host),
             last_seen=now,
         )
-
-    def _spec(self, w: Watched) -> _Spec:
-        """The container cgroup's own settings, read again once they are spec_seconds old."""
-        now, known = time.monotonic(), self._specs.get(w.container.id)
-        if known is not None and now - known.read_at < self.spec_seconds:
-            return known
-        d = w.dirs
-        spec = _Spec(
-            now,
-            cgspec.read_cpu_spec(d.cpu.directory, d.cpu.version) if d.cpu is not None else None,
-            _memory_limit(d.memory),
-            _limit(d.pids.directory, "pids.max") if d.pids is not None else None,
-        )
-        self._specs[w.container.id] = spec
-        return spec
 
     def _host(self, s: Sample, now: float) -> Figures:
         """The host as the root cgroup: /proc/stat, meminfo, vmstat, loadavg and /proc/pressure."""
@@ -273,26 +259,3 @@ def _pressure(p: fs_pressure.Pressure) -> Pressure:
         p.some.avg10 / 100,
         None if full is None else full.avg10 / 100,
     )
-
-
-def _memory_limit(where: Located | None) -> int | None:
-    """The cgroup's own memory limit, 0 for none."""
-    if where is None:
-        return None
-    return _limit(where.directory, "memory.limit_in_bytes" if where.version == 1 else "memory.max")
-
-
-def _memory_counts(where: Located | None) -> tuple[int | None, dict[str, int] | None]:
-    """v1's memory.failcnt and v2's memory.events."""
-    if where is None:
-        return None, None
-    if where.version == 1:
-        return cgspec.read_failcnt(where.directory), None
-    return None, cgspec.read_memory_events(where.directory)
-
-
-def _limit(directory: Path, name: str) -> int | None:
-    """A limit file of the cgroup's own, 0 for no limit (as cAdvisor reports it); None where there is
-    no such file."""
-    text = read_optional(directory / name)
-    return None if text is None else limit_value(text, directory / name) or 0

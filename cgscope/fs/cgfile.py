@@ -4,26 +4,24 @@ The optional forms answer None where the file is not there: its controller is of
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from cgscope.fs.files import read_optional, read_text
+from cgscope.fs.files import StrPath, read_optional, read_text
 from cgscope.fs.parse import flat_keyed, limit_value, single_integer
 
 
-def read_number(path: Path) -> int:
-    return single_integer(read_text(path), path)
+def read_number(path: StrPath) -> int:
+    return single_integer(read_text(path, whole=True), path)
 
 
-def read_keyed(path: Path) -> dict[str, int]:
-    return flat_keyed(read_text(path), path)
+def read_keyed(path: StrPath) -> dict[str, int]:
+    return flat_keyed(read_text(path, whole=True), path)
 
 
-def optional_number(path: Path) -> int | None:
-    text = read_optional(path)
+def optional_number(path: StrPath) -> int | None:
+    text = read_optional(path, whole=True)
     return None if text is None else single_integer(text, path)
 
 
-def optional_limit(path: Path) -> int | None:
+def optional_limit(path: StrPath) -> int | None:
     """The limit in the file; None for no limit ("max") or no such file."""
-    text = read_optional(path)
+    text = read_optional(path, whole=True)
     return None if text is None else limit_value(text, path)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cgscope.errors import InvalidFormat
 from cgscope.fs.cgfile import read_keyed, read_number
-from cgscope.fs.files import StrPath, read_optional, read_text
+from cgscope.fs.files import StrPath, child, read_optional, read_text
 from cgscope.fs.parse import cpu_max, cpulist, flat_keyed, integer, period, v1_quota
 
 
@@ -43,8 +43,8 @@ def parse_cpu_v2(text: str, path: StrPath) -> CpuCounters:
 
 
 def read_cpu_v2(directory: Path) -> CpuCounters:
-    path = directory / "cpu.stat"
-    return parse_cpu_v2(read_text(path), path)
+    path = child(directory, "cpu.stat")
+    return parse_cpu_v2(read_text(path, whole=True), path)
 
 
 def read_cpu_v1(cpuacct: Path | None, cpu: Path | None) -> CpuCounters | None:
@@ -52,8 +52,8 @@ def read_cpu_v1(cpuacct: Path | None, cpu: Path | None) -> CpuCounters | None:
     throttled_time in ns)."""
     if cpuacct is None:
         return None
-    usage = read_number(cpuacct / "cpuacct.usage")
-    s = read_keyed(cpu / "cpu.stat") if cpu is not None else {}
+    usage = read_number(child(cpuacct, "cpuacct.usage"))
+    s = read_keyed(child(cpu, "cpu.stat")) if cpu is not None else {}
     periods, throttled = s.get("nr_periods"), s.get("nr_throttled")
     return CpuCounters(usage, None, None, periods, throttled, s.get("throttled_time"))
 
@@ -74,25 +74,26 @@ def parse_percpu_v1(text: str, path: StrPath) -> dict[int, tuple[int, int]]:
 
 
 def read_percpu_v1(cpuacct: Path) -> dict[int, tuple[int, int]] | None:
-    path = cpuacct / "cpuacct.usage_all"
-    text = read_optional(path)
+    path = child(cpuacct, "cpuacct.usage_all")
+    text = read_optional(path, whole=True)
     return None if text is None else parse_percpu_v1(text, path)
 
 
 def read_quota(directory: Path, version: int) -> float | None:
     """This cgroup's CFS quota in CPUs (quota / period); None for no quota or no cpu controller."""
     if version == 2:
-        text = read_optional(directory / "cpu.max")
+        text = read_optional(child(directory, "cpu.max"), whole=True)
         if text is None:
             return None
-        quota, every = cpu_max(text, directory / "cpu.max")
+        quota, every = cpu_max(text, child(directory, "cpu.max"))
     else:
-        path = directory / "cpu.cfs_quota_us"
-        text = read_optional(path)  # absent without CONFIG_CFS_BANDWIDTH
+        path = child(directory, "cpu.cfs_quota_us")
+        text = read_optional(path, whole=True)  # absent without CONFIG_CFS_BANDWIDTH
         quota = None if text is None else v1_quota(text, path)
         if quota is None:
             return None
-        every = period(read_text(directory / "cpu.cfs_period_us"), directory / "cpu.cfs_period_us")
+        path = child(directory, "cpu.cfs_period_us")
+        every = period(read_text(path, whole=True), path)
     return None if quota is None else quota / every
 
 
@@ -100,9 +101,9 @@ def read_cpuset(directory: Path, version: int) -> tuple[int, ...] | None:
     """The CPUs the cgroup may run on (its effective cpuset); None where the cpuset controller is off.
 
     v2 names the file cpuset.cpus.effective, v1 cpuset.effective_cpus (older kernels: only cpuset.cpus)."""
-    path = directory / ("cpuset.cpus.effective" if version == 2 else "cpuset.effective_cpus")
-    text = read_optional(path)
+    path = child(directory, "cpuset.cpus.effective" if version == 2 else "cpuset.effective_cpus")
+    text = read_optional(path, whole=True)
     if text is None and version == 1:
-        path = directory / "cpuset.cpus"
-        text = read_text(path)
+        path = child(directory, "cpuset.cpus")
+        text = read_text(path, whole=True)
     return None if text is None else cpulist(text, path)

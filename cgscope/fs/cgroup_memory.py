@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cgscope.fs.cgfile import optional_limit, read_keyed, read_number
-from cgscope.fs.files import read_optional
+from cgscope.fs.files import child, read_optional
 from cgscope.fs.parse import UNLIMITED, integer, single_integer
 
 
@@ -67,6 +67,7 @@ class MemoryCounters:
     swap: int | None  # swap in use; None where swap is not accounted
     swap_limit: int | None
     oom_kills: int | None  # processes the OOM killer ended in this cgroup and below
+    events: Mapping[str, int] | None = None  # v2 memory.events: low, high, max, oom, oom_kill (and below)
 
 
 def read_memory_v2(directory: Path) -> MemoryCounters | None:
@@ -74,18 +75,19 @@ def read_memory_v2(directory: Path) -> MemoryCounters | None:
 
     The limits are left None: the one the kernel applies is the smallest memory.max (memory.swap.max) on
     the path to the root, which the caller reads with read_memory_max (read_swap_max), once per ancestor."""
-    current = read_optional(directory / "memory.current")
+    current = read_optional(child(directory, "memory.current"), whole=True)
     if current is None:
         return None
-    events = read_keyed(directory / "memory.events")
-    swap = read_optional(directory / "memory.swap.current")
+    events = read_keyed(child(directory, "memory.events"))
+    swap = read_optional(child(directory, "memory.swap.current"), whole=True)
     return MemoryCounters(
-        single_integer(current, directory / "memory.current"),
-        memory_stat(read_keyed(directory / "memory.stat"), 2),
+        single_integer(current, child(directory, "memory.current")),
+        memory_stat(read_keyed(child(directory, "memory.stat")), 2),
         None,
-        None if swap is None else single_integer(swap, directory / "memory.swap.current"),
+        None if swap is None else single_integer(swap, child(directory, "memory.swap.current")),
         None,
         events.get("oom_kill"),
+        events,
     )
 
 
@@ -94,14 +96,14 @@ def read_memory_v1(directory: Path) -> MemoryCounters:
 
     memory.stat's hierarchical_memory_limit is already the smallest limit on the path to the root;
     hierarchical_memsw_limit bounds memory + swap, so swap may use what it leaves above memory."""
-    raw = read_keyed(directory / "memory.stat")
+    raw = read_keyed(child(directory, "memory.stat"))
     stat = memory_stat(raw, 1)
     limit = _unlimited_none(raw.get("hierarchical_memory_limit"))
     memsw = _unlimited_none(raw.get("hierarchical_memsw_limit"))  # absent without swap accounting
     swap_limit = None if memsw is None else max(0, memsw - (limit or 0))
-    oom = read_keyed(directory / "memory.oom_control").get("oom_kill")
+    oom = read_keyed(child(directory, "memory.oom_control")).get("oom_kill")
     return MemoryCounters(
-        read_number(directory / "memory.usage_in_bytes"), stat, limit, stat.swap, swap_limit, oom
+        read_number(child(directory, "memory.usage_in_bytes")), stat, limit, stat.swap, swap_limit, oom
     )
 
 
@@ -111,16 +113,16 @@ def _unlimited_none(value: int | None) -> int | None:
 
 def read_memory_max(directory: Path) -> int | None:
     """v2 memory.max in bytes; None for no limit or no memory controller."""
-    return optional_limit(directory / "memory.max")
+    return optional_limit(child(directory, "memory.max"))
 
 
 def read_swap_max(directory: Path) -> int | None:
     """v2 memory.swap.max in bytes; None for no limit or no swap accounting."""
-    return optional_limit(directory / "memory.swap.max")
+    return optional_limit(child(directory, "memory.swap.max"))
 
 
 def read_swappiness(directory: Path) -> int | None:
     """v1 memory.swappiness (v2 has no per-cgroup swappiness)."""
-    path = directory / "memory.swappiness"
-    text = read_optional(path)
+    path = child(directory, "memory.swappiness")
+    text = read_optional(path, whole=True)
     return None if text is None else integer(text.strip("\n"), path)

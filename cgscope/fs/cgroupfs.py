@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from cgscope.errors import AccessDenied, CgscopeError, ProcessGone
-from cgscope.fs.files import list_dir, read_text, reading
+from cgscope.fs.files import child, list_dir, read_text, reading
 from cgscope.fs.parse import integer
 
 # A walk goes at most MAX_DEPTH levels below its top, and only where a path can still name a file in the
@@ -34,7 +34,7 @@ class Members:
         return self.threads is not None
 
 
-def _ids(path: Path) -> list[int]:
+def _ids(path: str) -> list[int]:
     """cgroup.procs or cgroup.threads: one id per line, unsorted."""
     return [integer(line, path) for line in read_text(path).splitlines()]
 
@@ -47,11 +47,11 @@ def read_members(directory: Path) -> Members:
     lists them, and only their threads are spread over the threaded subtree (cgroup.threads).
     """
     try:
-        return Members(tuple(_ids(directory / "cgroup.procs")), None)
+        return Members(tuple(_ids(child(directory, "cgroup.procs"))), None)
     except OSError as exc:
         if exc.errno != errno.EOPNOTSUPP:
             raise
-    return Members((), tuple(_ids(directory / "cgroup.threads")))
+    return Members((), tuple(_ids(child(directory, "cgroup.threads"))))
 
 
 def read_procs(directory: Path) -> list[int]:
@@ -79,20 +79,47 @@ def walk(top: Path, cut: list[Path] | None = None) -> Iterator[Path]:
         directory, depth = stack.pop()
         yield directory
         try:
-            children = [Path(e.path) for e in list_dir(directory) if e.is_dir(follow_symlinks=False)]
+            children = [e.path for e in list_dir(directory) if e.is_dir(follow_symlinks=False)]
         except OSError:
             continue
         within = [c for c in children if depth < MAX_DEPTH and len(os.fsencode(c)) < _PATH_ROOM]
         if len(within) < len(children) and cut is not None:
             cut.append(directory)
-        stack.extend((c, depth + 1) for c in sorted(within, reverse=True))
+        # siblings in the order of their Paths (that of their names), sorted as strings: cheaper
+        stack.extend((Path(c), depth + 1) for c in sorted(within, reverse=True))
 
 
-def subtree_procs(top: Path, keep: Callable[[Path], bool] = lambda _d: True) -> set[int]:
+class Walked:
+    """A hierarchy as walk() yielded it: parents before children and siblings sorted, which is the
+    paths' own order, so a subtree is the run of paths from its top on."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.paths = tuple(paths)
+        self._at: dict[Path, int] | None = None
+
+    def subtree(self, top: Path) -> Iterator[Path]:
+        """`top` and its descendants; a walk of its own where `top` was not there when walked."""
+        if self._at is None:
+            self._at = {p: i for i, p in enumerate(self.paths)}
+        start = self._at.get(top)
+        if start is None:
+            yield from walk(top)
+            return
+        n, parts = len(top.parts), top.parts
+        for i in range(start, len(self.paths)):
+            if self.paths[i].parts[:n] != parts:
+                return
+            yield self.paths[i]
+
+
+def subtree_procs(
+    top: Path, keep: Callable[[Path], bool] = lambda _d: True, walked: Walked | None = None
+) -> set[int]:
     """The pids of `top` and its descendants (those `keep` accepts); cgroups removed meanwhile and
-    unreadable ones are skipped."""
+    unreadable ones are skipped. `walked`: the hierarchy as walk() yielded it this refresh, taken
+    instead of a walk of the subtree."""
     pids: set[int] = set()
-    for directory in walk(top):
+    for directory in walk(top) if walked is None else walked.subtree(top):
         if keep(directory):
             with suppress(ProcessGone, AccessDenied):
                 pids.update(read_procs(directory))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cgscope.errors import InvalidFormat
 from cgscope.fs.cgfile import optional_number
-from cgscope.fs.files import read_optional, read_text
+from cgscope.fs.files import child, read_optional, read_text
 from cgscope.fs.parse import cpu_max, flat_keyed, period, v1_quota
 
 
@@ -34,29 +34,29 @@ def read_cpu_spec(directory: Path, version: int) -> CpuSpec | None:
     """The cgroup's own CFS bandwidth and weight; None where it has no cpu controller files (v1
     without CONFIG_CFS_BANDWIDTH has shares but no period: None too)."""
     if version == 2:
-        text = read_optional(directory / "cpu.max")
+        text = read_optional(child(directory, "cpu.max"), whole=True)
         if text is None:
             return None
-        quota, every = cpu_max(text, directory / "cpu.max")
-        weight = optional_number(directory / "cpu.weight")
+        quota, every = cpu_max(text, child(directory, "cpu.max"))
+        weight = optional_number(child(directory, "cpu.weight"))
         return CpuSpec(quota, every, None if weight is None else weight_to_shares(weight))
-    period_text = read_optional(directory / "cpu.cfs_period_us")
+    period_text = read_optional(child(directory, "cpu.cfs_period_us"), whole=True)
     if period_text is None:
         return None
-    quota_path = directory / "cpu.cfs_quota_us"
+    quota_path = child(directory, "cpu.cfs_quota_us")
     return CpuSpec(
-        v1_quota(read_text(quota_path), quota_path),
-        period(period_text, directory / "cpu.cfs_period_us"),
-        optional_number(directory / "cpu.shares"),
+        v1_quota(read_text(quota_path, whole=True), quota_path),
+        period(period_text, child(directory, "cpu.cfs_period_us")),
+        optional_number(child(directory, "cpu.shares")),
     )
 
 
 def read_cpuacct_stat(directory: Path) -> tuple[int, int] | None:
     """v1 cpuacct.stat: (user, system) in USER_HZ clock ticks, this cgroup and below."""
-    text = read_optional(directory / "cpuacct.stat")
+    text = read_optional(child(directory, "cpuacct.stat"), whole=True)
     if text is None:
         return None
-    path = directory / "cpuacct.stat"
+    path = child(directory, "cpuacct.stat")
     counts = flat_keyed(text, path)
     if "user" not in counts or "system" not in counts:
         raise InvalidFormat(path, None, "no user and system lines")
@@ -66,10 +66,10 @@ def read_cpuacct_stat(directory: Path) -> tuple[int, int] | None:
 def read_memory_events(directory: Path) -> dict[str, int] | None:
     """v2 memory.events: low, high, max, oom, oom_kill (and oom_group_kill on 5.17+), this cgroup and
     below (memory.events.local holds the cgroup's own)."""
-    text = read_optional(directory / "memory.events")
-    return None if text is None else flat_keyed(text, directory / "memory.events")
+    text = read_optional(child(directory, "memory.events"), whole=True)
+    return None if text is None else flat_keyed(text, child(directory, "memory.events"))
 
 
 def read_failcnt(directory: Path) -> int | None:
     """v1 memory.failcnt: how often usage hit memory.limit_in_bytes."""
-    return optional_number(directory / "memory.failcnt")
+    return optional_number(child(directory, "memory.failcnt"))

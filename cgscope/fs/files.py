@@ -96,39 +96,52 @@ def read_link(path: StrPath, at: At | None = None) -> str:
     return os.readlink(at[1], dir_fd=at[0]) if at is not None else os.readlink(path)
 
 
+def child(directory: StrPath, name: str) -> str:
+    """The path of `name` in `directory`, as a string: joining Paths costs more than the open(2) of a
+    small cgroup file, and a scrape opens thousands."""
+    return f"{os.fspath(directory)}/{name}"
+
+
 def decode(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _read_all(path: StrPath, at: At | None = None) -> bytes:
+def _read_all(path: StrPath, at: At | None = None, whole: bool = False) -> bytes:
     """The whole file by bare read(2)s: kernel files are generated per read, and a buffered open()
-    costs twice as much as the reads themselves (a scan reads four or five files per process)."""
+    costs twice as much as the reads themselves (a scan reads four or five files per process).
+
+    `whole`: the kernel prints the file in one go — a cgroup interface file other than cgroup.procs,
+    cgroup.threads and tasks is one seq_show() (kernfs_seq_start, fs/kernfs/file.c), whose output a
+    read(2) returns entire where it fits — so a read that returns less than asked was the whole file,
+    and the read(2) that would return 0 is left out."""
     fd = open_fd(path, at=at)
     try:
         chunks = []
         while chunk := os.read(fd, _CHUNK):
             chunks.append(chunk)
+            if whole and len(chunk) < _CHUNK:
+                break
     finally:
         os.close(fd)
     return b"".join(chunks)
 
 
-def read_bytes(path: StrPath, at: At | None = None) -> bytes:
+def read_bytes(path: StrPath, at: At | None = None, whole: bool = False) -> bytes:
     with reading(path):
-        return _read_all(path, at)
+        return _read_all(path, at, whole)
 
 
-def read_text(path: StrPath, at: At | None = None) -> str:
-    """The whole file, decoded losslessly (surrogateescape); `at` as open_fd's."""
-    return decode(read_bytes(path, at))
+def read_text(path: StrPath, at: At | None = None, whole: bool = False) -> str:
+    """The whole file, decoded losslessly (surrogateescape); `at` as open_fd's, `whole` as _read_all's."""
+    return decode(read_bytes(path, at, whole))
 
 
-def read_optional(path: StrPath) -> str | None:
+def read_optional(path: StrPath, whole: bool = False) -> str | None:
     """The file's text, or None where the kernel offers no such file in a directory that exists (a cgroup
     whose controller is not enabled there) or refuses to produce it (PSI switched off: EOPNOTSUPP). A
     directory that was removed raises ProcessGone, as read_text does."""
     try:
-        return decode(_read_all(path))
+        return decode(_read_all(path, whole=whole))
     except OSError as exc:
         if exc.errno == errno.EOPNOTSUPP or (
             exc.errno == errno.ENOENT and os.path.isdir(os.path.dirname(path))

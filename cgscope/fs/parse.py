@@ -19,6 +19,7 @@ _DIGITS = 20
 _HEX = re.compile(r"[0-9a-fA-F]{1,16}", re.ASCII)
 _DECIMAL = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,9})?", re.ASCII)
 _I64_MIN, _U64_MAX = -(1 << 63), (1 << 64) - 1
+_FLAT_KEYED = re.compile(r"(?:[!-~]+ [0-9]{1,19}\n)*", re.ASCII)  # printable keys, u64 values
 
 # v1 shows "no limit" as PAGE_COUNTER_MAX pages: LONG_MAX rounded down to a page, 9223372036854771712
 # with 4 KiB pages (mm/page_counter.c). Nothing a machine can hold comes near 2**62 bytes.
@@ -63,6 +64,9 @@ def single_integer(text: str, path: StrPath) -> int:
 def flat_keyed(text: str, path: StrPath) -> dict[str, int]:
     """Lines of "key value" (cgroup-v2.rst, "Flat Keyed"): cpu.stat, memory.stat, memory.events,
     memory.oom_control, cgroup.events, /proc/vmstat."""
+    if _FLAT_KEYED.fullmatch(text):  # as the kernel prints them: one match, then no check per line
+        words = text.split()
+        return {words[i]: int(words[i + 1]) for i in range(0, len(words), 2)}
     out: dict[str, int] = {}
     for line in text.splitlines():
         key, sep, value = line.partition(" ")

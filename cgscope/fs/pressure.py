@@ -3,16 +3,20 @@ memory.pressure and io.pressure, or the host's /proc/pressure/{cpu,memory,io}.""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from cgscope.errors import InvalidFormat
-from cgscope.fs.files import StrPath, read_optional
+from cgscope.fs.files import StrPath, child, read_optional
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.parse import decimal, integer
 
 PRESSURE_KINDS = ("cpu", "memory", "io")
 _FIELDS = ("avg10", "avg60", "avg300", "total")
+_AVG = r"([0-9]{1,20}(?:\.[0-9]{1,9})?)"  # what parse.decimal takes
+_LINE = rf"avg10={_AVG} avg60={_AVG} avg300={_AVG} total=([0-9]{{1,19}})"
+_AS_PRINTED = re.compile(rf"some {_LINE}\n(?:full {_LINE}\n)?", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,12 @@ class Pressure:
 
 def pressure(text: str, path: StrPath) -> Pressure:
     """ "some avg10=0.00 avg60=0.00 avg300=0.00 total=0", then the same for "full"."""
+    found = _AS_PRINTED.fullmatch(text)
+    if found is not None:  # as psi_show() prints it (kernel/sched/psi.c): one match, no line split
+        g = found.groups()
+        some = PressureLine(float(g[0]), float(g[1]), float(g[2]), int(g[3]))
+        full = None if g[4] is None else PressureLine(float(g[4]), float(g[5]), float(g[6]), int(g[7]))
+        return Pressure(some, full)
     lines: dict[str, PressureLine] = {}
     for line in text.splitlines():
         kind, *fields = line.split(" ")
@@ -54,8 +64,8 @@ def read_pressure(directory: Path, suffix: str = ".pressure") -> dict[str, Press
     """The PSI files the kernel offers in `directory`: kinds it does not offer (or PSI off) are left out."""
     out = {}
     for kind in PRESSURE_KINDS:
-        path = directory / f"{kind}{suffix}"
-        text = read_optional(path)
+        path = child(directory, f"{kind}{suffix}")
+        text = read_optional(path, whole=True)
         if text:
             out[kind] = pressure(text, path)
     return out

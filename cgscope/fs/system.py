@@ -267,7 +267,7 @@ class HostFigures:
     taken_at: float  # time.monotonic() after /proc/stat was read
     load: Loadavg | CgscopeError
     memory_kb: dict[str, int] | CgscopeError
-    uptime_s: float | CgscopeError
+    uptime_s: float | CgscopeError | None  # None: not asked for
 
 
 def _figure(path: Path, parse: Callable[[str, StrPath], T]) -> T | CgscopeError:
@@ -277,13 +277,14 @@ def _figure(path: Path, parse: Callable[[str, StrPath], T]) -> T | CgscopeError:
         return exc
 
 
-def read_host_figures(host: HostRoot) -> HostFigures:
+def read_host_figures(host: HostRoot, uptime: bool = True) -> HostFigures:
+    """`uptime=False`: /proc/uptime is left unread (the host's usage does not need it)."""
     return HostFigures(
         _figure(host.path("/proc/stat"), parse_cpu_times),
         time.monotonic(),
         _figure(host.path("/proc/loadavg"), parse_loadavg),
         _figure(host.path("/proc/meminfo"), parse_meminfo),
-        _figure(host.path("/proc/uptime"), parse_uptime),
+        _figure(host.path("/proc/uptime"), parse_uptime) if uptime else None,
     )
 
 

@@ -56,10 +56,15 @@ class Sample:
 
 class Sampler:
     """Reads samples under a HostRoot. Call new_round() before each refresh: ancestors' limits are read
-    once per round, however many containers share them."""
+    once per round, however many containers share them.
 
-    def __init__(self, host: HostRoot) -> None:
+    A consumer that shows less says what it leaves out: `limits=False` reads no cpuset, CFS quota,
+    memory or pids limit (a sample's cpus are (), its quota and limits None: the caller reads them, as
+    the exporter does, kept for seconds), `io=False` no blkio/io.stat and no /proc/diskstats."""
+
+    def __init__(self, host: HostRoot, limits: bool = True, io: bool = True) -> None:
         self.host = host
+        self.limits, self.io = limits, io
         self.ticks = procfs.clock_ticks()
         self.online = system.read_online(host)
         self._limits: dict[tuple[Path, str], object] = {}
@@ -95,7 +100,7 @@ class Sampler:
                 cpu = cgroup_cpu.read_cpu_v1(dirs.usage.directory, dirs.cpu.directory if dirs.cpu else None)
         taken_at = time.monotonic()
         quota = None
-        if dirs.cpu is not None:
+        if dirs.cpu is not None and self.limits:
             read_quota = partial(cgroup_cpu.read_quota, version=dirs.cpu.version)
             quota = self._smallest(dirs.cpu, "quota", read_quota)
         return Sample(
@@ -105,7 +110,7 @@ class Sampler:
             quota,
             self._memory(dirs.memory),
             self._pids(dirs.pids),
-            cgroup_io.read_io(dirs.io.directory, dirs.io.version) if dirs.io is not None else None,
+            cgroup_io.read_io(dirs.io.directory, dirs.io.version) if dirs.io and self.io else None,
             read_pressure(dirs.unified) if dirs.unified is not None else {},
             identity,
         )
@@ -113,6 +118,8 @@ class Sampler:
     def _cpuset(self, where: Located | None) -> tuple[int, ...]:
         """The effective cpuset: a v2 cgroup without +cpuset has its nearest ancestor's; the host's
         online CPUs where no hierarchy holds the cpuset controller."""
+        if not self.limits:
+            return ()
         if where is not None:
             read = partial(cgroup_cpu.read_cpuset, version=where.version)
             for d in where.path_to_root:
@@ -127,8 +134,8 @@ class Sampler:
         if where.version == 1:  # memory.stat's hierarchical limits are the smallest on the path already
             return cgroup_memory.read_memory_v1(where.directory)
         counters = cgroup_memory.read_memory_v2(where.directory)
-        if counters is None:
-            return None
+        if counters is None or not self.limits:
+            return counters
         limit = self._smallest(where, "memory limit", cgroup_memory.read_memory_max)
         swap = self._smallest(where, "swap limit", cgroup_memory.read_swap_max)
         return replace(
@@ -141,20 +148,20 @@ class Sampler:
         current = read_pids_current(where.directory) if where is not None else None
         if where is None or current is None:
             return None
-        limit = self._smallest(where, "pids limit", read_pids_max)
+        limit = self._smallest(where, "pids limit", read_pids_max) if self.limits else None
         return PidsCounters(current, None if limit is None else int(limit))
 
     def host_sample(self, figures: system.HostFigures | None = None) -> Sample:
         """The whole host: /proc/stat, meminfo, loadavg (`figures`, where the refresh read them already),
         vmstat, diskstats, /proc/pressure."""
         host = self.host
-        f = figures or system.read_host_figures(host)
+        f = figures or system.read_host_figures(host, uptime=False)
         total, per_cpu = system.known(f.times)
         if per_cpu.keys() != self._cpu_lines:  # a "cpuN" line per online CPU (fs/proc/stat.c): hotplug
             self.online = system.read_online(host) if self._cpu_lines else self.online
             self._cpu_lines = frozenset(per_cpu)
         memory = system.host_memory(system.known(f.memory_kb), system.read_oom_kills(host))
-        io = {(d.major, d.minor): system.disk_io(d) for d in system.read_disks(host)}
+        io = {(d.major, d.minor): system.disk_io(d) for d in system.read_disks(host)} if self.io else None
         return Sample(
             f.taken_at,
             CpuCounters(system.busy_ticks(total) * 1_000_000_000 // self.ticks),
@@ -202,13 +209,25 @@ class Overview:
     costs one walk of that tree and a few files per container cgroup, never a file per process.
     """
 
-    def __init__(self, host: HostRoot, collector: Collector | None = None) -> None:
-        """`collector`: one the caller keeps (the dashboard's), shared rather than read twice."""
+    def __init__(
+        self,
+        host: HostRoot,
+        collector: Collector | None = None,
+        sampler: Sampler | None = None,
+        discover_seconds: float = 0.0,
+    ) -> None:
+        """`collector`: one the caller keeps (the dashboard's), shared rather than read twice; `sampler`:
+        one reading only what the caller shows; `discover_seconds`: containers are grouped again at most
+        this often however often the tree changes (a container removed meanwhile has no counters)."""
         self.host = host
+        self.discover_seconds = discover_seconds
+        self._discovered_at = -float("inf")
         self._owns_collector = collector is None
         self.collector = collector or Collector(host)
-        self.sampler = Sampler(host)
+        self.sampler = sampler or Sampler(host)
         self._tree: tuple[Path, ...] | None = None
+        self._walked: cgroupfs.Walked | None = None  # the primary hierarchy as this sample walked it
+        self._directories: dict[str, Path | None] = {}  # each container's in the primary hierarchy
         self._watched: tuple[Watched, ...] = ()
         self._inventory: Inventory | None = None
 
@@ -229,6 +248,7 @@ class Overview:
             self._watched = tuple(
                 Watched(c, locate(self.host, c.cgroup), shares_cgroup(self.host, c)) for c in inv.containers
             )
+            self._directories = {}
         self._inventory = inv
 
     def sample(
@@ -236,11 +256,16 @@ class Overview:
     ) -> OverviewSample:
         """`figures`, `inventory`: the host's files and its containers as the caller read them this
         refresh; else read here, the containers again only when the primary hierarchy's tree changed."""
+        self._walked = None
         if inventory is not None:
             self.follow(inventory)
-        elif (tree := self._cgroup_tree()) != self._tree or self._inventory is None:
-            self.discover(tree)
-            self._tree = tree
+        else:
+            tree = self._cgroup_tree()
+            self._walked = cgroupfs.Walked(tree)
+            due = time.monotonic() - self._discovered_at >= self.discover_seconds
+            if self._inventory is None or (tree != self._tree and due):
+                self.discover(tree)
+                self._tree, self._discovered_at = tree, time.monotonic()
         assert self._inventory is not None
         self.sampler.new_round()
         host = self.sampler.host_sample(figures)
@@ -252,12 +277,15 @@ class Overview:
 
     def members(self, watched: Watched) -> list[int]:
         """The container's processes now: its cgroup's, when the cgroup is its own."""
-        primary = self.host.primary
-        path = watched.container.cgroup.get(primary.key) if primary is not None else None
-        directory = primary.directory(path) if primary is not None and path is not None else None
+        c = watched.container
+        if c.id not in self._directories:  # kept while the containers do not change
+            primary = self.host.primary
+            path = c.cgroup.get(primary.key) if primary is not None else None
+            self._directories[c.id] = primary.directory(path) if primary and path is not None else None
+        directory = self._directories[c.id]
         if watched.shared or directory is None:
             return list(watched.container.pids)
-        return sorted(cgroupfs.subtree_procs(directory))
+        return sorted(cgroupfs.subtree_procs(directory, walked=self._walked))
 
 
 @dataclass(frozen=True)
