@@ -141,6 +141,7 @@ class Writer:
     def _resume(self, path: Path) -> None:
         """Continues `path` after its last readable entry (a torn tail is cut off), with its key."""
         self._shard, self._end, self._packer = path, 0, shard.Packer()
+        self._others = sum(_size(p) for p in shards(self.directory) if p != path)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
