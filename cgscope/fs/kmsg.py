@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from cgscope.fs.files import decode
 
-_SUMMARY = re.compile(r"oom-kill:(?P<fields>\S*)")
-_KILLED = re.compile(r"Killed process (?P<pid>\d+) \((?P<comm>.*?)\)")
+_SUMMARY = re.compile(r"oom-kill:(?P<fields>.*)")
+_KILLED = re.compile(r"Killed process (?P<pid>\d+) \((?P<comm>.*)\)(?: total-vm:|$)")  # comm may hold ")"
 _FIELDS = ("task_memcg", "task", "pid")
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from cgscope.errors import CgscopeError
-from cgscope.fs.kmsg import KernelLog, Kill, parse_kills
+from cgscope.fs.kmsg import Kill, parse_kills
 from cgscope.model.derive import ContainerUsage
 from cgscope.render.views import container_ref
 from cgscope.sampling.frame import Frame
@@ -48,6 +48,14 @@ class Event:
         return event
 
 
+class Log(Protocol):
+    """The kernel log as the detector reads it (fs/kmsg.KernelLog)."""
+
+    error: str | None  # why it cannot be read
+
+    def messages(self) -> list[str]: ...
+
+
 @dataclass
 class _Waiting:
     """OOM kills a container's counter told, whose victims the log has not told yet."""
@@ -62,7 +70,7 @@ class Detector:
 
     def __init__(
         self,
-        log: KernelLog | None = None,
+        log: Log | None = None,
         throttled_percent: float = THROTTLED_PERCENT,
         pressure_avg10: float = PRESSURE_AVG10,
     ) -> None:
