@@ -25,6 +25,7 @@ MODULES = (
     "cgscope.commands.inspect",
     "cgscope.commands.control",
     "cgscope.commands.export",
+    "cgscope.commands.record",
 )
 
 DELAY_MIN, DELAY_MAX = 0.1, 3600.0  # seconds between refreshes, for top and the dashboard alike

@@ -1,2 +1,4 @@
-"""History: frames and events recorded to disk (`cgscope record`), read back by `cgscope replay` and
-`cgscope report`. Headless: no UI library; the recorder, the replay source and the report stand on it."""
+"""History: frames and events recorded on disk (`cgscope record`), read back by `report` and `replay`.
+
+Headless like the exporter: no UI library here (docs/history.md).
+"""
