@@ -188,8 +188,8 @@ def _deltas(pids: Iterable[int]) -> list[int]:
 # -- decode --------------------------------------------------------------------------------------------
 
 
-def decode(data: bytes) -> Frame:
-    """The Frame `data` holds; InvalidFormat (one line) for anything else."""
+def load(data: bytes) -> Mapping[str, Any]:
+    """The JSON object of a frame of this format."""
     try:
         top = json.loads(data)
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -197,11 +197,17 @@ def decode(data: bytes) -> Frame:
     d = obj(top, "frame")
     if d.get("v") != FORMAT:
         bad(f"format {d.get('v')!r}, not {FORMAT}: written by another version of cgscope")
+    return d
+
+
+def decode(data: bytes) -> Frame:
+    """The Frame `data` holds; InvalidFormat (one line) for anything else."""
+    d = load(data)
     system = items(d.get("s"), "s", 5)
-    load = system[1]
+    averages = system[1]
     info = SystemInfo(
         opt_integer(system[0], "s"),
-        None if load is None else cast(tuple[float, float, float], tuple(numbers(load, "load", 3))),
+        None if averages is None else cast(tuple[float, float, float], tuple(numbers(averages, "load", 3))),
         opt_integer(system[2], "s"),
         opt_integer(system[3], "s"),
         opt_number(system[4], "s"),
@@ -233,7 +239,7 @@ def decode(data: bytes) -> Frame:
         kernel=text(d.get("k"), "k"),
         system=info,
         inventory=inventory,
-        usage=None if host is None else _decode_usage(obj(host, "u")),
+        usage=None if host is None else decode_usage(obj(host, "u")),
         container_usage=usage,
         states=states,
     )
@@ -275,7 +281,7 @@ def _decode_container(
     row = None
     if "u" in d:
         shared = d.get("x", 0) == 1
-        row = ContainerUsage(Watched(c, _NOWHERE, shared), _decode_usage(obj(d["u"], "u")))
+        row = ContainerUsage(Watched(c, _NOWHERE, shared), decode_usage(obj(d["u"], "u")))
     return c, process, state, row
 
 
@@ -306,7 +312,7 @@ def _decode_init(c: Container, value: object, cgroups: Mapping[str, str]) -> Pro
     )
 
 
-def _decode_usage(d: Mapping[str, Any]) -> Usage:
+def decode_usage(d: Mapping[str, Any]) -> Usage:
     cpu = memory = tasks = io = None
     if (c := d.get("c")) is not None:
         host, quota, cpuset, throttled, throttled_s = items(c, "c", 5)

@@ -10,6 +10,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Label
 
+from cgscope.history.replay import Replay
 from cgscope.model.derive import MemoryUsage
 from cgscope.render.columns import UNKNOWN
 from cgscope.render.table import visible
@@ -46,7 +47,11 @@ def memory_text(memory: MemoryUsage | None) -> str:
     return f"mem (wset) {size(memory.working_set_bytes)}/{size(memory.limit_bytes)}"
 
 
-def stats_line(frame: Frame | None, interval: float, taken_at: float | None) -> str:
+def stats_line(
+    frame: Frame | None, interval: float, taken_at: float | None, replay: Replay | None = None
+) -> str:
+    """Load, memory and uptime, then how often it refreshes and when it last did; in a replay, REPLAY and
+    when the frame shown was recorded instead."""
     parts = []
     if frame is not None:
         system = frame.system
@@ -54,6 +59,11 @@ def stats_line(frame: Frame | None, interval: float, taken_at: float | None) -> 
         uptime = human_uptime(system.uptime_s) if system.uptime_s is not None else UNKNOWN
         memory = frame.usage.memory if frame.usage is not None else None
         parts += [f"load {load}", memory_text(memory), f"up {uptime}"]
+    if replay is not None:
+        if frame is not None:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(frame.taken_at))
+            parts.append(f"REPLAY {when} ({replay.position(frame)})")
+        return " · ".join(parts or ["REPLAY"])
     parts.append(f"every {interval_text(interval)}")
     if taken_at is not None:
         parts.append(time.strftime("%H:%M:%S", time.localtime(taken_at)))
@@ -63,16 +73,18 @@ def stats_line(frame: Frame | None, interval: float, taken_at: float | None) -> 
 class HostHeader(Widget):
     """Two lines: the host (and a READ-ONLY mark), then load, memory, uptime and the refresh interval.
 
-    `clock` adds the time of the last refresh; tests leave it out so screenshots do not change.
+    `clock` adds the time of the last refresh; tests leave it out so screenshots do not change. A replay
+    (`replay`) shows the recorded frame's time, whatever `clock` says: it is the data, not the clock.
     """
 
     read_only: reactive[bool] = reactive(False)
     interval: reactive[float] = reactive(2.0)
 
-    def __init__(self, mode: str, *, clock: bool = True) -> None:
+    def __init__(self, mode: str, *, clock: bool = True, replay: Replay | None = None) -> None:
         super().__init__()
         self.mode = mode
         self.clock = clock
+        self.replay = replay
         self.frame: Frame | None = None
 
     def compose(self) -> ComposeResult:
@@ -80,7 +92,7 @@ class HostHeader(Widget):
             yield Label("cgscope", id="brand")
             yield Label(host_line(None, self.mode), id="host", markup=False)
             yield Label("READ-ONLY", id="read-only")
-        yield Label(stats_line(None, self.interval, None), id="stats", markup=False)
+        yield Label(stats_line(None, self.interval, None, self.replay), id="stats", markup=False)
 
     def show(self, frame: Frame) -> None:
         self.frame = frame
@@ -97,4 +109,4 @@ class HostHeader(Widget):
     def _update_stats(self) -> None:
         frame = self.frame
         taken = frame.taken_at if frame is not None and self.clock else None
-        put(self.query_one("#stats", Label), stats_line(frame, self.interval, taken))
+        put(self.query_one("#stats", Label), stats_line(frame, self.interval, taken, self.replay))
