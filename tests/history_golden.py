@@ -42,8 +42,8 @@ def make(directory: Path) -> None:
         prev = None
         for i, at in enumerate(AT):
             if i == 1:  # the container is OOM-killed, and its quota raised
-                events = "low 0\nhigh 0\nmax 14\noom 2\noom_kill 2\noom_group_kill 0\n"
-                files(top, cpu__max="50000 100000\n", memory__events=events)
+                counted = "low 0\nhigh 0\nmax 14\noom 2\noom_kill 2\noom_group_kill 0\n"
+                files(top, cpu__max="50000 100000\n", memory__events=counted)
                 log.log(0, 7)
             frame = dataclasses.replace(sampler.sample(()), taken_at=at)
             events = detector.step(prev, frame)
