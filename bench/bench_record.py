@@ -135,12 +135,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ):
         report["load_containers"] = len(load.namespaced_groups())
         store = Path(tmp) / "history"
-        interval = str(args.interval)
+        interval = f"{args.interval:g}"  # atop takes whole seconds only
         argv = [cgscope, "record", "--interval", interval, "--dir", str(store)]
         recorders = [Recorder("cgscope record", argv, store)]
         if atop is not None:
             raw = Path(tmp) / "atop.raw"
-            recorders.append(Recorder("atop -w", [atop, "-w", str(raw), interval], raw))
+            recorders.append(
+                Recorder("atop -w", [atop, "-w", str(raw), str(max(1, round(args.interval)))], raw)
+            )
         try:
             log(f"warm-up {args.warmup:g} s, then {args.seconds:g} s of recording every {args.interval:g} s")
             time.sleep(args.warmup)
