@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -197,3 +198,15 @@ def test_a_shard_removed_under_the_writer_is_begun_again(tmp_path: Path) -> None
 def test_entries_at_now_go_to_the_hour_of_now() -> None:
     now = time.time()
     assert shard_name(now) == time.strftime("%Y%m%dT%H.cgh", time.gmtime(now))
+
+
+def test_a_store_removed_under_the_writer_is_made_again(tmp_path: Path) -> None:
+    store = tmp_path / "history"
+    writer = Writer.open(store, retain_s=0, max_bytes=0)
+    try:
+        writer.append(Entry(T0, "frame", frame(0)))
+        shutil.rmtree(store)
+        writer.append(Entry(T0 + 1, "frame", frame(1)))
+    finally:
+        writer.close()
+    assert [e.payload for e in read(store).entries] == [frame(1)]

@@ -10,7 +10,6 @@ Old history goes by whole shards, oldest first (--retain, --max-size): nothing w
 from __future__ import annotations
 
 import calendar
-import errno
 import fcntl
 import os
 import time
@@ -24,7 +23,6 @@ from cgscope.history import shard
 
 PID_FILE = "recorder.pid"
 HOUR = 3600
-UNWRITABLE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
 
 
 @dataclass(frozen=True)
@@ -106,6 +104,7 @@ class Writer:
             self._resume(self.directory / name)
         assert self._shard is not None
         try:
+            self.directory.mkdir(parents=True, exist_ok=True)  # removed under the recorder: made again
             fd = os.open(self._shard, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
             raise self._unwritable(exc) from None
@@ -133,10 +132,9 @@ class Writer:
                 os.ftruncate(fd, self._end)  # no half entry left for the reader to skip
             raise self._unwritable(exc) from None
 
-    def _unwritable(self, exc: OSError) -> Exception:
-        if exc.errno not in UNWRITABLE:
-            raise exc
-        return Unwritable(f"cannot write {self.directory}: {exc.strerror}")
+    def _unwritable(self, exc: OSError) -> Unwritable:
+        """Any refusal (ENOSPC, EDQUOT, EROFS, EACCES, EIO, ...): said, and the entry not stored."""
+        return Unwritable(f"cannot write {self.directory}: {exc.strerror or exc}")
 
     def _resume(self, path: Path) -> None:
         """Continues `path` after its last readable entry (a torn tail is cut off), with its key."""
