@@ -147,20 +147,20 @@ def _print(s: Summary, directory: Path, args: argparse.Namespace, out: TextIO) -
     from cgscope.history.report import event_detail, stamp
     from cgscope.render.columns import table
     from cgscope.render.columns.report import COLUMNS, EVENT_COLUMNS, EventRow
-    from cgscope.render.table import print_table
+    from cgscope.render.table import print_table, visible
 
     if s.first_at is None or s.last_at is None:
         asked = f"since {stamp(args.since)}" + (f" until {stamp(args.until)}" if args.until else "")
-        out.write(f"no frame recorded in {directory} {asked}\n")
+        out.write(f"no frame recorded in {visible(str(directory))} {asked}\n")
     else:
         span = f"{stamp(s.first_at)} to {stamp(s.last_at)}"
-        title = f"{directory}: {span} · {s.frames} frames"
-        print_table(table(COLUMNS, [_row(c) for c in s.containers], title), out, out.isatty())
+        out.write(f"history in {visible(str(directory))}: {span} · {s.frames} frames\n")
+        print_table(table(COLUMNS, [_row(c) for c in s.containers]), out, out.isatty())
     if s.events:
-        out.write("\n")
         events = [
             EventRow(stamp(e.at), e.kind, str(e.container.get("name")), event_detail(e)) for e in s.events
         ]
-        print_table(table(EVENT_COLUMNS, events, f"{len(events)} events"), out, out.isatty())
+        out.write("\n")
+        print_table(table(EVENT_COLUMNS, events), out, out.isatty())
     elif s.first_at is not None:
-        out.write(f"\nno event recorded since {stamp(s.first_at)}\n")
+        out.write("\nno event recorded\n")
