@@ -133,4 +133,3 @@ def test_the_format_1_store(tmp_path: Path) -> None:
     assert [e.detail["victim_pid"] for e in web.oom_kills] == [4243]
     assert [e.kind for e in summary.events] == ["oom_kill", "limit_changed"]
     assert summary.frames == 3 and summary.warnings == []
-
