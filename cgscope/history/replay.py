@@ -123,7 +123,7 @@ class Replay:
         return self.events[lo:hi]
 
     def position(self, frame: Frame) -> str:
-        return f"frame {self.index_of(frame) + 1} of {len(self.entries)}"
+        return f"frame {self.index_of(frame) + 1}/{len(self.entries)}"
 
     # -- sparklines --------------------------------------------------------------------------------------
 

@@ -73,7 +73,7 @@ async def test_the_header_says_replay_and_the_frames_time(recorded: tuple[Path, 
         screen = await drawn(pilot)
         assert isinstance(screen, ContainersScreen)
         text = header_text(app)
-        assert f"REPLAY {stamp(0)} (frame 1 of {FRAMES})" in text
+        assert f"REPLAY {stamp(0)} · frame 1/{FRAMES} · load" in text
         assert "every" not in text and "READ-ONLY" in text
         assert screen.table.cell(CID, "name").text == "web"
 
@@ -84,7 +84,7 @@ async def test_brackets_step_one_frame(recorded: tuple[Path, Path]) -> None:
         await drawn(pilot)
         await pilot.press("right_square_bracket")
         await at_frame(pilot, 1)
-        assert f"REPLAY {stamp(1)} (frame 2 of {FRAMES})" in header_text(app)
+        assert f"REPLAY {stamp(1)} · frame 2/{FRAMES}" in header_text(app)
         await pilot.press("left_square_bracket", "left_square_bracket")
         await at_frame(pilot, 0)
         await until(pilot, lambda: "the first frame recorded" in notes(app), "the first frame said")

@@ -61,8 +61,7 @@ def not_recorded(needs: frozenset[Need]) -> str:
         if need in needs
     )
     return (
-        f"not recorded: this view needs {what}, which `cgscope record` does not keep (the containers "
-        "view, 1, and each container's detail are recorded)"
+        f"not recorded: this view needs {what}; `cgscope record` keeps the containers (1) and their details"
     )
 
 
@@ -100,6 +99,7 @@ class DataScreen(Screen[None]):
         if self.session.replay is not None:
             notice = Label(not_recorded(self.needs()), id="not-recorded", markup=False)
             notice.display = False
+            notice.styles.width = "100%"  # wrapped to the screen: it is longer than 80 columns
             yield notice
         yield from self.compose_body()
         yield Footer(compact=True, show_command_palette=False)  # 80 columns: the change keys come first

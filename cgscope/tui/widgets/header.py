@@ -51,8 +51,11 @@ def stats_line(
     frame: Frame | None, interval: float, taken_at: float | None, replay: Replay | None = None
 ) -> str:
     """Load, memory and uptime, then how often it refreshes and when it last did; in a replay, REPLAY and
-    when the frame shown was recorded instead."""
+    when the frame shown was recorded come first, and nothing refreshes."""
     parts = []
+    if replay is not None:  # first: a narrow terminal cuts the end of the line
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(frame.taken_at)) if frame else "reading…"
+        parts.append(f"REPLAY {when}" + (f" · {replay.position(frame)}" if frame is not None else ""))
     if frame is not None:
         system = frame.system
         load = " ".join(f"{x:.2f}" for x in system.load) if system.load else UNKNOWN
@@ -60,10 +63,7 @@ def stats_line(
         memory = frame.usage.memory if frame.usage is not None else None
         parts += [f"load {load}", memory_text(memory), f"up {uptime}"]
     if replay is not None:
-        if frame is not None:
-            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(frame.taken_at))
-            parts.append(f"REPLAY {when} ({replay.position(frame)})")
-        return " · ".join(parts or ["REPLAY"])
+        return " · ".join(parts)
     parts.append(f"every {interval_text(interval)}")
     if taken_at is not None:
         parts.append(time.strftime("%H:%M:%S", time.localtime(taken_at)))
