@@ -61,6 +61,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
             interval = args.delay if args.delay is not None else DEFAULT_INTERVAL
             return run_dashboard(args.root, interval=interval, read_only=args.read_only)
+        if args.run is None:
+            return _replay(args)
         if args.delay is not None and not args.refreshes:
             print(
                 f"cgscope {args.command}: -d/--delay: {args.command} prints once; only top and the "
@@ -84,6 +86,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         sys.stderr.close()
         return 0
     return status or 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    """The dashboard on recorded frames; its frames come as recorded, at no delay of the user's."""
+    if args.delay is not None:
+        print(f"cgscope {args.command}: -d/--delay: frames show as recorded ([ and ] step)", file=sys.stderr)
+        return 2
+    from cgscope.commands.report import store_dir
+    from cgscope.tui.replay import run_replay
+
+    return run_replay(args.root, store_dir(args), args.at)
 
 
 def entrypoint() -> None:

@@ -25,6 +25,9 @@ MODULES = (
     "cgscope.commands.inspect",
     "cgscope.commands.control",
     "cgscope.commands.export",
+    "cgscope.commands.record",
+    "cgscope.commands.report",
+    "cgscope.commands.replay",
 )
 
 DELAY_MIN, DELAY_MAX = 0.1, 3600.0  # seconds between refreshes, for top and the dashboard alike
@@ -103,15 +106,15 @@ class Commands:
         self,
         name: str,
         help_text: str,
-        run: Handler,
+        run: Handler | None,
         *,
         json_output: bool = True,
         schema: str = "docs/json.md",
         writes: bool = False,
         refreshes: bool = False,
     ) -> argparse.ArgumentParser:
-        """`writes`: the command changes cgroups or processes (refused under --read-only); `refreshes`:
-        it samples more than once and takes -d."""
+        """`run` None: a dashboard the cli opens (`replay`). `writes`: the command changes cgroups or
+        processes (refused under --read-only); `refreshes`: it samples more than once and takes -d."""
         parser: argparse.ArgumentParser = self._sub.add_parser(
             name, help=help_text, description=help_text, allow_abbrev=False
         )

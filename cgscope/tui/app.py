@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from cgscope.errors import CgscopeError
 from cgscope.fs.hostroot import HostRoot
+from cgscope.history.replay import Replay
 from cgscope.render.control import undone_lines
 from cgscope.render.table import visible
 from cgscope.sampling import Frame, Need, Sampler
@@ -108,17 +109,19 @@ class CgscopeApp(App[int]):
 
     def __init__(
         self,
-        sampler: Sampler,
+        sampler: Sampler | Replay,
         *,
         interval: float = DEFAULT_INTERVAL,
         read_only: bool = False,
         why_read_only: str = "started with --read-only",
         clock: bool = True,
         controls: Controls | None = None,
+        replay: Replay | None = None,
     ) -> None:
+        """`replay`: recorded frames, `sampler` among them (cgscope/tui/replay.py)."""
         super().__init__()
         self.sampler = sampler
-        self.session = Session(sampler.host, read_only, clock)
+        self.session = Session(sampler.host, read_only, clock, replay)
         self.why_read_only = why_read_only  # said when a change key is pressed
         self.controls = controls if controls is not None else Controls(sampler.host)
         self.frame: Frame | None = None

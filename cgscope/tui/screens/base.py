@@ -51,6 +51,20 @@ CONTAINER_ACTIONS = frozenset({"limit", "freeze", "nsenter", "kill"})  # on a co
 PROCESS_ACTIONS = frozenset(
     {"limit", "move", "nsenter", "kill"}
 )  # on a user process (and freeze, inside one)
+
+
+def not_recorded(needs: frozenset[Need]) -> str:
+    """Why a replay shows nothing here: `cgscope record` keeps the containers view and the host only."""
+    what = " and ".join(
+        text
+        for need, text in ((Need.PROCESSES, "every process"), (Need.TREES, "the cgroup trees"))
+        if need in needs
+    )
+    return (
+        f"not recorded: this view needs {what}; `cgscope record` keeps the containers (1) and their details"
+    )
+
+
 FILTER_BINDING = Binding("slash", "filter", "Filter", key_display="/", tooltip="narrow the rows to a text")
 
 
@@ -79,9 +93,14 @@ class DataScreen(Screen[None]):
         return self.NEEDS
 
     def compose(self) -> ComposeResult:
-        yield HostHeader(self.host.mode, clock=self.session.clock)
+        yield HostHeader(self.host.mode, clock=self.session.clock, replay=self.session.replay)
         if self.VIEW is not None:
             yield ViewTabs(self.VIEW)
+        if self.session.replay is not None:
+            notice = Label(not_recorded(self.needs()), id="not-recorded", markup=False)
+            notice.display = False
+            notice.styles.width = "100%"  # wrapped to the screen: it is longer than 80 columns
+            yield notice
         yield from self.compose_body()
         yield Footer(compact=True, show_command_palette=False)  # 80 columns: the change keys come first
 
@@ -145,7 +164,10 @@ class DataScreen(Screen[None]):
         if not self.is_mounted:
             return
         self.query_one(HostHeader).show(frame)
-        if self.satisfied_by(frame):
+        satisfied = self.satisfied_by(frame)
+        if self.session.replay is not None:
+            self.query_one("#not-recorded", Label).display = not satisfied
+        if satisfied:
             self.drawn = frame
             self.draw(frame)
 

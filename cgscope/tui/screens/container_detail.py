@@ -179,11 +179,14 @@ class ContainerDetailScreen(DataScreen):
         self.cpu_history: deque[float] = deque(maxlen=HISTORY)
         self.memory_history: deque[float] = deque(maxlen=HISTORY)
         self.isolation_read = False
+        self.span_s: float | None = None  # a replay's sparklines span (live: refreshes by interval)
         self.last: Container | None = None  # the container as last drawn: named after it exits
 
     def needs(self) -> frozenset[Need]:
-        # The host's processes are not read in full for the containers list; a container's are.
-        return frozenset({Need.PROCESSES}) if self.key == HOST else frozenset()
+        # The host's processes are not read in full for the containers list; a container's are. A replay
+        # has none of them: the host's usage is what it shows.
+        live = self.session.replay is None
+        return frozenset({Need.PROCESSES}) if self.key == HOST and live else frozenset()
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="summary-row"):
@@ -233,7 +236,11 @@ class ContainerDetailScreen(DataScreen):
         cgroups are in every Frame), then again from the one that read its processes and /proc view."""
         if not super().complete(frame):
             return False
-        if self.key == HOST or not any(c.id == self.key for c in frame.inventory.containers):
+        if (
+            self.key == HOST
+            or self.session.replay is not None
+            or not any(c.id == self.key for c in frame.inventory.containers)
+        ):
             return True
         return frame.detail is not None and frame.detail.key == self.key
 
@@ -249,6 +256,9 @@ class ContainerDetailScreen(DataScreen):
         self.refresh_bindings()
         if event.pane.id == "isolation" and not self.isolation_read:
             self.isolation_read = True
+            if self.session.replay is not None:  # the host now is not the host recorded
+                self._show_isolation("not recorded: `cgscope inspect` tells a running container's isolation")
+                return
             self.query_one("#isolation-text", Static).update("reading…")
             self.read_isolation(self.host, self.key)
 
@@ -302,10 +312,26 @@ class ContainerDetailScreen(DataScreen):
         self.set_class(True, "-gone")
         self.refresh_bindings()
 
+    def _remember(self, frame: Frame, c: Container | None, cpu: float | None, wset: int | None) -> None:
+        """The figures of the sparklines: each refresh's, or in a replay the recorded frames' up to the
+        one shown."""
+        replay = self.session.replay
+        if replay is not None:
+            series = replay.series(c.id if c is not None else None, frame, HISTORY)
+            self.cpu_history = deque(series.cpu, maxlen=HISTORY)
+            self.memory_history = deque(series.working_set, maxlen=HISTORY)
+            self.span_s = series.span_s
+            return
+        if cpu is not None:
+            self.cpu_history.append(cpu)
+        if wset is not None:
+            self.memory_history.append(float(wset))
+
     def _trend(self, name: str, what: str, values: deque[float], scale: tuple[float, str], now: str) -> None:
         """A trend of the history on a fixed scale, 0 to `scale` (the label says what it is)."""
         self.query_one(f"#{name}-trend", Trend).show(values, *scale)
-        minutes = len(values) * self.interval / 60
+        span_s = self.span_s if self.span_s is not None else len(values) * self.interval
+        minutes = span_s / 60
         span = f", last {minutes:.1f} min" if len(values) > 1 else ""
         put(self.query_one(f"#{name}-label", Label), f"{what}: {now}{span}, on a scale of 0 to {scale[1]}")
 
@@ -318,11 +344,8 @@ class ContainerDetailScreen(DataScreen):
         state = frame.states.get(container.id) if container is not None else None
         put(self.query_one("#usage-text", Static), usage_lines(usage, state))
         cpu = usage.cpu.host_percent if usage is not None and usage.cpu is not None else None
-        if cpu is not None:
-            self.cpu_history.append(cpu)
         memory = usage.memory if usage is not None else None
-        if memory is not None:
-            self.memory_history.append(float(memory.working_set_bytes))
+        self._remember(frame, container, cpu, memory.working_set_bytes if memory is not None else None)
         now = f"{self.cpu_history[-1]:.1f} %" if cpu is not None else UNKNOWN
         self._trend("cpu", "CPU % of one CPU", self.cpu_history, cpu_scale(usage, self.cpu_history), now)
         limit = memory.limit_bytes if memory is not None else None
@@ -330,4 +353,6 @@ class ContainerDetailScreen(DataScreen):
         now = size(memory.working_set_bytes) if memory is not None else UNKNOWN
         self._trend("memory", "working set", self.memory_history, top, now)
         inside = inside_lines(view) if container is not None else "the host: its own /proc"
+        if self.session.replay is not None and container is not None:
+            inside = "as seen inside: not recorded"
         put(self.query_one("#inside-text", Static), inside)

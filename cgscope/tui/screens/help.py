@@ -27,6 +27,7 @@ SECTIONS: tuple[tuple[str, set[str]], ...] = (
     ("Panes of the detail", {"pane"}),
     ("Views", {"switch_mode", "app.pop_screen", "toggle_tree", "toggle_kernel"}),
     ("Refresh", {"interval", "refresh_now"}),
+    ("Replay", {"step", "event", "goto"}),
     ("Moving around", set()),
     ("cgscope", {"help", "quit", "command_palette"}),
 )

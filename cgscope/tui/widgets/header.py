@@ -11,6 +11,7 @@ from textual.widget import Widget
 from textual.widgets import Label
 
 from cgscope.errors import CgscopeError
+from cgscope.history.replay import Replay
 from cgscope.model.derive import MemoryUsage
 from cgscope.render.columns import UNKNOWN
 from cgscope.render.table import visible
@@ -47,14 +48,23 @@ def memory_text(memory: MemoryUsage | None) -> str:
     return f"mem (wset) {size(memory.working_set_bytes)}/{size(memory.limit_bytes)}"
 
 
-def stats_line(frame: Frame | None, interval: float, taken_at: float | None) -> str:
+def stats_line(
+    frame: Frame | None, interval: float, taken_at: float | None, replay: Replay | None = None
+) -> str:
+    """Load, memory and uptime, then how often it refreshes and when it last did; in a replay, REPLAY and
+    when the frame shown was recorded come first, and nothing refreshes."""
     parts = []
+    if replay is not None:  # first: a narrow terminal cuts the end of the line
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(frame.taken_at)) if frame else "reading…"
+        parts.append(f"REPLAY {when}" + (f" · {replay.position(frame)}" if frame is not None else ""))
     if frame is not None:
         system = frame.system
         load = " ".join(f"{x:.2f}" for x in system.load) if system.load else UNKNOWN
         uptime = human_uptime(system.uptime_s) if system.uptime_s is not None else UNKNOWN
         memory = frame.usage.memory if frame.usage is not None else None
         parts += [f"load {load}", memory_text(memory), f"up {uptime}"]
+    if replay is not None:
+        return " · ".join(parts)
     parts.append(f"every {interval_text(interval)}")
     if taken_at is not None:
         parts.append(time.strftime("%H:%M:%S", time.localtime(taken_at)))
@@ -77,16 +87,18 @@ class HostHeader(Widget):
     """Two lines: the host (and a READ-ONLY mark), then load, memory, uptime and the refresh interval;
     a third, while refreshes fail, says why (failure_line).
 
-    `clock` adds the time of the last refresh; tests leave it out so screenshots do not change.
+    `clock` adds the time of the last refresh; tests leave it out so screenshots do not change. A replay
+    (`replay`) shows the recorded frame's time, whatever `clock` says: it is the data, not the clock.
     """
 
     read_only: reactive[bool] = reactive(False)
     interval: reactive[float] = reactive(2.0)
 
-    def __init__(self, mode: str, *, clock: bool = True) -> None:
+    def __init__(self, mode: str, *, clock: bool = True, replay: Replay | None = None) -> None:
         super().__init__()
         self.mode = mode
         self.clock = clock
+        self.replay = replay
         self.frame: Frame | None = None
 
     def compose(self) -> ComposeResult:
@@ -94,7 +106,7 @@ class HostHeader(Widget):
             yield Label("cgscope", id="brand")
             yield Label(host_line(None, self.mode), id="host", markup=False)
             yield Label("READ-ONLY", id="read-only")
-        yield Label(stats_line(None, self.interval, None), id="stats", markup=False)
+        yield Label(stats_line(None, self.interval, None, self.replay), id="stats", markup=False)
         yield Label("", id="failure", markup=False)
 
     def show_failure(self, line: str | None) -> None:
@@ -118,4 +130,4 @@ class HostHeader(Widget):
     def _update_stats(self) -> None:
         frame = self.frame
         taken = frame.taken_at if frame is not None and self.clock else None
-        put(self.query_one("#stats", Label), stats_line(frame, self.interval, taken))
+        put(self.query_one("#stats", Label), stats_line(frame, self.interval, taken, self.replay))

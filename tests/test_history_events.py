@@ -1,0 +1,141 @@
+"""Events between two frames of the fixture hosts (hosts/counters.py), with OOM victims from a kernel log
+as /dev/kmsg gives it (hosts/kmsg_oom.txt: records "PRIO,SEQ,USEC,FLAGS;message", continuation lines
+indented, as Documentation/ABI/testing/dev-kmsg shows them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fakehost import FakeHost
+from helpers import files
+from hosts.counters import CID, V1_CG, V2_CG, hybrid_host, v2_host, with_host_files
+
+from cgscope.errors import CgscopeError
+from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.kmsg import Kill, parse_kills, record_text
+from cgscope.history.events import Detector, Event
+from cgscope.sampling import Sampler
+from cgscope.sampling.frame import Frame
+
+KMSG = Path(__file__).parent / "hosts" / "kmsg_oom.txt"
+
+
+def kmsg_records() -> list[bytes]:
+    """The fixture's records, each as one read(2) of /dev/kmsg returns it."""
+    records: list[bytes] = []
+    for line in KMSG.read_bytes().splitlines(keepends=True):
+        if line.startswith(b" ") and records:
+            records[-1] += line
+        else:
+            records.append(line)
+    return records
+
+
+class FixtureLog:
+    """The kernel log of the fixture, told a few records at a time."""
+
+    def __init__(self) -> None:
+        self.error: str | None = None
+        self.pending: list[bytes] = []
+
+    def log(self, first: int, last: int) -> None:
+        self.pending += kmsg_records()[first:last]
+
+    def messages(self) -> list[str]:
+        found, self.pending = [record_text(r) for r in self.pending], []
+        return found
+
+
+def cg(h: FakeHost, key: str, cgroup: str) -> Path:
+    d = h.cgroup_dir(key, cgroup)
+    assert d is not None
+    return d
+
+
+def test_the_log_tells_each_victim_with_its_memcg() -> None:
+    kills = parse_kills([record_text(r) for r in kmsg_records()])
+    assert kills == [
+        Kill(4243, "nginx", V2_CG),
+        Kill(777, "chrome", "/user.slice/user-1000.slice/session-3.scope"),
+        Kill(4250, "a,b (c)", f"{V1_CG}/worker"),
+    ]
+
+
+def test_oom_kill_limit_throttling_and_pressure_on_v2(tmp_path: Path) -> None:
+    h = v2_host(tmp_path)
+    sampler, log = Sampler(HostRoot.at(h.root)), FixtureLog()
+    detector = Detector(log)
+    first = sampler.sample(())
+    assert detector.step(None, first) == []
+    top = cg(h, "unified", V2_CG)
+    files(
+        top,
+        cpu__stat="usage_usec 5500000\nuser_usec 4400000\nsystem_usec 1100000\n"
+        "nr_periods 200\nnr_throttled 170\nthrottled_usec 9000000\n",
+        cpu__max="50000 100000\n",
+        memory__events="low 0\nhigh 0\nmax 14\noom 2\noom_kill 2\noom_group_kill 0\n",
+        memory__pressure="some avg10=25.00 avg60=3.00 avg300=1.00 total=99999\n"
+        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+    )
+    log.log(0, 7)  # the container's kill and the host's
+    second = sampler.sample(())
+    events = detector.step(first, second)
+    ref = {"id": CID, "name": "web", "runtime": "docker", "init_pid": 4242}
+    at = second.taken_at
+    assert events == [
+        Event(at, "oom_kill", ref, {"victim_pid": 4243, "victim_comm": "nginx"}),
+        Event(at, "limit_changed", ref, {"file": "cpu.max", "old": 0.2, "new": 0.5}),
+        Event(at, "throttled", ref, {"percent": 80.0}),
+        Event(at, "memory_pressure", ref, {"some_avg10": 25.0}),
+    ]
+    third = sampler.sample(())  # still above the thresholds: not told again
+    assert detector.step(second, third) == []
+
+
+def test_a_victim_logged_after_its_counter_moved_is_matched_a_frame_later(tmp_path: Path) -> None:
+    h = hybrid_host(tmp_path)
+    sampler, log = Sampler(HostRoot.at(h.root)), FixtureLog()
+    detector = Detector(log)
+    first = sampler.sample(())
+    detector.step(None, first)
+    files(cg(h, "memory", V1_CG), memory__oom_control="oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
+    second = sampler.sample(())
+    assert detector.step(first, second) == []  # counted, not yet logged
+    log.log(7, 9)
+    third = sampler.sample(())
+    [event] = detector.step(second, third)
+    assert (event.kind, event.detail) == ("oom_kill", {"victim_pid": 4250, "victim_comm": "a,b (c)"})
+    assert event.container["name"] == "web" and event.at == third.taken_at
+
+
+def test_without_the_log_a_kill_is_told_with_its_victim_unknown(tmp_path: Path) -> None:
+    h = hybrid_host(tmp_path)
+    sampler = Sampler(HostRoot.at(h.root))
+    detector = Detector(None)
+    first = sampler.sample(())
+    files(cg(h, "memory", V1_CG), memory__oom_control="oom_kill_disable 0\nunder_oom 0\noom_kill 3\n")
+    files(cg(h, "pids", V1_CG), pids__max="128\n")
+    events = detector.step(first, sampler.sample(()))
+    assert [(e.kind, e.detail) for e in events] == [
+        *[("oom_kill", {"victim_pid": None, "victim_comm": None})] * 3,
+        ("limit_changed", {"file": "pids.max", "old": 64, "new": 128}),
+    ]
+
+
+def test_started_and_exited(tmp_path: Path) -> None:
+    with_one = Sampler(HostRoot.at(v2_host(tmp_path / "a").root)).sample(())
+    bare = with_host_files(FakeHost(tmp_path / "b", "v2"))
+    bare.add_process(1, "systemd", ["/sbin/init"], ppid=0, cgroup="/init.scope", start_ticks=1)
+    without: Frame = Sampler(HostRoot.at(bare.root)).sample(())
+    ref = {"id": CID, "name": "web", "runtime": "docker", "init_pid": 4242}
+    assert Detector().step(with_one, without) == [Event(without.taken_at, "exited", ref)]
+    assert Detector().step(without, with_one) == [Event(with_one.taken_at, "started", ref)]
+
+
+def test_events_round_trip_and_garbage_is_one_line() -> None:
+    event = Event(1.5, "oom_kill", {"id": "x", "name": "n\udcff", "runtime": "bare", "init_pid": 1}, {"a": 1})
+    assert Event.from_json(event.to_json()) == event
+    for garbage in (b"", b"[]", b'{"at": 1}', b"\xff", b'{"at":1,"kind":"x","container":{},"detail":{}}'):
+        with pytest.raises(CgscopeError):
+            Event.from_json(garbage)
