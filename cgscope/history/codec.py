@@ -17,7 +17,8 @@ dataclasses, so a change of a dataclass never changes what is on disk unnoticed:
     usage: {"dt": interval | null, "c": [host_percent, quota_cpus, cpuset, throttled_percent,
      throttled_seconds] | null, "m": [usage, working_set, anon, file, swap, limit, oom_kills] | null,
      "p": [current, max] | null, "io": [read B/s, write B/s, read ops/s, write ops/s] | null,
-     "psi": {kind: [some avg10, avg60, avg300, total_us (, full's four)]}}
+     "psi": {kind: [some avg10, avg60, avg300, total_us (, full's four)]},
+     optional: "src": "processes" where the figures are the container's processes' (model/member_usage)}
 
 Pid lists are sorted and written as differences (the first pid, then each step), which compresses
 well. What follows from other figures is not stored but derived again as model/derive.py derives it:
@@ -128,7 +129,7 @@ def _container(c: Container, frame: Frame) -> dict[str, object]:
 
 def _usage(u: Usage) -> dict[str, object]:
     c, m, p, io = u.cpu, u.memory, u.pids, u.io
-    return {
+    out: dict[str, object] = {
         "dt": _sec(u.interval),
         "c": _cpu(c) if c is not None else None,
         "m": _memory(m) if m is not None else None,
@@ -136,6 +137,9 @@ def _usage(u: Usage) -> dict[str, object]:
         "io": None if io is None else [_pct(x) for x in _io(io)],
         "psi": {kind: _pressure(psi) for kind, psi in u.pressure.items()},
     }
+    if u.source != "cgroup":
+        out["src"] = u.source
+    return out
 
 
 def _cpu(c: CpuUsage) -> list[object]:
@@ -334,7 +338,10 @@ def decode_usage(d: Mapping[str, Any]) -> Usage:
     if (rates := d.get("io")) is not None:
         io = IoUsage(*numbers(rates, "io", 4))
     pressure = {text(k, "psi"): _decode_pressure(v) for k, v in obj(d.get("psi", {}), "psi").items()}
-    return Usage(opt_number(d.get("dt"), "dt"), cpu, memory, tasks, io, pressure)
+    source = d.get("src", "cgroup")
+    if source not in ("cgroup", "processes"):
+        bad(f"src: {source!r} is not a source")
+    return Usage(opt_number(d.get("dt"), "dt"), cpu, memory, tasks, io, pressure, source)
 
 
 def _decode_pressure(value: object) -> Pressure:
