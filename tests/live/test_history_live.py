@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from cgscope.tui.screens.containers import ContainersScreen
 
 from .containers import bare_container
 from .recorder import recording
-from .test_record_live import HOG, VICTIM
+from .test_record_live import VICTIM, run_hog
 from .usage import BUSY_LOOP, MIB, controller_dir, set_memory_limit, set_quota
 
 
@@ -41,13 +39,12 @@ def record_a_busy_container(store: Path, state: Path) -> tuple[str, float, float
             busy_from = time.time() + 1.0
             time.sleep(6)
             busy_until = time.time()
-            hog = subprocess.Popen([sys.executable, "-c", HOG, *map(str, bc.cgroup.procs_files())])
-            assert hog.wait(30) == -9
+            victim = run_hog(bc)
             time.sleep(2)
             cid = f"pid-{bc.namespaces['pid']}"
         time.sleep(2)
         assert rec.stop() == 0
-    return cid, busy_from, busy_until, hog.pid
+    return cid, busy_from, busy_until, victim
 
 
 async def test_report_and_replay_tell_what_happened(tmp_path: Path) -> None:

@@ -13,20 +13,37 @@ from cgscope.history.codec import decode
 from cgscope.history.events import Event
 from cgscope.history.store import read
 
-from .containers import bare_container
+from .containers import BareContainer, bare_container, kill_and_reap
 from .recorder import recording
 from .usage import BUSY_LOOP, MIB, controller_dir, set_memory_limit, set_quota
 
 VICTIM = "cgscope-hog"
-# Joins the cgroup (the cgroup.procs files are its arguments), names itself, then writes 256 MiB.
+# Joins the cgroup (the cgroup.procs files are its arguments), names itself, says its host pid (the
+# host's /proc: only the pid namespace is the container's), then writes 256 MiB.
 HOG = f"""
-import ctypes, sys, time
+import ctypes, os, sys, time
 for f in sys.argv[1:]:
     open(f, "w").write("0")
+print(os.readlink("/proc/self"), flush=True)
 ctypes.CDLL(None).prctl(15, b"{VICTIM}", 0, 0, 0)  # PR_SET_NAME: its comm
 time.sleep(0.5)
 chunks = [b"x" * (16 << 20) for _ in range(16)]
 """
+
+
+def run_hog(bc: BareContainer) -> int:
+    """Run HOG as one of the container's processes (in its pid namespace, so that its cgroup holds none
+    but the container's) until the OOM killer ends it; its host pid."""
+    argv = ["nsenter", "-t", str(bc.init_pid), "-p", "--", sys.executable, "-c", HOG]
+    hog = subprocess.Popen([*argv, *map(str, bc.cgroup.procs_files())], stdout=subprocess.PIPE)
+    with hog:
+        try:
+            assert hog.stdout is not None
+            victim = int(hog.stdout.readline())
+            assert hog.wait(30) == -9  # SIGKILL: the OOM killer's (nsenter ends as its child did)
+        finally:
+            kill_and_reap(hog)
+    return victim
 
 
 def test_cpu_an_oom_kill_and_its_victim_and_the_exit_are_recorded(tmp_path: Path) -> None:
@@ -42,8 +59,7 @@ def test_cpu_an_oom_kill_and_its_victim_and_the_exit_are_recorded(tmp_path: Path
             busy_from = time.time() + 1.0
             time.sleep(8)
             busy_until = time.time()
-            hog = subprocess.Popen([sys.executable, "-c", HOG, *map(str, bc.cgroup.procs_files())])
-            assert hog.wait(30) == -9  # SIGKILL: the OOM killer's
+            victim = run_hog(bc)
             time.sleep(2)
             cid = f"pid-{bc.namespaces['pid']}"
         time.sleep(2)
@@ -62,5 +78,5 @@ def test_cpu_an_oom_kill_and_its_victim_and_the_exit_are_recorded(tmp_path: Path
     assert 15 <= sum(percents) / len(percents) <= 25, percents
     events = [Event.from_json(e.payload) for e in reading.entries if e.kind == "event"]
     mine = [(e.kind, e.detail) for e in events if e.container["id"] == cid]
-    assert ("oom_kill", {"victim_pid": hog.pid, "victim_comm": VICTIM}) in mine, mine
+    assert ("oom_kill", {"victim_pid": victim, "victim_comm": VICTIM}) in mine, mine
     assert mine[-1] == ("exited", {}), mine
