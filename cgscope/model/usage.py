@@ -76,6 +76,7 @@ class Sampler:
         self.online = system.read_online(host)
         self._limits: dict[tuple[Path, str], object] = {}
         self._limits_read_at = -float("inf")  # time.monotonic() when _limits began to fill
+        self._io_read: dict[Path, Mapping[Device, IoDevice] | None] = {}  # this round's, by directory
         self._cpu_lines: frozenset[int] = frozenset()
         self._tasks_limit: tuple[int, int] | None = None  # (round read, the limit)
         self._round = 0
@@ -85,6 +86,7 @@ class Sampler:
         if now - self._limits_read_at >= self.limits_seconds:
             self._limits.clear()
             self._limits_read_at = now
+        self._io_read.clear()
         self._round += 1
 
     def _once(self, directory: Path, what: str, read: Callable[[Path], T]) -> T:
@@ -121,10 +123,19 @@ class Sampler:
             quota,
             self._memory(dirs.memory),
             self._pids(dirs.pids),
-            cgroup_io.read_io(dirs.io.directory, dirs.io.version) if dirs.io and self.io else None,
+            self._io(dirs.io),
             read_pressure(dirs.unified) if dirs.unified is not None else {},
             identity,
         )
+
+    def _io(self, where: Located | None) -> Mapping[Device, IoDevice] | None:
+        """A directory's I/O, read once per round: on v1, containers that never joined a blkio cgroup
+        (bare ones, most often) all count in that hierarchy's root, one read for all of them."""
+        if where is None or not self.io:
+            return None
+        if where.directory not in self._io_read:
+            self._io_read[where.directory] = cgroup_io.read_io(where.directory, where.version)
+        return self._io_read[where.directory]
 
     def _cpuset(self, where: Located | None) -> tuple[int, ...]:
         """The effective cpuset: a v2 cgroup without +cpuset has its nearest ancestor's; the host's
