@@ -15,10 +15,13 @@ from helpers import cli, files
 from hosts.counters import CID, MIB, V1_CG, V2_CG, hybrid_host, v2_host
 
 from cgscope.cli import main
+from cgscope.fs.files import counting_opens
 from cgscope.fs.hostroot import HostRoot
+from cgscope.model.cgdirs import locate
 from cgscope.model.containers import group_containers
 from cgscope.model.derive import Usage, derive
 from cgscope.model.usage import Overview
+from cgscope.model.usage import Sampler as CgroupSampler
 from cgscope.render.top import cpu_json
 from cgscope.sampling import Sampler
 
@@ -287,3 +290,24 @@ def test_a_bare_container_in_a_shared_cgroup_is_marked(
     assert rows["web"]["shared_cgroup"] is False
     assert "sh*" in cli(h, "top", "-d", "0.1")
     assert "shares its cgroup with other processes" in capsys.readouterr().err
+
+
+def test_containers_counting_in_one_blkio_cgroup_share_one_read(tmp_path: Path) -> None:
+    """Bare containers that never joined a blkio cgroup all count in the hierarchy's root."""
+    h = hybrid_host(tmp_path)
+    root = h.cgroup_dir("blkio", "/")
+    assert root is not None
+    files(
+        root,
+        blkio__throttle__io_service_bytes_recursive="8:0 Read 4096\n8:0 Write 0\nTotal 4096\n",
+        blkio__throttle__io_serviced_recursive="8:0 Read 1\n8:0 Write 0\nTotal 1\n",
+    )
+    host = HostRoot.at(h.root)
+    sampler = CgroupSampler(host)
+    a, b = locate(host, {"blkio": "/", "memory": V1_CG, "pids": V1_CG}), locate(host, {"blkio": "/"})
+    for _ in range(2):
+        sampler.new_round()
+        with counting_opens() as opens:
+            first, second = sampler.cgroup(a), sampler.cgroup(b)
+        assert first.io == second.io and first.io is not None
+        assert opens.files[os.fspath(root / "blkio.throttle.io_service_bytes_recursive")] == 1

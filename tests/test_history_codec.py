@@ -194,3 +194,6 @@ def test_rates_and_derived_shares_come_back(tmp_path: Path) -> None:
     assert was.cpu is not None and now.cpu is not None and now.cpu.limit_cpus == was.cpu.limit_cpus
     assert now.cpu.limit_percent == was.cpu.limit_percent and now.cpu.cpuset == was.cpu.cpuset
     assert now.memory == was.memory and now.pids == was.pids and now.pressure == was.pressure
+    assert was.io is not None and now.io is not None
+    assert now.io.read_bytes_per_s == round(was.io.read_bytes_per_s)  # to the byte, as the JSON gives it
+    assert now.io.read_ops_per_s == round(was.io.read_ops_per_s, 2)

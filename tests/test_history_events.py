@@ -123,6 +123,22 @@ def test_without_the_log_a_kill_is_told_with_its_victim_unknown(tmp_path: Path) 
     ]
 
 
+def test_kept_limits_tell_a_change_once_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    h = hybrid_host(tmp_path)
+    now = [100.0]
+    monkeypatch.setattr("cgscope.model.usage.time.monotonic", lambda: now[0])
+    sampler = Sampler(HostRoot.at(h.root), limits_seconds=30)
+    first = sampler.sample(())
+    files(cg(h, "pids", V1_CG), pids__max="128\n")
+    now[0] += 10
+    second = sampler.sample(())  # the limits as read 10 s ago
+    assert Detector(None).step(first, second) == []
+    now[0] += 20
+    third = sampler.sample(())
+    [event] = Detector(None).step(second, third)
+    assert (event.kind, event.detail) == ("limit_changed", {"file": "pids.max", "old": 64, "new": 128})
+
+
 def test_started_and_exited(tmp_path: Path) -> None:
     with_one = Sampler(HostRoot.at(v2_host(tmp_path / "a").root)).sample(())
     bare = with_host_files(FakeHost(tmp_path / "b", "v2"))

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 DEFAULT_INTERVAL = 5.0
 DEFAULT_RETAIN = "7d"
 DEFAULT_MAX_SIZE = "1G"
+# The containers' limits (cpuset, CFS quota, memory.max, pids.max) are read again at most this often,
+# not every frame: a few files a container fewer on most frames; a limit_changed is told within it.
+LIMITS_SECONDS = 30.0
 _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"([0-9]{1,9}(?:\.[0-9]{1,6})?)\s*(s|min|m|h|d|w)?")
 
@@ -126,7 +129,7 @@ class Recorder:
         from cgscope.history.events import Detector
         from cgscope.sampling.sampler import Sampler
 
-        self.sampler, self.writer, self.quiet = Sampler(host), writer, quiet
+        self.sampler, self.writer, self.quiet = Sampler(host, LIMITS_SECONDS), writer, quiet
         log = KernelLog()
         if log.error is not None and not quiet:
             self.say(f"the victims of OOM kills will be unknown: {log.error}")

@@ -16,16 +16,17 @@ dataclasses, so a change of a dataclass never changes what is on disk unnoticed:
      "u": usage, "x": 1 when its cgroup is shared (its counters are not its alone)}
     usage: {"dt": interval | null, "c": [host_percent, quota_cpus, cpuset, throttled_percent,
      throttled_seconds] | null, "m": [usage, working_set, anon, file, swap, limit, oom_kills] | null,
-     "p": [current, max] | null, "io": [read B/s, write B/s, read ops/s, write ops/s] | null,
+     "p": [current, max] | null, "io": [read B/s, write B/s (whole bytes), read ops/s, write ops/s] | null,
      "psi": {kind: [some avg10, avg60, avg300, total_us (, full's four)]},
      optional: "src": "processes" where the figures are the container's processes' (model/member_usage)}
 
 Pid lists are sorted and written as differences (the first pid, then each step), which compresses
 well. What follows from other figures is not stored but derived again as model/derive.py derives it:
 the CPU allowance and the shares of the limits. Rates and percentages are kept to 0.01 (ten times
-finer than any table shows), seconds to the millisecond: digits beyond those would cost most of a
-compressed frame. Strings are written with ensure_ascii, so a name holding bytes that are not UTF-8
-(decoded with surrogateescape, as os.fsdecode does) survives as the same str.
+finer than any table shows), bytes per second to the byte (as the JSON output gives them), seconds to
+the millisecond: digits beyond those would cost most of a compressed frame. Strings are written with
+ensure_ascii, so a name holding bytes that are not UTF-8 (decoded with surrogateescape, as os.fsdecode
+does) survives as the same str.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def _usage(u: Usage) -> dict[str, object]:
         "c": _cpu(c) if c is not None else None,
         "m": _memory(m) if m is not None else None,
         "p": None if p is None else [p.current, p.max],
-        "io": None if io is None else [_pct(x) for x in _io(io)],
+        "io": None if io is None else _io(io),
         "psi": {kind: _pressure(psi) for kind, psi in u.pressure.items()},
     }
     if u.source != "cgroup":
@@ -156,8 +157,9 @@ def _memory(m: MemoryUsage) -> list[int | None]:
     ]  # fmt: skip
 
 
-def _io(io: IoUsage) -> tuple[float, float, float, float]:
-    return (io.read_bytes_per_s, io.write_bytes_per_s, io.read_ops_per_s, io.write_ops_per_s)
+def _io(io: IoUsage) -> list[float | None]:
+    return [round(io.read_bytes_per_s), round(io.write_bytes_per_s), _pct(io.read_ops_per_s),
+            _pct(io.write_ops_per_s)]  # fmt: skip
 
 
 def _pressure(psi: Pressure) -> list[float | int]:

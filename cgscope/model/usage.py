@@ -60,20 +60,33 @@ class Sampler:
 
     A consumer that shows less says what it leaves out: `limits=False` reads no cpuset, CFS quota,
     memory or pids limit (a sample's cpus are (), its quota and limits None: the caller reads them, as
-    the exporter does, kept for seconds), `io=False` no blkio/io.stat and no /proc/diskstats."""
+    the exporter does, kept for seconds), `io=False` no blkio/io.stat and no /proc/diskstats.
+    `limits_seconds`: the limits (cpuset, CFS quota, v2 memory.max and swap.max, pids.max) are read
+    again once they are that old rather than every round — they change when someone writes them, the
+    counters all the time; a change then shows within that time. v1's memory limits come with
+    memory.stat, read every round."""
 
-    def __init__(self, host: HostRoot, limits: bool = True, io: bool = True) -> None:
+    def __init__(
+        self, host: HostRoot, limits: bool = True, io: bool = True, limits_seconds: float = 0.0
+    ) -> None:
         self.host = host
         self.limits, self.io = limits, io
+        self.limits_seconds = limits_seconds
         self.ticks = procfs.clock_ticks()
         self.online = system.read_online(host)
         self._limits: dict[tuple[Path, str], object] = {}
+        self._limits_read_at = -float("inf")  # time.monotonic() when _limits began to fill
+        self._io_read: dict[Path, Mapping[Device, IoDevice] | None] = {}  # this round's, by directory
         self._cpu_lines: frozenset[int] = frozenset()
         self._tasks_limit: tuple[int, int] | None = None  # (round read, the limit)
         self._round = 0
 
     def new_round(self) -> None:
-        self._limits.clear()
+        now = time.monotonic()
+        if now - self._limits_read_at >= self.limits_seconds:
+            self._limits.clear()
+            self._limits_read_at = now
+        self._io_read.clear()
         self._round += 1
 
     def _once(self, directory: Path, what: str, read: Callable[[Path], T]) -> T:
@@ -110,10 +123,19 @@ class Sampler:
             quota,
             self._memory(dirs.memory),
             self._pids(dirs.pids),
-            cgroup_io.read_io(dirs.io.directory, dirs.io.version) if dirs.io and self.io else None,
+            self._io(dirs.io),
             read_pressure(dirs.unified) if dirs.unified is not None else {},
             identity,
         )
+
+    def _io(self, where: Located | None) -> Mapping[Device, IoDevice] | None:
+        """A directory's I/O, read once per round: on v1, containers that never joined a blkio cgroup
+        (bare ones, most often) all count in that hierarchy's root, one read for all of them."""
+        if where is None or not self.io:
+            return None
+        if where.directory not in self._io_read:
+            self._io_read[where.directory] = cgroup_io.read_io(where.directory, where.version)
+        return self._io_read[where.directory]
 
     def _cpuset(self, where: Located | None) -> tuple[int, ...]:
         """The effective cpuset: a v2 cgroup without +cpuset has its nearest ancestor's; the host's

@@ -35,15 +35,26 @@ from cgscope.model.process import Process
 from cgscope.model.runtimes import KeptStates
 from cgscope.model.state import container_states
 from cgscope.model.tree import read_tree
-from cgscope.model.usage import Overview, OverviewSample, ProcessSample, ProcessSampler, ViewInputs, read_view
+from cgscope.model.usage import (
+    Overview,
+    OverviewSample,
+    ProcessSample,
+    ProcessSampler,
+    ViewInputs,
+    read_view,
+)
+from cgscope.model.usage import Sampler as CgroupSampler
 from cgscope.sampling.frame import Detail, Frame, Need
 
 
 class Sampler:
-    """Reads a Frame; keeps one Collector alive so what never changes per process is read once."""
+    """Reads a Frame; keeps one Collector alive so what never changes per process is read once.
+    `limits_seconds`: the containers' limits are read again once that old (model/usage.Sampler), not
+    every refresh."""
 
-    def __init__(self, host: HostRoot) -> None:
+    def __init__(self, host: HostRoot, limits_seconds: float = 0.0) -> None:
         self.host = host
+        self.limits_seconds = limits_seconds
         self.collector = Collector(host)
         self.overview: Overview | None = None  # made at the first refresh (it reads the online CPUs)
         self._last: OverviewSample | None = None
@@ -128,7 +139,8 @@ class Sampler:
         """Usage against limits since the last refresh (the first has levels, no rates yet)."""
         try:
             if self.overview is None:
-                self.overview = Overview(self.host, self.collector)
+                sampler = CgroupSampler(self.host, limits_seconds=self.limits_seconds)
+                self.overview = Overview(self.host, self.collector, sampler)
             cur = self.members.apply(self.overview.sample(figures, inventory))
         except (ProcessGone, AccessDenied):  # a captured tree without the host's counters: unknown
             return None, {}  # (a malformed file is no such case: the refresh fails and says which)
