@@ -20,7 +20,7 @@ from textual.widgets import Input, Label
 from cgscope.cli import main
 from cgscope.fs.hostroot import HostRoot
 from cgscope.history.replay import Replay
-from cgscope.history.store import read
+from cgscope.history.store import index
 from cgscope.tui.replay import ReplayApp
 from cgscope.tui.screens.container_detail import ContainerDetailScreen
 from cgscope.tui.screens.containers import ContainersScreen
@@ -40,7 +40,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def replay_of(recorded: tuple[Path, Path]) -> Replay:
     store, root = recorded
-    return Replay(HostRoot.at(root), read(store))
+    return Replay(HostRoot.at(root), index(store))
 
 
 def stamp(i: int) -> str:
