@@ -1,8 +1,8 @@
 """What happened to each container over a stretch of history (`cgscope report`): its peak and mean CPU
 against its allowance, its peak working set against its memory limit, the time it spent throttled, its
 OOM kills with their victims, and every event recorded. Each frame's figures are read without its
-inventory (history/figures.py), and where the store rolled a minute of frames up (history/rollup.py), the
-rollup is read instead of those frames."""
+inventory (history/figures.py), and where the store rolled a minute or an hour of frames up
+(history/rollup.py), the rollup is read instead of those frames."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ too) and leaves its pid in `recorder.pid` for the one it refuses. An entry is on
 opened for it and closed after: a kill -9 loses at most the entry being written, and no file stays
 open for writing between entries (a full or read-only filesystem can be freed or remounted meanwhile).
 Old history goes by whole shards, oldest first (--retain, --max-size): nothing written is rewritten.
-Beside each shard, its rollup file (ROLLUPS) holds the per-minute rollups of its frames (history/rollup.py),
-which a reader of a store without them, or of an older cgscope, never opens.
+Beside each shard, its rollup file (ROLLUPS) holds the rollups of its frames' minutes and hour
+(history/rollup.py), which a cgscope that knows no rollups never opens.
 """
 
 from __future__ import annotations
