@@ -35,12 +35,15 @@ def test_every_committed_entry_survives_kill_9_at_random_moments(tmp_path: Path)
         proc = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
         )
+        assert proc.stdout is not None
         try:
-            assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+            assert proc.stdout.readline() == "ready\n"
             time.sleep(rng.uniform(0.0, 0.05))
         finally:
             proc.kill()
-            out, _ = proc.communicate(timeout=10)
+            out = proc.stdout.read()  # from the stream readline() read ahead into: communicate() would not
+            proc.stdout.close()
+            proc.wait(timeout=10)
         committed += [float(line) for line in out.splitlines()]
         reading = read(tmp_path)
         stored = [e.at for e in reading.entries]
