@@ -130,6 +130,11 @@ def main() -> None:
         spark_s = clock(lambda: replay.series(None, replay.frame(len(replay) - 1)))  # the host's detail
         timed("replay: a detail's 300-frame sparklines", spark_s, None)
 
+        payloads = [e.payload for e in store.read(hour).entries]
+        roller = rollup.Roller()  # what the store adds to each frame the recorder appends
+        roll_s = clock(lambda: [roller.add(T0 + 5 * i, p) for i, p in enumerate(payloads)])
+        print(f"rolling the frames up as the store does: {roll_s / len(payloads) * 1000:.2f} ms a frame")
+
 
 if __name__ == "__main__":
     main()
