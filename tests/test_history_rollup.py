@@ -18,6 +18,7 @@ from cgscope.history import report, shard
 from cgscope.history.codec import encode
 from cgscope.history.events import Event
 from cgscope.history.report import Summary, summarize
+from cgscope.history.rollup import Roller, decode
 from cgscope.history.store import HOUR, Entry, Writer, index, read, rollups_of, shards
 from cgscope.sampling import Frame, Sampler
 
@@ -136,11 +137,12 @@ def test_a_rollup_whose_frames_changed_is_not_used(sampled: list[Frame], tmp_pat
 
 
 def test_a_clock_stepped_back_never_sums_frames_out_of_order(sampled: list[Frame], tmp_path: Path) -> None:
-    ats = [at(i) for i in range(40)]
-    ats[20:] = [t - 30 for t in ats[20:]]  # back 30 s: two frames of the same seconds, out of order
-    write(tmp_path, sampled, ats=ats)
-    with_rollups, by_frames = both(tmp_path)
-    assert with_rollups == by_frames and with_rollups.frames == 40
+    for back in (30, 150):  # within a minute, and to an earlier minute
+        ats = [at(i) for i in range(60)]
+        ats[30:] = [t - back for t in ats[30:]]  # frames of the same seconds twice, out of order
+        write(tmp_path / str(back), sampled, ats=ats)
+        with_rollups, by_frames = both(tmp_path / str(back))
+        assert with_rollups == by_frames and with_rollups.frames == 60
 
 
 def test_rollups_go_with_their_shards_and_readers_never_see_them(
@@ -162,3 +164,12 @@ def test_a_format_1_store_has_no_rollups_and_reads_by_frames() -> None:
     with_rollups, by_frames = both(GOLDEN)
     assert with_rollups == by_frames and with_rollups.frames == 3
     assert index(GOLDEN, rollups=True).rollups == []
+
+
+def test_an_hour_whose_clock_went_back_is_not_rolled_up(sampled: list[Frame]) -> None:
+    roller, payload = Roller(), encode(sampled[0])
+    for t in (ONE + 100, ONE + 130, ONE + 70):  # back to the minute before
+        assert [decode(p).span for _, p in roller.due(t)] in ([], [(ONE + 100,) * 2], [(ONE + 130,) * 2])
+        roller.add(t, payload)
+    spans = [decode(p).span for _, p in roller.take()]
+    assert spans == [(ONE + 70, ONE + 70)]  # the last minute; no hour

@@ -266,9 +266,12 @@ class Roller:
         self._hour.broken |= broken
         if minute is None:
             return []
-        if self._hour.rollup is None:
-            self._hour.rollup = Rollup(minute.span, minute.taken, 0, {})
-        self._hour.rollup.merge(minute)
+        hour = self._hour.rollup
+        if hour is None:
+            hour = self._hour.rollup = Rollup(minute.span, minute.taken, 0, {})
+        elif minute.span[0] < hour.span[1]:  # the clock went back to an earlier minute
+            self._hour.broken = True
+        hour.merge(minute)
         return [minute]
 
     def add(self, at: float, payload: bytes) -> None:
