@@ -2,10 +2,11 @@
 store of the node-scale fixture host (tests/hosts/node.py: 200 containers) written by the real store at
 the default 5 s.
 
-An hour is written (720 frames: one shard, its key frame and 719 frames against it), then read back the
-ways the commands read it; a day is 24 such shards, so its figures are the hour's times 24 (reading is
-linear in the frames). Goals tracked by the project: replay shows its first frame of a day's store
-within 1 s, `report --since 24h` prints within 2 s.
+An hour is written (720 frames: one shard, its key frame and 719 frames against it, and the shard's
+60 rollups), then read back the ways the commands read it; a day is that hour's shard and rollups copied
+24 times, an hour apart. What reads every frame is linear in them: its day is its hour times 24. Goals
+tracked by the project: replay shows its first frame of a day's store within 1 s, `report --since 24h`
+(whose ends cut minutes) prints within 2 s.
 
     python bench/bench_history.py [--frames 720]
 """
@@ -17,6 +18,7 @@ import dataclasses
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -24,8 +26,9 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from hosts.node import node_host  # noqa: E402
 
 from cgscope.fs.hostroot import HostRoot  # noqa: E402
-from cgscope.history import store  # noqa: E402
+from cgscope.history import index, rollup, shard, store  # noqa: E402
 from cgscope.history.codec import encode  # noqa: E402
+from cgscope.history.index import Source  # noqa: E402
 from cgscope.history.replay import Replay  # noqa: E402
 from cgscope.history.report import summarize  # noqa: E402
 from cgscope.sampling import Sampler  # noqa: E402
@@ -36,7 +39,8 @@ T0 = 1_764_547_200.0  # an hour's start: the frames fill one shard
 
 def write(directory: Path, root: Path, frames: int) -> None:
     """`frames` frames 5 s apart, of three refreshes of the node taken in turn (their counters are
-    fixed: what differs is the time and the rates' intervals)."""
+    fixed: what differs is the time and the rates' intervals), with the rollups the store writes of them
+    as it does for the recorder."""
     sampler = Sampler(HostRoot.at(root))
     sampled = [sampler.sample(()) for _ in range(4)][1:]
     writer = store.Writer.open(directory, retain_s=0, max_bytes=0)
@@ -48,9 +52,44 @@ def write(directory: Path, root: Path, frames: int) -> None:
         writer.close()
 
 
-def timed(what: str, seconds: float, per_day: float, goal: float | None = None) -> None:
+def day_of(hour: Path, day: Path) -> None:
+    """24 copies of the hour's shard and rollups, each an hour later: their entries' times (and the
+    rollups' spans) moved, their payloads as written."""
+    day.mkdir()
+    [path] = store.shards(hour)
+    source = Source(path)
+    kept = index.records(path)
+    for record in kept:
+        source.start(record)
+    key = source.payload(kept[0])
+    for h in range(24):
+        moved = h * store.HOUR
+        name = day / store.shard_name(T0 + moved)
+        name.write_bytes(b"".join(shard.pack(r.kind, r.flags, r.at + moved, r.body) for r in kept))
+        packer = shard.Packer()
+        packer.set_key(key)
+        out = []
+        for record in index.records(store.rollups_of(path)):
+            r = rollup.decode(source.payload(record)).rollup()
+            r.span = (r.span[0] + moved, r.span[1] + moved)
+            out.append(packer.pack("summary", r.span[1], rollup.encode(r))[0])
+        store.rollups_of(name).write_bytes(b"".join(out))
+
+
+def timed(what: str, hour: float, day: float | None, goal: float | None = None) -> None:
     said = f"; goal {goal:g} s" if goal is not None else ""
-    print(f"{what:<42} {seconds * 1000:9.1f} ms for the hour  {per_day:7.2f} s a day{said}")
+    per_day = f"{day:7.2f} s a day" if day is not None else " " * 13
+    print(f"{what:<46} {hour * 1000:9.1f} ms for the hour  {per_day}{said}")
+
+
+def clock(run: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    run()
+    return time.perf_counter() - began
+
+
+def first_frame(root: Path, directory: Path) -> None:
+    Replay(HostRoot.at(root), store.index(directory)).sample(())
 
 
 def main() -> None:
@@ -59,34 +98,42 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         host = node_host(Path(tmp) / "host", "v2")
-        directory = Path(tmp) / "history"
-        began = time.perf_counter()
-        write(directory, host.root, args.frames)
-        size = sum(p.stat().st_size for p in store.shards(directory))
-        took = time.perf_counter() - began
-        print(f"wrote {args.frames} frames of 200 containers in {took:.1f} s: {size} bytes")
+        hour, day = Path(tmp) / "hour", Path(tmp) / "day"
+        took = clock(lambda: write(hour, host.root, args.frames))
+        size = sum(p.stat().st_size for p in hour.iterdir())
+        rolled = store.rollups_of(store.shards(hour)[0]).stat().st_size
+        print(
+            f"wrote {args.frames} frames of 200 containers in {took:.1f} s: {size} bytes, {rolled} of rollups"
+        )
+        day_of(hour, day)
         scale = 17280 / args.frames  # frames in a day at 5 s
 
-        began = time.perf_counter()
-        reading = store.read(directory)
-        read_s = time.perf_counter() - began
-        timed("store.read (decompress, check)", read_s, read_s * scale)
+        read_s = clock(lambda: store.read(hour))
+        timed("store.read (every entry decompressed)", read_s, read_s * scale)
+        first = clock(lambda: first_frame(host.root, hour)), clock(lambda: first_frame(host.root, day))
+        timed("replay: its first frame", *first, GOAL_REPLAY_S)
+        frames_s = clock(lambda: summarize(store.index(hour)))
+        timed("report by frames alone (a store without rollups)", frames_s, frames_s * scale)
+        whole = (
+            clock(lambda: summarize(store.index(hour, rollups=True))),
+            clock(lambda: summarize(store.index(day, rollups=True))),
+        )
+        timed("report with rollups, whole minutes", *whole)
+        edges = T0 + 27.5, T0 + args.frames * 5 - 32.5  # a minute cut at either end
+        cut = (
+            clock(lambda: summarize(store.index(hour, *edges, rollups=True))),
+            clock(lambda: summarize(store.index(day, edges[0], edges[1] + 23 * store.HOUR, rollups=True))),
+        )
+        timed("report with rollups, cut minutes at the ends", *cut, GOAL_REPORT_S)
 
-        began = time.perf_counter()
-        replay = Replay(HostRoot.at(host.root), reading)
-        replay.sample(())
-        first_s = time.perf_counter() - began
-        timed("replay: the first frame, once read", first_s, read_s * scale + first_s, GOAL_REPLAY_S)
+        replay = Replay(HostRoot.at(host.root), store.index(hour))
+        spark_s = clock(lambda: replay.series(None, replay.frame(len(replay) - 1)))  # the host's detail
+        timed("replay: a detail's 300-frame sparklines", spark_s, None)
 
-        began = time.perf_counter()
-        summarize(reading)
-        report_s = time.perf_counter() - began
-        timed("report: every frame's figures", report_s, (read_s + report_s) * scale, GOAL_REPORT_S)
-
-        began = time.perf_counter()
-        replay.series(None, replay.frame(len(replay) - 1))  # the host: its detail's sparklines
-        spark_s = time.perf_counter() - began
-        timed("replay: a detail's 300-frame sparklines", spark_s, spark_s)
+        payloads = [e.payload for e in store.read(hour).entries]
+        roller = rollup.Roller()  # what the store adds to each frame the recorder appends
+        roll_s = clock(lambda: [roller.add(T0 + 5 * i, p) for i, p in enumerate(payloads)])
+        print(f"rolling the frames up as the store does: {roll_s / len(payloads) * 1000:.2f} ms a frame")
 
 
 if __name__ == "__main__":

@@ -32,18 +32,18 @@ def test_every_committed_entry_survives_kill_9_at_random_moments(tmp_path: Path)
     rng = random.Random(15)
     committed: list[float] = []
     for _ in range(50):
-        with subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
-        ) as proc:
-            assert proc.stdout is not None
-            try:
-                assert proc.stdout.readline() == "ready\n"
-                time.sleep(rng.uniform(0.0, 0.05))
-            finally:
-                proc.kill()
-                # Read on through the same buffered stream: communicate() reads the pipe's fd, past
-                # what readline() has buffered already (lines of committed entries).
-                out = proc.stdout.read()
+        )
+        assert proc.stdout is not None
+        try:
+            assert proc.stdout.readline() == "ready\n"
+            time.sleep(rng.uniform(0.0, 0.05))
+        finally:
+            proc.kill()
+            out = proc.stdout.read()  # from the stream readline() read ahead into: communicate() would not
+            proc.stdout.close()
+            proc.wait(timeout=10)
         committed += [float(line) for line in out.splitlines()]
         reading = read(tmp_path)
         stored = [e.at for e in reading.entries]

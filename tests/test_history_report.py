@@ -17,7 +17,7 @@ from hosts.dashboard import dashboard_host
 
 from cgscope.cli import main
 from cgscope.history.report import summarize
-from cgscope.history.store import read
+from cgscope.history.store import index
 from cgscope.sampling import Frame
 
 WEB = {"id": CID, "name": "web", "runtime": "docker", "init_pid": 4242}
@@ -127,7 +127,7 @@ def test_no_history_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_the_format_1_store(tmp_path: Path) -> None:
-    summary = summarize(read(GOLDEN))
+    summary = summarize(index(GOLDEN, rollups=True))
     [web] = summary.containers
     assert web.ref == WEB and web.frames == 3
     assert [e.detail["victim_pid"] for e in web.oom_kills] == [4243]

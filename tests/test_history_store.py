@@ -19,7 +19,7 @@ import zstandard
 
 from cgscope.errors import CgscopeError
 from cgscope.history import shard
-from cgscope.history.store import HOUR, PID_FILE, Entry, Writer, read, shard_name, shards
+from cgscope.history.store import HOUR, PID_FILE, Entry, Writer, index, read, shard_name, shards
 
 T0 = 1_780_000_000.0 - 1_780_000_000.0 % HOUR  # the start of an hour (UTC)
 BIG = 1 << 40
@@ -103,6 +103,21 @@ def test_a_corrupted_payload_loses_that_entry_only(tmp_path: Path) -> None:
     reading = read(tmp_path)
     assert reading.entries == entries[:5] + entries[6:]
     assert len(reading.warnings) == 1 and "payload CRC mismatch" in reading.warnings[0]
+
+
+def test_a_payload_is_decompressed_when_read_and_one_that_cannot_be_is_one_line(tmp_path: Path) -> None:
+    entries = write(tmp_path, [T0 + i for i in range(3)])
+    path = shards(tmp_path)[0]
+    with path.open("ab") as f:  # whole, its CRC right, but no zstd frame
+        f.write(shard.pack("frame", shard.DICT, T0 + 3, b"not zstd"))
+    found = index(tmp_path)
+    assert [(e.at, e.payload) for e in found.entries[:3]] == [(e.at, e.payload) for e in entries]
+    assert len(found.entries) == 4 and found.warnings == []
+    with pytest.raises(CgscopeError, match=r"^.*: the entry at .* cannot be decompressed$"):
+        found.entries[3].payload  # noqa: B018
+    reading = read(tmp_path)
+    assert reading.entries == entries
+    assert len(reading.warnings) == 1 and "cannot be decompressed" in reading.warnings[0]
 
 
 def test_a_corrupted_header_is_read_around_to_the_next_whole_entry(tmp_path: Path) -> None:

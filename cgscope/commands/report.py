@@ -73,7 +73,7 @@ def report(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.history.report import summarize
 
     directory = store_dir(args)
-    summary = summarize(store.read(directory, args.since, args.until), args.container)
+    summary = summarize(store.index(directory, args.since, args.until, rollups=True), args.container)
     if args.json:
         emit_json(out, report_json(summary, directory))
         return

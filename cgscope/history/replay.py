@@ -1,7 +1,8 @@
 """Recorded frames as the dashboard's source (`cgscope replay`): `sample` answers with the frame at the
 cursor, as a Sampler answers with the host now; the cursor steps by frames, jumps to events or to a
-time. A day holds thousands of frames: each is decoded when shown (the last few kept), and a
-sparkline reads only the two figures it draws from each frame before the cursor."""
+time. A day holds thousands of frames: the store is read without decompressing them (history/index.py),
+each is decompressed and decoded when shown (the last few kept), and a sparkline reads only the two
+figures it draws from each frame before the cursor."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from cgscope.errors import CgscopeError
 from cgscope.fs.hostroot import HostRoot
 from cgscope.history import codec, figures
 from cgscope.history.events import Event
-from cgscope.history.store import Reading
+from cgscope.history.store import Index
 from cgscope.sampling.frame import Frame, Need
 
 KEPT = 16  # decoded frames kept: stepping back and forth decodes each once
@@ -33,7 +34,7 @@ class Series:
 class Replay:
     """The frames and events of a store's reading, and a cursor on the frames."""
 
-    def __init__(self, host: HostRoot, reading: Reading) -> None:
+    def __init__(self, host: HostRoot, reading: Index) -> None:
         self.host = host
         self.entries = [e for e in reading.entries if e.kind == "frame"]
         if not self.entries:

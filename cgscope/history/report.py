@@ -1,60 +1,28 @@
 """What happened to each container over a stretch of history (`cgscope report`): its peak and mean CPU
 against its allowance, its peak working set against its memory limit, the time it spent throttled, its
 OOM kills with their victims, and every event recorded. Each frame's figures are read without its
-inventory (history/figures.py): a report reads thousands."""
+inventory (history/figures.py), and where the store rolled a minute or an hour of frames up
+(history/rollup.py), the rollup is read instead of those frames."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from cgscope.errors import CgscopeError, NotFound
 from cgscope.history.events import Event
-from cgscope.history.figures import Figures, figures
-from cgscope.history.store import Reading
-from cgscope.model.derive import Usage
-from cgscope.render.columns.containers import working_set_share
+from cgscope.history.figures import figures
+from cgscope.history.index import Stored
+from cgscope.history.rollup import Head, Tally, fold, gather
+from cgscope.history.store import Index
 from cgscope.units import size
 
 
 @dataclass
-class ContainerSummary:
-    ref: dict[str, Any]  # the container reference: id, name, runtime, init_pid (as last recorded)
-    frames: int = 0  # frames it was in, with its usage
-    first_at: float | None = None
-    last_at: float | None = None
-    cpu_peak: float | None = None  # % of its CPU allowance
-    cpu_sum: float = 0.0
-    cpu_frames: int = 0  # frames with a CPU rate: what the mean is over
-    cpus: float | None = None  # the allowance (CPUs) at the last frame
-    wset_peak: int | None = None  # bytes
-    wset_peak_percent: float | None = None  # of the memory limit at that frame; None: no limit
-    limit_bytes: int | None = None  # the memory limit at the frame of the peak
-    throttled_s: float | None = None  # summed over the frames; None: never a CFS quota
+class ContainerSummary(Tally):
     oom_kills: list[Event] = field(default_factory=list)
-
-    @property
-    def cpu_mean(self) -> float | None:
-        return self.cpu_sum / self.cpu_frames if self.cpu_frames else None
-
-    def add(self, at: float, usage: Usage) -> None:
-        self.frames += 1
-        self.first_at = at if self.first_at is None else self.first_at
-        self.last_at = at
-        c, m = usage.cpu, usage.memory
-        if c is not None:
-            self.cpus = c.limit_cpus
-            if c.limit_percent is not None:
-                self.cpu_sum += c.limit_percent
-                self.cpu_frames += 1
-                self.cpu_peak = max(self.cpu_peak or 0.0, c.limit_percent)
-            if c.throttled_seconds is not None:
-                self.throttled_s = (self.throttled_s or 0.0) + c.throttled_seconds
-        if m is not None and (self.wset_peak is None or m.working_set_bytes > self.wset_peak):
-            self.wset_peak, self.limit_bytes = m.working_set_bytes, m.limit_bytes
-            self.wset_peak_percent = working_set_share(m)
 
 
 @dataclass
@@ -67,41 +35,72 @@ class Summary:
     warnings: list[str]  # one line each: what of the store could not be read
 
 
-def summarize(reading: Reading, container: str | None = None) -> Summary:
-    """The report of a reading; `container` (a name, an id or its unique start) keeps that one only."""
+def summarize(reading: Index, container: str | None = None) -> Summary:
+    """The report of a reading; `container` (a name, an id or its unique start) keeps that one only. A
+    rollup stands for the frames of its span (history/rollup.py): the same sums, without reading them."""
     warnings = list(reading.warnings)
-    read: list[Figures] = []
-    events: list[Event] = []
-    for entry in reading.entries:
-        try:
-            if entry.kind == "frame":
-                read.append(figures(entry.payload))
-            else:
-                events.append(Event.from_json(entry.payload))
-        except CgscopeError as exc:
-            warnings.append(f"an entry at {stamp(entry.at)} skipped: {exc}")
     by_id: dict[str, ContainerSummary] = {}
-    for f in read:
-        for (cid, name, runtime, init), usage in f.containers:
-            ref = {"id": cid, "name": name, "runtime": runtime, "init_pid": init}
-            summary = by_id.setdefault(cid, ContainerSummary(ref))
-            summary.ref = ref
-            summary.add(f.taken_at, usage)
+    events: list[Event] = []
+    frames, first_at, last_at = 0, None, None
+    for item in _plan(reading):
+        if isinstance(item, Head):
+            try:
+                gather(by_id, item.rollup(), ContainerSummary)
+            except CgscopeError as exc:
+                warnings.append(
+                    f"the rollup of {stamp(item.span[0])} to {stamp(item.span[1])} skipped: {exc}"
+                )
+                continue
+            taken, frames = item.taken, frames + item.frames
+        else:
+            try:
+                if item.kind != "frame":
+                    events.append(Event.from_json(item.payload))
+                    continue
+                f = figures(item.payload)
+            except CgscopeError as exc:
+                warnings.append(f"an entry at {stamp(item.at)} skipped: {exc}")
+                continue
+            fold(by_id, f, ContainerSummary)
+            taken, frames = (f.taken_at, f.taken_at), frames + 1
+        first_at = taken[0] if first_at is None else first_at
+        last_at = taken[1]
     for e in events:
         summary = by_id.setdefault(str(e.container["id"]), ContainerSummary(dict(e.container)))
         if e.kind == "oom_kill":
             summary.oom_kills.append(e)
     kept = _matching(container, by_id.values()) if container is not None else set(by_id)
     return Summary(
-        read[0].taken_at if read else None,
-        read[-1].taken_at if read else None,
-        len(read),
+        first_at,
+        last_at,
+        frames,
         sorted(
             (s for s in by_id.values() if s.ref["id"] in kept), key=lambda s: (s.ref["name"], s.ref["id"])
         ),
         [e for e in events if e.container["id"] in kept],
         warnings,
     )
+
+
+def _plan(reading: Index) -> Iterator[Stored | Head]:
+    """The entries in time order, rollups in place of the frames of their spans, the hour's before its
+    minutes'. A rollup is taken when the store holds as many frames within its span as it counted, and no
+    other (none lost, none added), so no two taken share a frame."""
+    times = [e.at for e in reading.entries if e.kind == "frame"]
+    taken, covered = [], float("-inf")
+    for r in sorted(reading.rollups, key=lambda r: (r.span[0], -r.span[1])):
+        counted = bisect_right(times, r.span[1]) - bisect_left(times, r.span[0])
+        if r.span[0] > covered and r.frames > 0 and counted == r.frames:
+            taken.append(r)
+            covered = r.span[1]
+    rollups = iter(taken)
+    nxt, covered = next(rollups, None), float("-inf")
+    for e in reading.entries:
+        if e.kind == "frame" and nxt is not None and e.at >= nxt.span[0]:
+            yield nxt
+            covered, nxt = nxt.span[1], next(rollups, None)
+        elif not (e.kind == "frame" and e.at <= covered):
+            yield e
 
 
 def _matching(ref: str, seen: Iterable[ContainerSummary]) -> set[str]:

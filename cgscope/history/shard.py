@@ -24,7 +24,7 @@ import zstandard
 MAGIC = b"CGHE"
 FORMAT = 1
 HEADER = struct.Struct("<4sBBHdIII")
-KINDS = ("frame", "event")  # a kind's number is its place here
+KINDS = ("frame", "event", "summary")  # a kind's number is its place here; summaries: history/rollup.py
 KEY = 1  # flags: this entry is the shard's key frame
 DICT = 2  # flags: compressed with the shard's dictionary
 LEVEL = 9  # zstd level: docs/history.md has the sizes and the recorder's CPU at levels 3 to 19

@@ -5,6 +5,8 @@ too) and leaves its pid in `recorder.pid` for the one it refuses. An entry is on
 opened for it and closed after: a kill -9 loses at most the entry being written, and no file stays
 open for writing between entries (a full or read-only filesystem can be freed or remounted meanwhile).
 Old history goes by whole shards, oldest first (--retain, --max-size): nothing written is rewritten.
+Beside each shard, its rollup file (ROLLUPS) holds the rollups of its frames' minutes and hour
+(history/rollup.py), which a cgscope that knows no rollups never opens.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from pathlib import Path
 from typing import Literal
 
 from cgscope.errors import CgscopeError
-from cgscope.history import shard
+from cgscope.history import rollup, shard
+from cgscope.history.index import Stored, index_shard, records
 
 PID_FILE = "recorder.pid"
+ROLLUPS = ".cgr"  # a shard's rollup file: its name with this suffix
 HOUR = 3600
 
 
@@ -36,6 +40,15 @@ class Entry:
 class Reading:
     entries: list[Entry] = field(default_factory=list)  # in time order
     warnings: list[str] = field(default_factory=list)  # one line each: a torn tail, a CRC mismatch
+
+
+@dataclass
+class Index:
+    """A reading whose payloads are decompressed when read (history/index.py)."""
+
+    entries: list[Stored] = field(default_factory=list)  # frames and events, in time order
+    warnings: list[str] = field(default_factory=list)
+    rollups: list[rollup.Head] = field(default_factory=list)  # wholly inside the time asked for
 
 
 class Unwritable(CgscopeError):
@@ -57,6 +70,10 @@ def shard_start(name: str) -> float | None:
         return None
 
 
+def rollups_of(path: Path) -> Path:
+    return path.with_suffix(ROLLUPS)
+
+
 def shards(directory: Path) -> list[Path]:
     """The store's shards, oldest first."""
     try:
@@ -76,6 +93,7 @@ class Writer:
         self._end = 0  # the length of the current shard's readable entries
         self._others = 0  # the bytes of every other shard, as rotate() last counted them
         self._packer = shard.Packer()
+        self._roller = rollup.Roller()
 
     @classmethod
     def open(cls, directory: Path, *, retain_s: float, max_bytes: int) -> Writer:
@@ -99,6 +117,8 @@ class Writer:
 
     def append(self, entry: Entry) -> None:
         """Stores the entry; Unwritable (nothing of it left in the shard) when the filesystem refuses."""
+        for at, payload in self._roller.due(entry.at) if entry.kind == "frame" else []:
+            self._store_rollup(at, payload)
         name = shard_name(entry.at)
         if self._shard is None or self._shard.name != name:
             self._resume(self.directory / name)
@@ -118,6 +138,8 @@ class Writer:
         self._end += len(data)
         if key:
             self._packer.set_key(entry.payload)
+        if entry.kind == "frame":
+            self._roller.add(entry.at, entry.payload)
         if self._end == len(data) or self._others + self._end > self.max_bytes > 0:
             self.rotate(entry.at)  # at a new shard, or once the store outgrows max_bytes
 
@@ -132,6 +154,27 @@ class Writer:
                 os.ftruncate(fd, self._end)  # no half entry left for the reader to skip
             raise self._unwritable(exc) from None
 
+    def _store_rollup(self, at: float, payload: bytes) -> None:
+        """Appends a rollup to the current shard's rollup file, in one write(2) as an entry; a refusal loses
+        the rollup alone (the report reads its frames)."""
+        assert self._shard is not None
+        data, _ = self._packer.pack("summary", at, payload)
+        try:
+            fd = os.open(
+                rollups_of(self._shard), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644
+            )
+        except OSError:
+            return
+        with suppress(OSError):
+            end = os.fstat(fd).st_size
+            try:
+                whole = os.write(fd, data) == len(data)
+            except OSError:
+                whole = False
+            if not whole:
+                os.ftruncate(fd, end)  # no half rollup left behind
+        os.close(fd)
+
     def _unwritable(self, exc: OSError) -> Unwritable:
         """Any refusal (ENOSPC, EDQUOT, EROFS, EACCES, EIO, ...): said, and the entry not stored."""
         return Unwritable(f"cannot write {self.directory}: {exc.strerror or exc}")
@@ -139,10 +182,13 @@ class Writer:
     def _resume(self, path: Path) -> None:
         """Continues `path` after its last readable entry (a torn tail is cut off), with its key."""
         self._shard, self._end, self._packer = path, 0, shard.Packer()
+        self._roller.reset()  # the frames rolled up so far may be gone with the shard, or cut off
         self._others = sum(_size(p) for p in shards(self.directory) if p != path)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
+            with suppress(OSError):
+                rollups_of(path).unlink(missing_ok=True)  # of frames gone with the shard
             return
         except OSError as exc:
             raise self._unwritable(exc) from None
@@ -166,15 +212,17 @@ class Writer:
         for path in list(kept):
             start = shard_start(path.name)
             if self.retain_s and start is not None and start + HOUR <= now - self.retain_s:
-                path.unlink(missing_ok=True)
+                _remove(path)
                 kept.remove(path)
         self._others = sum(_size(p) for p in kept)
         while kept and self.max_bytes and self._others + self._end > self.max_bytes:
             oldest = kept.pop(0)
             self._others -= _size(oldest)
-            oldest.unlink(missing_ok=True)
+            _remove(oldest)
 
     def close(self) -> None:
+        for at, payload in self._roller.take() if self._shard is not None else []:
+            self._store_rollup(at, payload)
         if self._lock >= 0:
             with suppress(OSError):
                 (self.directory / PID_FILE).unlink(missing_ok=True)
@@ -190,48 +238,56 @@ def _holder(directory: Path) -> str:
 
 
 def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
+    """A shard's bytes, its rollups' included."""
+    total = 0
+    for p in (path, rollups_of(path)):
+        with suppress(OSError):
+            total += p.stat().st_size
+    return total
 
 
-def read(directory: Path, since: float | None = None, until: float | None = None) -> Reading:
-    """Every readable entry from `since` to `until` (time.time()), in time order; damaged stretches are
-    skipped with one warning each."""
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    rollups_of(path).unlink(missing_ok=True)
+
+
+def index(
+    directory: Path, since: float | None = None, until: float | None = None, *, rollups: bool = False
+) -> Index:
+    """Every readable entry from `since` to `until` (time.time()), in time order, its payload read when
+    asked for; damaged stretches are skipped with one warning each. With `rollups`, the rollups wholly
+    inside that time too (one that cannot be read is left out: its frames are there)."""
     found = shards(directory)
     if not found:
         raise CgscopeError(f"no history in {directory}: run `cgscope record --dir {directory}`")
-    reading = Reading()
+    out = Index()
     for path in found:
         start = shard_start(path.name)
         assert start is not None
         if (since is not None and start + HOUR <= since) or (until is not None and start > until):
             continue
-        _read_shard(path, since, until, reading)
-    reading.entries.sort(key=lambda e: e.at)
+        part = index_shard(path, since, until)
+        out.entries += part.entries
+        out.warnings += part.warnings
+        for record in records(rollups_of(path)) if rollups else []:
+            try:
+                r = rollup.decode(part.source.payload(record))
+            except CgscopeError:
+                continue
+            if (since is None or r.span[0] >= since) and (until is None or r.span[1] <= until):
+                out.rollups.append(r)
+    out.entries.sort(key=lambda e: e.at)
+    return out
+
+
+def read(directory: Path, since: float | None = None, until: float | None = None) -> Reading:
+    """Every readable entry from `since` to `until` (time.time()), decompressed, in time order; damaged
+    stretches are skipped with one warning each."""
+    found = index(directory, since, until)
+    reading = Reading(warnings=found.warnings)
+    for e in found.entries:
+        try:
+            reading.entries.append(Entry(e.at, "frame" if e.kind == "frame" else "event", e.payload))
+        except CgscopeError as exc:
+            reading.warnings.append(str(exc))
     return reading
-
-
-def _read_shard(path: Path, since: float | None, until: float | None, reading: Reading) -> None:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        reading.warnings.append(f"{path}: unreadable ({exc.strerror}), skipped")
-        return
-    unpacker = shard.Unpacker()
-    lost = 0
-    for item in shard.scan(data):
-        if isinstance(item, shard.Damage):
-            what = "torn tail" if item.tail and item.why == "an entry cut short" else item.why
-            reading.warnings.append(
-                f"{path}: bytes {item.start}-{item.end} skipped ({what}; {item.end - item.start} bytes)"
-            )
-            continue
-        payload = unpacker.unpack(item)
-        if payload is None:
-            lost += 1
-        elif (since is None or item.at >= since) and (until is None or item.at <= until):
-            reading.entries.append(Entry(item.at, "frame" if item.kind == "frame" else "event", payload))
-    if lost:
-        reading.warnings.append(f"{path}: {lost} entries skipped (their key frame is damaged)")

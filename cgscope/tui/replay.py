@@ -95,7 +95,7 @@ def run_replay(root: Path, directory: Path, at: float | None) -> int:
     host.mode  # noqa: B018 - raises NoCgroups before the screen is taken over
     if not sys.stdout.isatty():
         raise CgscopeError("stdout is not a terminal: `cgscope report` prints recorded data")
-    replay = Replay(host, store.read(directory))
+    replay = Replay(host, store.index(directory))
     if at is not None:
         replay.go(at)
     app = ReplayApp(replay)

@@ -16,7 +16,8 @@ from tui.conftest import drawn
 from cgscope.cli import main
 from cgscope.fs.hostroot import HostRoot
 from cgscope.history.replay import Replay
-from cgscope.history.store import read
+from cgscope.history.report import summarize
+from cgscope.history.store import index, rollups_of, shards
 from cgscope.tui.replay import ReplayApp
 from cgscope.tui.screens.containers import ContainersScreen
 
@@ -58,8 +59,10 @@ async def test_report_and_replay_tell_what_happened(tmp_path: Path) -> None:
     assert 80 <= c["cpu"]["peak_percent_of_limit"] <= 130, c  # its quota, all of it, at its busiest
     assert {"at": c["oom_kills"][0]["at"], "victim_pid": victim, "victim_comm": VICTIM} in c["oom_kills"]
     assert data["events"][-1]["kind"] == "exited"
+    assert any(rollups_of(p).exists() for p in shards(store))  # the recorder's store rolled its frames up
+    assert summarize(index(store, rollups=True)) == summarize(index(store))  # the same by frames alone
 
-    replay = Replay(HostRoot.at(Path("/")), read(store))
+    replay = Replay(HostRoot.at(Path("/")), index(store))
     replay.go((busy_from + busy_until) / 2)
     app = ReplayApp(replay, clock=False)
     async with app.run_test(size=(120, 30)) as pilot:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +20,9 @@ from textual.widgets import Input, Label
 
 from cgscope.cli import main
 from cgscope.fs.hostroot import HostRoot
+from cgscope.history import shard
 from cgscope.history.replay import Replay
-from cgscope.history.store import read
+from cgscope.history.store import index, shards
 from cgscope.tui.replay import ReplayApp
 from cgscope.tui.screens.container_detail import ContainerDetailScreen
 from cgscope.tui.screens.containers import ContainersScreen
@@ -40,7 +42,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def replay_of(recorded: tuple[Path, Path]) -> Replay:
     store, root = recorded
-    return Replay(HostRoot.at(root), read(store))
+    return Replay(HostRoot.at(root), index(store))
 
 
 def stamp(i: int) -> str:
@@ -182,6 +184,28 @@ async def test_views_that_are_not_recorded_say_so(recorded: tuple[Path, Path]) -
         await pilot.press("1")
         await drawn(pilot)
         assert not app.screen.query_one("#not-recorded", Label).display
+
+
+async def test_a_frame_that_cannot_be_read_is_said_in_one_line_when_shown(
+    recorded: tuple[Path, Path], tmp_path: Path
+) -> None:
+    store, root = recorded
+    shutil.copytree(store, tmp_path / "store")
+    [path] = shards(tmp_path / "store")
+    with path.open("ab") as f:  # whole, its CRC right, but no zstd frame: found only once decompressed
+        f.write(shard.pack("frame", shard.DICT, at(FRAMES), b"not zstd"))
+    replay = Replay(HostRoot.at(root), index(tmp_path / "store"))
+    assert len(replay) == FRAMES + 1 and replay.warnings == []
+    replay.go(at(FRAMES - 1))
+    app = ReplayApp(replay, clock=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await drawn(pilot)
+        await pilot.press("right_square_bracket")
+        await until(pilot, lambda: app.failure is not None, "the failure said")
+        assert app.failure is not None and "cannot be decompressed" in app.failure and "\n" not in app.failure
+        await pilot.press("left_square_bracket")
+        await at_frame(pilot, FRAMES - 1)
+        assert app.failure is None
 
 
 def test_replay_needs_a_terminal(recorded: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
