@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import signal
 import sys
 import threading
@@ -25,8 +24,7 @@ DEFAULT_MAX_SIZE = "1G"
 # The containers' limits (cpuset, CFS quota, memory.max, pids.max) are read again at most this often,
 # not every frame: a few files a container fewer on most frames; a limit_changed is told within it.
 LIMITS_SECONDS = 30.0
-_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_DURATION = re.compile(r"([0-9]{1,9}(?:\.[0-9]{1,6})?)\s*(s|min|m|h|d|w)?")
+_AGE_UNITS = {"d": 86400, "h": 3600, "m": 60}  # how an age is said back
 
 
 def register(commands: Commands) -> None:
@@ -70,17 +68,19 @@ def register(commands: Commands) -> None:
 
 
 def duration(text: str) -> float:
-    """Seconds from "7d", "12h", "90m", "30s" or a number of seconds."""
-    m = _DURATION.fullmatch(text.strip())
-    if m is None or float(m[1]) <= 0:
+    """Seconds from "7d", "12h", "90m", "1h30m", "30s" or a number of seconds (history/when.py)."""
+    from cgscope.history.when import duration as seconds_of
+
+    value = seconds_of(text)
+    if value is None or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not an age such as 7d, 12h, 90m or 3600 (seconds)")
-    return float(m[1]) * _UNITS[m[2] or "s"]
+    return value
 
 
 def _age(s: float) -> str:
-    for unit in ("d", "h", "m"):
-        if s >= _UNITS[unit] and s % _UNITS[unit] == 0:
-            return f"{s / _UNITS[unit]:g}{unit}"
+    for unit, size in _AGE_UNITS.items():
+        if s >= size and s % size == 0:
+            return f"{s / size:g}{unit}"
     return f"{s:g}s"
 
 
