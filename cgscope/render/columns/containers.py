@@ -40,28 +40,28 @@ class ContainerRow:
     container: Container | None
     inventory: Inventory = field(compare=False)
     primary: str | None  # the hierarchy whose path names the cgroup shown
-    usage: Usage | None = None  # None: not sampled, or its counters are unreadable
+    # None: not sampled, or its counters are unreadable. Compared without its interval, which no cell
+    # shows and which differs by milliseconds every refresh: an idle container's row stays equal.
+    usage: Usage | None = field(default=None, compare=False)
     shared: bool = False  # its cgroup holds other processes too: its figures are its processes' (source)
     state: ContainerState | None = None  # None: not read (the host's row has none)
     short_id: str = field(init=False)  # its id, as short as the other containers' ids allow
     pids: tuple[int, ...] = field(init=False)
+    figures: Usage | None = field(init=False)  # usage, its interval left out
+    measuring: bool = field(init=False)  # sampled once only: levels are known, rates not yet
 
     def __post_init__(self) -> None:
-        c, inv = self.container, self.inventory
+        c, inv, u = self.container, self.inventory, self.usage
         object.__setattr__(self, "short_id", _short_ids(inv.containers)[c.id] if c else NONE)
         object.__setattr__(self, "pids", c.pids if c else inv.host_pids)
+        object.__setattr__(self, "figures", replace(u, interval=None) if u is not None else None)
+        object.__setattr__(self, "measuring", u is not None and u.interval is None and u.cpu is not None)
 
     @property
     def name(self) -> str:
         if self.container is None:
             return HOST
         return self.container.name + (SHARED_MARK if self.shared else "")
-
-    @property
-    def measuring(self) -> bool:
-        """Sampled once only: levels are known, rates not yet."""
-        u = self.usage
-        return u is not None and u.interval is None and u.cpu is not None
 
 
 class _ShortIds:
