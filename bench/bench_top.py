@@ -10,6 +10,10 @@ child, from wait4; median of R interleaved runs):
    one a container ...
 3. ... and with a fixed number of containers and more and more processes.
 
+Then the least-squares slopes of 2 and 3: what one more container, and one more process, add to a
+refresh. The goals tracked by the project: <= 150 us per container (50 to 400 containers at 2,000
+processes) and <= 2 us per process (2,000 to 10,000 processes at 200 containers), the defaults.
+
 Needs root. Run `python bench/bench_top.py --help` for the options.
 """
 
@@ -132,15 +136,34 @@ def print_report(report: dict[str, Any]) -> None:
                 f"  {p['n']:>6} {p['containers']:>10} {fmt(p['refresh_cpu_ms'], '10.2f')} {fmt(per, '12.0f')}"
                 f" {fmt(p['cgscope_cpu_ms'], '11.1f')}"
             )
+    print("\nSlopes of a refresh's cost (least squares over the points above):")
+    for key, by, unit, goal in SLOPES:
+        points = [(p[by], p["refresh_cpu_ms"] * 1000) for p in report[key]]
+        us = slope(points)
+        verdict = "" if us is None else f"  (goal <= {goal:g} us: {'met' if us <= goal else 'missed'})"
+        print(f"  per {unit}: {fmt(us, '.2f')} us{verdict}")
+
+
+# The goals tracked by the project: what one more container, or one more process, adds to a refresh.
+SLOPES = (("by_cgroups", "containers", "container", 150.0), ("by_processes", "n", "process", 2.0))
+
+
+def slope(points: Sequence[tuple[float, float]]) -> float | None:
+    """The least-squares slope of y over x; None with fewer than two distinct x."""
+    if len({x for x, _ in points}) < 2:
+        return None
+    mx = sum(x for x, _ in points) / len(points)
+    my = sum(y for _, y in points) / len(points)
+    return sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     add_load_options(p)  # --sizes, --groups, --ns-fraction: the comparison's load
     p.add_argument("--curve-n", type=int, default=2000, help="processes while cgroups vary (2000)")
-    p.add_argument("--curve-cgroups", type=counts, default=[10, 50, 200, 500], help="(10,50,200,500)")
-    p.add_argument("--curve-groups", type=int, default=50, help="containers while processes vary (50)")
-    p.add_argument("--curve-sizes", type=counts, default=[500, 2000, 10000], help="(500,2000,10000)")
+    p.add_argument("--curve-cgroups", type=counts, default=[50, 100, 200, 400], help="(50,100,200,400)")
+    p.add_argument("--curve-groups", type=int, default=200, help="containers while processes vary (200)")
+    p.add_argument("--curve-sizes", type=counts, default=[2000, 10000], help="(2000,10000)")
     p.add_argument("--refreshes", type=int, default=10, help="K: extra refreshes timed (10)")
     p.add_argument("--repeat", type=int, default=5, help="runs per command, median reported (5)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per command run")
