@@ -65,15 +65,17 @@ class ContainerRow:
 
 
 class _ShortIds:
-    """model/target.short_ids, read once for the rows of one inventory (the last one asked for)."""
+    """model/target.short_ids, read once for the same ids (the last ones asked for): a refresh finds
+    the same containers again, in a new inventory."""
 
     def __init__(self) -> None:
-        self.last: tuple[tuple[Container, ...], dict[str, str]] = ((), {})
+        self.last: tuple[tuple[Container, ...], tuple[str, ...], dict[str, str]] = ((), (), {})
 
     def __call__(self, containers: tuple[Container, ...]) -> dict[str, str]:
         if self.last[0] is not containers:
-            self.last = (containers, short_ids(containers))
-        return self.last[1]
+            ids = tuple(c.id for c in containers)
+            self.last = (containers, ids, self.last[2] if ids == self.last[1] else short_ids(containers))
+        return self.last[2]
 
 
 _short_ids = _ShortIds()
