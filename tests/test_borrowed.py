@@ -18,6 +18,7 @@ from cgscope.model.borrowed import MEASURED
 from cgscope.model.derive import derive
 from cgscope.model.member_usage import MEMBERS_DEVICE, MemberUsage
 from cgscope.model.usage import Overview, Sample, Watched
+from cgscope.tui.screens.container_detail import usage_lines
 
 BOX = "/box"
 INSIDE = {"pid": 4026532511, "mnt": 4026532510}
@@ -82,6 +83,7 @@ def test_its_io_is_its_processes_not_the_root_blkio_cgroups(tmp_path: Path) -> N
     usage = derive(s, s, 1.0)
     assert usage.source == "cgroup" and usage.source_of("io") == "processes"
     assert usage.source_of("memory") == "cgroup"
+    assert "source  tasks, io its processes'" in usage_lines(usage)  # the dashboard's detail says so
 
 
 def test_top_json_says_which_figures_are_its_processes(tmp_path: Path) -> None:
@@ -95,6 +97,8 @@ def test_top_json_says_which_figures_are_its_processes(tmp_path: Path) -> None:
     web = next(r for r in cli_json(h, "top", "-d", "0.1")["containers"] if r["name"] == "web")
     assert set(web["sources"].values()) == {"cgroup"}  # Docker's cgroups are its own in every hierarchy
     assert "box*" in cli(h, "top", "-d", "0.1")  # marked: some of its figures are its processes'
+    [listed] = [c for c in cli_json(h, "containers")["containers"] if c["init_pid"] == 701]
+    assert (listed["source"], listed["sources"]) == ("cgroup", row["sources"])
 
 
 def test_its_io_is_unknown_where_its_processes_do_not_tell_it(tmp_path: Path) -> None:

@@ -29,25 +29,28 @@ def borrowed(host: HostRoot, c: Container, dirs: CgroupDirs, shared: bool) -> fr
     """The figures of `c` whose cgroup is not its own. `shared`: its cgroup in the primary hierarchy is
     not (model/containers.shares_cgroup); a figure whose hierarchy is not mounted, or whose cgroup is
     unknown, is then borrowed too, as its cgroup tells nothing of the container."""
-    unified = host.unified
-    where: dict[Figure, tuple[Path, Path] | None] = {
-        "cpu": (dirs.usage.directory, dirs.usage.mount.mountpoint) if dirs.usage else None,
-        "memory": (dirs.memory.directory, dirs.memory.mount.mountpoint) if dirs.memory else None,
-        "tasks": (dirs.pids.directory, dirs.pids.mount.mountpoint) if dirs.pids else None,
-        "io": (dirs.io.directory, dirs.io.mount.mountpoint) if dirs.io else None,
-        "pressure": (dirs.unified, unified.mountpoint) if dirs.unified and unified else None,
-    }
-    known: dict[Path, bool] = {}  # on cgroup v2 every figure is one directory's
-    out = []
-    for figure, at in where.items():
-        if at is None:
+    located = {"cpu": dirs.usage, "memory": dirs.memory, "tasks": dirs.pids, "io": dirs.io}
+    where = {f: (at.directory, at.mount.mountpoint) for f, at in located.items() if at is not None}
+    if dirs.unified is not None and host.unified is not None:
+        where["pressure"] = (dirs.unified, host.unified.mountpoint)
+    # Whether each directory holds others; the primary hierarchy's is `shared` (on cgroup v2 every
+    # figure is that one directory's).
+    known: dict[Path, bool] = {}
+    primary = host.primary
+    path = c.cgroup.get(primary.key) if primary is not None else None
+    directory = primary.directory(path) if primary is not None and path is not None else None
+    if directory is not None:
+        known[directory] = shared
+    out: list[Figure] = []
+    for figure in (*MEASURED_ORDER, "pressure"):
+        if figure not in where:
             if shared:
                 out.append(figure)
             continue
-        directory, root = at
-        if directory not in known:
-            known[directory] = _holds_others(directory, root, c)
-        if known[directory]:
+        place, root = where[figure]
+        if place not in known:
+            known[place] = _holds_others(place, root, c)
+        if known[place]:
             out.append(figure)
     return frozenset(out)
 
