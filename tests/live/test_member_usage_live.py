@@ -111,14 +111,17 @@ def host_write(path: Path, size: int) -> None:
         os.fsync(f.fileno())
 
 
-def test_a_bare_containers_io_is_its_own_not_the_root_blkio_cgroups(needs_unshare: None) -> None:
-    """In cgroups of its own in cgroup2, memory and cpu (the primary hierarchy's is its own) but left in
+@pytest.mark.parametrize("joined", [("", "memory", "cpu"), ("memory", "cpu")], ids=["cgroup2", "v1-only"])
+def test_a_bare_containers_io_is_its_own_not_the_root_blkio_cgroups(
+    needs_unshare: None, joined: tuple[str, ...]
+) -> None:
+    """In cgroups of its own in memory and cpu (and cgroup2, the primary hierarchy, or not) but left in
     this session's blkio cgroup (the root, here) and cpuacct and pids: its IO is its processes', not
-    the host's, and the figures say which are."""
+    the host's, its memory its own memory cgroup's, and the figures say which are which."""
     hierarchies = cgroup_hierarchies()
     if not any(h.version == 1 and "blkio" in h.key.split(",") for h in hierarchies):
         pytest.skip("needs a cgroup v1 blkio hierarchy (a v1 or hybrid host)")
-    own = [h for h in hierarchies if h.key in ("", "memory", "cpu")]
+    own = [h for h in hierarchies if h.key in joined]
     with tempfile.TemporaryDirectory(prefix=PREFIX, dir="/var/tmp") as scratch:  # on a disk, not tmpfs
         work = Path(scratch)
         (work / "writer.py").write_text(WRITER)
@@ -136,10 +139,11 @@ def test_a_bare_containers_io_is_its_own_not_the_root_blkio_cgroups(needs_unshar
                     r for r in frame.container_usage.values() if r.watched.container.init_pid == bc.init_pid
                 ]
                 usage, io, host = row.usage, row.usage.io, frame.usage
-                assert not row.watched.shared and {"io", "tasks"} <= usage.from_processes
+                assert row.watched.shared == ("" not in joined)  # the primary hierarchy's: cgroup2
+                assert {"io", "tasks"} <= usage.from_processes
                 assert usage.source_of("memory") == "cgroup" and usage.source_of("io") == "processes"
                 assert io is not None and usage.interval is not None
-                written = io.write_bytes_per_s * usage.interval
+                written = round(io.write_bytes_per_s * usage.interval)  # a rate times its interval
                 assert WRITTEN <= written <= WRITTEN + 2 * MIB, written  # its own, not the host's
                 assert host is not None and host.io is not None and host.interval is not None
                 assert host.io.write_bytes_per_s * host.interval >= 3 * WRITTEN - MIB  # the host's: both
