@@ -14,6 +14,7 @@ from hosts.members import remove, set_times, write_io, write_rollup, write_statm
 
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.process_counters import parse_io, parse_rollup
+from cgscope.model.borrowed import MEASURED
 from cgscope.model.derive import derive
 from cgscope.model.member_usage import MEMBERS_DEVICE, MemberUsage
 from cgscope.model.usage import Overview, Sample
@@ -75,7 +76,7 @@ def test_the_figures_are_the_members_and_the_limits_the_cgroups(host: FakeHost) 
     root = HostRoot.at(host.root)
     overview, members = Overview(root), MemberUsage(root)
     s = container_sample(members, overview)
-    assert s.source == "processes"
+    assert s.from_processes == MEASURED
     assert s.cpu is not None and s.cpu.usage_ns == ticks_ns(members, 4 + 15 + 120 + 90 + 40)
     assert s.memory is not None
     page = members.page_size
@@ -119,7 +120,7 @@ def test_rates_between_a_cgroups_counters_and_the_members_are_unknown(host: Fake
     overview, members = Overview(root), MemberUsage(root)
     cgroup = overview.sample()
     own = members.apply(cgroup)
-    key = next(iter(k for k, v in own.containers.items() if v.source == "processes"))
+    key = next(iter(k for k, v in own.containers.items() if v.from_processes == MEASURED))
     usage = derive(cgroup.containers[key], own.containers[key], 1.0)
     assert usage.cpu is not None and usage.cpu.host_percent is None and usage.io is None
 

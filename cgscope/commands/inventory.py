@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cgscope.commands import Commands, emit_json
 from cgscope.errors import NotFound
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
 from cgscope.fs.procfs import NS_TYPES
+
+if TYPE_CHECKING:
+    from cgscope.model.borrowed import Figure
+    from cgscope.model.containers import Container
 
 
 def register(commands: Commands) -> None:
@@ -38,7 +42,7 @@ def containers(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.commands.notes import note_once
     from cgscope.fs.procfs import kernel_identity
     from cgscope.model.collect import Collector
-    from cgscope.model.containers import group_containers, shares_cgroup
+    from cgscope.model.containers import group_containers
     from cgscope.model.state import container_states
     from cgscope.render import views
     from cgscope.render.columns import pick, table
@@ -55,10 +59,7 @@ def containers(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
             {
                 "host": views.host_json(host, identity, inv),
                 "containers": [
-                    views.container_json(
-                        c, inv, states[c.id], "processes" if shares_cgroup(host, c) else "cgroup"
-                    )
-                    for c in inv.containers
+                    views.container_json(c, inv, states[c.id], _borrowed(host, c)) for c in inv.containers
                 ],
             },
         )
@@ -152,3 +153,12 @@ def hierarchies(host: HostRoot, wanted: str | None) -> list[CgroupMount]:
         names = ", ".join(m.key for m in host.mounts)
         raise NotFound(f"no hierarchy named {wanted!r}: choose one of {names}")
     return list(dict.fromkeys(m for m in found if m is not None))
+
+
+def _borrowed(host: HostRoot, c: Container) -> frozenset[Figure]:
+    """The figures `top` takes from the container's processes (model/borrowed.py)."""
+    from cgscope.model.borrowed import borrowed
+    from cgscope.model.cgdirs import locate
+    from cgscope.model.containers import shares_cgroup
+
+    return borrowed(host, c, locate(host, c.cgroup), shares_cgroup(host, c))

@@ -153,10 +153,11 @@ def _print_refresh(
     if members is not None:
         out.write("\n")
         print_table(render.processes_table(members, chosen), out, out.isatty())
-    if any(r.watched.shared for r in rows) and not args.quiet:
+    if any(r.watched.shared or r.usage.from_processes for r in rows) and not args.quiet:
         print(
             f"cgscope: {SHARED_MARK} shares its cgroup with other processes (or is in the root "
-            "cgroup): its figures are its own processes', its limits the cgroup's",
+            "cgroup), of one hierarchy or all: figures read there are its own processes', its limits "
+            "the cgroup's",
             file=sys.stderr,
         )
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from cgscope.fs.cgroup_pids import PidsCounters
 from cgscope.fs.pressure import Pressure
+from cgscope.model.borrowed import MEASURED, Figure, Source
 from cgscope.model.process import Process
-from cgscope.model.usage import OverviewSample, ProcessSample, Sample, Source, Watched
+from cgscope.model.usage import OverviewSample, ProcessSample, Sample, Watched
 
 NS = 1_000_000_000
 
@@ -52,7 +53,12 @@ class Usage:
     pids: PidsCounters | None
     io: IoUsage | None
     pressure: Mapping[str, Pressure] = field(default_factory=dict)
-    source: Source = "cgroup"  # "processes": the container's own processes, its cgroup holding others too
+    source: Source = "cgroup"  # "processes": every figure its own processes', its cgroups holding others
+    from_processes: frozenset[Figure] = frozenset()  # the figures that are, where not all (source_of)
+
+    def source_of(self, figure: Figure) -> Source:
+        """Where `figure` comes from: its cgroup, or its processes (model/borrowed.py)."""
+        return "processes" if self.source == "processes" or figure in self.from_processes else "cgroup"
 
 
 def allowance(cpus: tuple[int, ...], quota: float | None) -> float:
@@ -63,18 +69,23 @@ def allowance(cpus: tuple[int, ...], quota: float | None) -> float:
 def derive(prev: Sample | None, cur: Sample, dt: float) -> Usage:
     """Rates over the `dt` seconds from `prev` to `cur` (the same cgroup); levels (memory, pids, PSI's own
     averages) from `cur`. Without `prev`, with dt <= 0, where `prev` was read of another directory (the
-    cgroup was removed and made again, the container moved) or from another source, rates are None:
-    counters of two cgroups, or of a cgroup and of processes, tell no rate."""
-    same = prev is not None and prev.identity == cur.identity and prev.source == cur.source
-    before = prev if same and dt > 0 else None
+    cgroup was removed and made again, the container moved) or from another source, a figure's rates are
+    None: counters of two cgroups, or of a cgroup and of processes, tell no rate."""
+    before = prev if prev is not None and prev.identity == cur.identity and dt > 0 else None
+
+    def kept(figure: Figure) -> Sample | None:
+        moved = before is None or figure in before.from_processes ^ cur.from_processes
+        return None if moved else before
+
     return Usage(
         dt if before is not None else None,
-        _cpu(before, cur, dt),
+        _cpu(kept("cpu"), cur, dt),
         _memory(cur),
         cur.pids,
-        _io(before, cur, dt),
+        _io(kept("io"), cur, dt),
         cur.pressure,
-        cur.source,
+        "processes" if cur.from_processes >= MEASURED else "cgroup",
+        cur.from_processes & MEASURED,
     )
 
 

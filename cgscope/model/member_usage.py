@@ -1,5 +1,7 @@
 """A container's usage from its own processes, where its cgroup holds other processes too (a bare
 container in the root cgroup, or in a login session's): the cgroup's counters would be theirs as well.
+This is decided per figure (model/borrowed.py): on cgroup v1 a container may have a memory cgroup of its
+own and still be in the root blkio cgroup, whose IO is the host's; only such figures are its processes'.
 
 CPU is each member's utime + stime from /proc/PID/stat, plus cutime + cstime: the children it waited for
 while a member (kernel/exit.c, wait_task_zombie, adds a reaped child's times to its parent's). A member
@@ -9,7 +11,7 @@ goes backwards. IO is /proc/PID/io's read_bytes and write_bytes, kept the same w
 is added to its parent's too). Memory is each member's proportional set size (smaps_rollup), else its
 resident pages (statm). The limits are the cgroup's: they bind the container whoever else is in it.
 
-Cost: three files per member, per refresh, of the shared containers only.
+Cost: three files per member, per refresh, of the containers with a borrowed figure only.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from cgscope.fs.cgroup_memory import MemoryCounters, MemoryStat
 from cgscope.fs.cgroup_pids import PidsCounters
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.process_counters import ProcessMemory, read_io, read_rollup, read_statm
+from cgscope.model.borrowed import MEASURED, Figure
 from cgscope.model.usage import OverviewSample, Sample
 
 NS = 1_000_000_000
@@ -94,7 +97,7 @@ class Ledger:
 
 
 class MemberUsage:
-    """Counters of the containers that share their cgroup, from their processes; keep one across
+    """Counters of the containers that share a cgroup, from their processes; keep one across
     refreshes (what a member used before it exited stays counted)."""
 
     def __init__(self, host: HostRoot) -> None:
@@ -104,20 +107,22 @@ class MemberUsage:
         self._ledgers: dict[str, Ledger] = {}
 
     def apply(self, sample: OverviewSample) -> OverviewSample:
-        """`sample`, each shared container's counters taken from its processes (left out where none of
-        them could be read)."""
+        """`sample`, each container's borrowed figures (model/borrowed.py) taken from its processes:
+        unknown where none of them could be read (the container left out, where every figure is)."""
         containers = dict(sample.containers)
         ledgers = {}
         for w in sample.watched:
             cgroup = containers.get(w.container.id)
-            if not w.shared or cgroup is None:
+            if not w.borrowed or cgroup is None:
                 continue
-            ledger = ledgers[w.container.id] = self._ledgers.get(w.container.id) or Ledger()
-            own = self.sample(ledger, w.container.pids, cgroup)
-            if own is None:
-                del containers[w.container.id]
-            else:
-                containers[w.container.id] = own
+            own = None
+            if w.borrowed & MEASURED:
+                ledger = ledgers[w.container.id] = self._ledgers.get(w.container.id) or Ledger()
+                own = self.sample(ledger, w.container.pids, cgroup)
+                if own is None and w.borrowed >= MEASURED:
+                    del containers[w.container.id]
+                    continue
+            containers[w.container.id] = _take(cgroup, own, w.borrowed)
         self._ledgers = ledgers
         return replace(sample, containers=containers)
 
@@ -140,15 +145,24 @@ class MemberUsage:
         tasks = PidsCounters(sum(m.threads for m in members.values()), limit)
         memory = _memory(members.values(), cgroup.memory)
         return replace(
-            cgroup,
-            taken_at=taken_at,
-            cpu=cpu,
-            memory=memory,
-            pids=tasks,
-            io=io,
-            pressure={},
-            source="processes",
+            cgroup, taken_at=taken_at, cpu=cpu, memory=memory, pids=tasks, io=io, from_processes=MEASURED
         )
+
+
+def _take(cgroup: Sample, own: Sample | None, borrowed: frozenset[Figure]) -> Sample:
+    """The cgroup's sample with the `borrowed` figures `own`'s (the processes'), or unknown where
+    `own` is None; pressure, which processes do not tell, is left out where its cgroup is borrowed."""
+    theirs = own or replace(cgroup, cpu=None, memory=None, pids=None, io=None)
+    return replace(
+        cgroup,
+        taken_at=theirs.taken_at if "cpu" in borrowed else cgroup.taken_at,
+        cpu=(theirs if "cpu" in borrowed else cgroup).cpu,
+        memory=(theirs if "memory" in borrowed else cgroup).memory,
+        pids=(theirs if "tasks" in borrowed else cgroup).pids,
+        io=(theirs if "io" in borrowed else cgroup).io,
+        pressure={} if "pressure" in borrowed else cgroup.pressure,
+        from_processes=borrowed & MEASURED,
+    )
 
 
 def _memory(members: Iterable[Member], cgroup: MemoryCounters | None) -> MemoryCounters | None:

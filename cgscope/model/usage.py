@@ -14,7 +14,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Literal, TypeVar, cast
+from typing import TypeVar, cast
 
 from cgscope.errors import AccessDenied, ProcessGone
 from cgscope.fs import cgroup_cpu, cgroup_io, cgroup_memory, cgroupfs, procfs, system
@@ -26,13 +26,13 @@ from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.pressure import Pressure, read_host_pressure, read_pressure
 from cgscope.fs.status import Task, read_tasks
 from cgscope.fs.system import HostTexts, read_host_texts
+from cgscope.model.borrowed import Figure, borrowed
 from cgscope.model.cgdirs import CgroupDirs, Located, locate
 from cgscope.model.collect import Collector
 from cgscope.model.containers import Container, Inventory, group_containers, shares_cgroup
 from cgscope.model.process import Process
 
 T = TypeVar("T")
-Source = Literal["cgroup", "processes"]  # where a sample's figures come from
 LIMIT_ROUNDS = 10  # the host's task limits are read again after this many rounds
 
 
@@ -51,7 +51,7 @@ class Sample:
     # (st_dev, st_ino) of each directory whose counters make a rate: a cgroup removed and made again
     # under the same path is a new directory, with counters from zero. Empty for the host.
     identity: tuple[tuple[int, int], ...] = ()
-    source: Source = "cgroup"  # "processes": summed over a container's processes (model/member_usage.py)
+    from_processes: frozenset[Figure] = frozenset()  # summed over its processes (model/member_usage.py)
 
 
 class Sampler:
@@ -130,7 +130,8 @@ class Sampler:
 
     def _io(self, where: Located | None) -> Mapping[Device, IoDevice] | None:
         """A directory's I/O, read once per round: on v1, containers that never joined a blkio cgroup
-        (bare ones, most often) all count in that hierarchy's root, one read for all of them."""
+        (bare ones, most often) are all in that hierarchy's root, one read for all of them (the host's
+        IO: model/member_usage.py puts their processes' in its place)."""
         if where is None or not self.io:
             return None
         if where.directory not in self._io_read:
@@ -213,6 +214,7 @@ class Watched:
     container: Container
     dirs: CgroupDirs
     shared: bool  # its cgroup is the root or holds other processes too: the counters are not its alone
+    borrowed: frozenset[Figure] = frozenset()  # figures whose cgroup is not its own (model/borrowed.py)
 
 
 @dataclass(frozen=True)
@@ -267,9 +269,8 @@ class Overview:
         if self._owns_collector:  # what is cached for processes gone since is of no more use
             self.collector.retain(inv.processes.values())
         if self._inventory is None or inv.containers != self._inventory.containers:
-            self._watched = tuple(
-                Watched(c, locate(self.host, c.cgroup), shares_cgroup(self.host, c)) for c in inv.containers
-            )
+            placed = [(c, locate(self.host, c.cgroup), shares_cgroup(self.host, c)) for c in inv.containers]
+            self._watched = tuple(Watched(c, d, s, borrowed(self.host, c, d, s)) for c, d, s in placed)
             self._directories = {}
         self._inventory = inv
 

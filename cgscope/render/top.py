@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cgscope.model.borrowed import MEASURED_ORDER
 from cgscope.model.containers import Container, Inventory
 from cgscope.model.derive import ContainerUsage, CpuUsage, IoUsage, MemoryUsage, ProcessUsage, Usage
 from cgscope.model.state import ContainerState
@@ -70,7 +71,7 @@ def usage_json(u: Usage) -> dict[str, Any]:
         "cpu": cpu_json(u.cpu),
         "memory": memory_json(u.memory),
         "tasks": None if u.pids is None else {"current": u.pids.current, "max": u.pids.max},
-        "io": io_json(u.io, ops=u.source == "cgroup"),
+        "io": io_json(u.io, ops=u.source_of("io") == "cgroup"),
         "pressure": {
             kind: {
                 "some": {"avg10": p.some.avg10, "avg60": p.some.avg60},
@@ -100,6 +101,7 @@ def container_json(row: ContainerUsage, state: ContainerState | None = None) -> 
         "cgroup": dict(c.cgroup),
         "shared_cgroup": row.watched.shared,
         "source": row.usage.source,
+        "sources": {figure: row.usage.source_of(figure) for figure in MEASURED_ORDER},
         **usage_json(row.usage),
     }
 
@@ -132,7 +134,8 @@ def overview_table(
     listed = [ContainerRow(None, inv, primary, host)]
     for r in rows:
         c = r.watched.container
-        listed.append(ContainerRow(c, inv, primary, r.usage, r.watched.shared, states.get(c.id)))
+        marked = r.watched.shared or bool(r.usage.from_processes)
+        listed.append(ContainerRow(c, inv, primary, r.usage, marked, states.get(c.id)))
     return table(pick(containers.COLUMNS, containers.USAGE), listed)
 
 

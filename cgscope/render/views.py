@@ -8,6 +8,7 @@ from typing import Any
 
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.mounts import CgroupMount
+from cgscope.model.borrowed import MEASURED, MEASURED_ORDER, Figure
 from cgscope.model.containers import Container, Inventory
 from cgscope.model.namespaces import Namespace
 from cgscope.model.process import Process
@@ -57,10 +58,13 @@ def inside_pid(p: Process, c: Container | None) -> int | None:
 
 
 def container_json(
-    c: Container, inv: Inventory, state: ContainerState | None = None, source: str = "cgroup"
+    c: Container,
+    inv: Inventory,
+    state: ContainerState | None = None,
+    borrowed: frozenset[Figure] = frozenset(),
 ) -> dict[str, Any]:
-    """`containers --json`: the container reference and all cgscope knows of the container; `source`:
-    where its usage is taken from ("processes" where its cgroup holds other processes too)."""
+    """`containers --json`: the container reference and all cgscope knows of the container; `borrowed`:
+    the figures taken from its processes, their cgroups holding others too (model/borrowed.py)."""
     procs = inv.processes
     return {
         **container_ref(c),
@@ -71,7 +75,8 @@ def container_json(
         "namespaces": dict(c.namespaces),
         "shared_with_host": list(c.shared_with_host),
         "kubernetes": pod_json(c.pod) if c.pod else None,
-        "source": source,
+        "source": "processes" if borrowed >= MEASURED else "cgroup",
+        "sources": {f: "processes" if f in borrowed else "cgroup" for f in MEASURED_ORDER},
     }
 
 

@@ -28,7 +28,7 @@ from cgscope.render.columns import (
 from cgscope.units import size
 
 HOST = "(host)"  # the host's row: processes in no container
-SHARED_MARK = "*"  # after the name of a container whose cgroup holds others too: figures are its processes'
+SHARED_MARK = "*"  # after the name of a container a cgroup of which holds others: figures its processes'
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class ContainerRow:
     # None: not sampled, or its counters are unreadable. Compared without its interval, which no cell
     # shows and which differs by milliseconds every refresh: an idle container's row stays equal.
     usage: Usage | None = field(default=None, compare=False)
-    shared: bool = False  # its cgroup holds other processes too: its figures are its processes' (source)
+    shared: bool = False  # a cgroup of it holds other processes too: those figures are its processes'
     state: ContainerState | None = None  # None: not read (the host's row has none)
     short_id: str = field(init=False)  # its id, as short as the other containers' ids allow
     pids: tuple[int, ...] = field(init=False)

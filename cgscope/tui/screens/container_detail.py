@@ -21,6 +21,7 @@ from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.procfs import NS_TYPES
 from cgscope.fs.system import parse_meminfo
 from cgscope.model import procview
+from cgscope.model.borrowed import MEASURED_ORDER
 from cgscope.model.collect import Collector
 from cgscope.model.containers import Container, Inventory, group_containers
 from cgscope.model.derive import Usage
@@ -86,6 +87,9 @@ def usage_lines(u: Usage | None, state: ContainerState | None = None) -> str:
     lines = [said] if said else []
     if u.source == "processes":
         lines.append("source  its processes: its cgroup holds others too; the limits are the cgroup's")
+    elif u.from_processes:
+        theirs = ", ".join(f for f in MEASURED_ORDER if f in u.from_processes)
+        lines.append(f"source  {theirs} its processes': their cgroups hold others too (the rest its own)")
     c, m, p = u.cpu, u.memory, u.pids
     if c is not None:
         now = "… (from the next refresh)" if c.host_percent is None else f"{pct(c.host_percent)} %"

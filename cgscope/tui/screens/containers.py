@@ -25,6 +25,7 @@ def rows_of(frame: Frame, primary: str | None) -> list[tuple[str, ContainerRow]]
     for c in inv.containers:
         row = frame.container_usage.get(c.id)
         usage, shared = (row.usage, row.watched.shared) if row is not None else (None, False)
+        shared = shared or (usage is not None and bool(usage.from_processes))
         rows.append((c.id, ContainerRow(c, inv, primary, usage, shared, frame.states.get(c.id))))
     return [*rows, (HOST, ContainerRow(None, inv, primary, frame.usage))]
 
