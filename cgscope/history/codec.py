@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any, cast
 
 from cgscope.fs.cgroup_pids import PidsCounters
@@ -346,7 +347,7 @@ def decode_usage(d: Mapping[str, Any], whole: bool = True) -> Usage:
     if (c := d.get("c")) is not None:
         host, quota, cpuset, throttled, throttled_s = items(c, "c", 5)
         host_percent, quota_cpus = opt_number(host, "c"), opt_number(quota, "c")
-        cpus = cpulist(text(cpuset, "c"), WHAT)
+        cpus = _cpus(text(cpuset, "c"))
         limit = allowance(cpus, quota_cpus)
         share = None if host_percent is None or limit <= 0 else host_percent / limit
         throttling = opt_number(throttled, "c"), opt_number(throttled_s, "c")
@@ -369,6 +370,12 @@ def decode_usage(d: Mapping[str, Any], whole: bool = True) -> Usage:
     if source not in ("cgroup", "processes"):
         bad(f"src: {source!r} is not a source")
     return Usage(opt_number(d.get("dt"), "dt"), cpu, memory, tasks, io, pressure, source)
+
+
+@lru_cache(maxsize=256)
+def _cpus(text: str) -> tuple[int, ...]:
+    """A recorded cpuset: a host's containers share a few, read again in every frame."""
+    return cpulist(text, WHAT)
 
 
 def _decode_pressure(value: object) -> Pressure:
