@@ -5,7 +5,8 @@ Figures: each recorder's CPU % of one core over the measured period (utime + sti
 after a warm-up), and what its file grows by per sample, extrapolated to a day. cgscope's store starts
 a shard (and its key frame) every hour and stores every ANCHOR-th frame whole, the rest as their
 changes, so a day is extrapolated as 24 x (the key frame, 720 / ANCHOR - 1 whole frames, the rest
-changes) from the sizes measured, plus the rollup files. The store's frames are then compressed again
+changes) from the sizes measured, plus 24 x 61 rollups of the size measured (a minute's and an
+hour's hold the same rows). The store's frames are then compressed again
 the other ways the store could have been written — whole (zlib alone, zstd alone, zstd against the key
 frame at levels 3, 9 and 19, format 1's), and as changes (zlib, zstd against the key frame) — for the
 size and the CPU each costs per frame. Goals tracked by the project: the recorder <= 0.5 % of
@@ -188,8 +189,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         shard_bytes = (
             key + (anchors - 1) * report["whole_frame_bytes"] + (PER_SHARD - anchors) * report["change_bytes"]
         )
-        rolled = rollups_of(shards(store)[0]).stat().st_size / len(frames)  # rollup bytes per frame
-        report["rollup_bytes_per_day"] = rolled * DAY / args.interval
+        rolled = rollups_of(shards(store)[0]).read_bytes()  # a day: 24 x 60 minutes' and 24 hours' rollups
+        entries = [r for r in shard.scan(rolled) if isinstance(r, shard.Record)]
+        report["rollup_bytes_per_day"] = len(rolled) / len(entries) * 24 * 61
         report["bytes_per_day"] = (
             DAY / PER_SHARD / args.interval * shard_bytes + report["rollup_bytes_per_day"]
         )

@@ -112,3 +112,11 @@ def test_a_writer_that_starts_again_stores_its_first_frame_whole(tmp_path: Path)
     write(tmp_path, 5, start=5)
     assert frame_flags(tmp_path) == [shard.KEY, *[shard.DICT | shard.DELTA] * 4, shard.DICT, *[6] * 4]
     assert [json.loads(e.payload) for e in read(tmp_path).entries] == [frame(n) for n in range(10)]
+
+
+def test_a_pid_list_s_change_says_the_pids_come_and_gone() -> None:
+    old = {"hp": [100, 1, 1, 50, 848], "c": []}  # 100, 101, 102, 152, 1000
+    new = {"hp": [100, 2, 50, 848, 7, 3], "c": []}  # 100, 102, 152, 1000, 1007, 1010
+    change = json.loads(json.dumps(diff_frame(old, new)))
+    assert change["hp"] == {"+": [1007, 3], "-": [101]}
+    assert patch_frame(old, change) == new

@@ -4,7 +4,9 @@ A patch P of a value O (the earlier frame's) gives the later value:
 
 - O and P both objects: P holds each key whose value changed, with its patch, and "-": [the keys gone];
 - O a list and P an object: P holds, by index ("0", "3"), the patches of the elements that changed (the
-  list keeps its length); {"=": V} is the list replaced by the object V;
+  list keeps its length); {"=": V} is the list replaced by the object V; {"+": added, "-": gone} is a
+  list of positive integers — a pid list written as differences, the pids ascending — with the pids
+  `added` come and those `gone` gone (each written as differences too), rather than all its steps again;
 - O and P both integers: O + P (a counter's growth is fewer digits than the counter);
 - anything else: P is the later value itself.
 
@@ -17,7 +19,8 @@ the same order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate
 from typing import Any
 
 from cgscope.history.fields import bad, items, obj
@@ -25,6 +28,7 @@ from cgscope.history.fields import bad, items, obj
 SAME = 0  # a container's patch when nothing of it changed
 GONE = "-"  # a patch's key listing the keys gone: no key of a frame's objects is "-"
 WHOLE = "="  # a list replaced by an object
+ADDED = "+"  # a pid list's patch: the pids come ("+") and gone ("-"), each list written as differences
 _NONE = object()  # a key not there
 
 
@@ -42,11 +46,24 @@ def diff(old: Any, new: Any) -> Any:
         pairs = enumerate(zip(old, new, strict=True))
         changed = {str(i): diff(a, b) for i, (a, b) in pairs if not _same(a, b)}
         return changed if len(changed) < len(new) else new
+    if isinstance(old, list) and isinstance(new, list) and _ascending(old) and _ascending(new):
+        was, now = set(accumulate(old)), set(accumulate(new))
+        return {ADDED: _steps(now - was), GONE: _steps(was - now)}
     if isinstance(old, list) and isinstance(new, dict):
         return {WHOLE: new}
     if _integer(old) and _integer(new):
         return new - old
     return new
+
+
+def _ascending(steps: list[Any]) -> bool:
+    """A list of positive integers: a pid list written as differences (codec.py), read as a set."""
+    return bool(steps) and all(type(x) is int and x > 0 for x in steps)
+
+
+def _steps(values: Iterable[int]) -> list[int]:
+    ordered = sorted(values)
+    return [b - a for a, b in zip([0, *ordered], ordered, strict=False)]
 
 
 def _same(a: object, b: object) -> bool:
@@ -68,6 +85,9 @@ def patch(old: Any, p: Any) -> Any:
     if isinstance(old, list) and isinstance(p, dict):
         if WHOLE in p:
             return p[WHOLE]
+        if ADDED in p:
+            kept = set(accumulate(old)) - set(accumulate(items(p.get(GONE), GONE)))
+            return _steps(kept | set(accumulate(items(p[ADDED], ADDED))))
         out_list = list(old)
         for k, v in p.items():
             i = int(k)
