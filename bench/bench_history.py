@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from hosts.node import node_host  # noqa: E402
 
 from cgscope.fs.hostroot import HostRoot  # noqa: E402
-from cgscope.history import index, rollup, shard, store  # noqa: E402
+from cgscope.history import codec, index, rollup, shard, store  # noqa: E402
 from cgscope.history.index import Source  # noqa: E402
 from cgscope.history.replay import Replay  # noqa: E402
 from cgscope.history.report import summarize  # noqa: E402
@@ -92,6 +92,10 @@ def first_frame(root: Path, directory: Path) -> None:
     Replay(HostRoot.at(root), store.index(directory)).sample(())
 
 
+def far_frame(directory: Path, at: int) -> None:
+    codec.decode(store.index(directory).entries[at].frame)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=720, help="frames written (720: an hour at 5 s)")
@@ -112,6 +116,9 @@ def main() -> None:
         timed("store.read (every entry decompressed)", read_s, read_s * scale)
         first = clock(lambda: first_frame(host.root, hour)), clock(lambda: first_frame(host.root, day))
         timed("replay: its first frame", *first, GOAL_REPLAY_S)
+        far = shard.ANCHOR - 1  # read from the whole frame before it and 59 changes
+        worst = clock(lambda: far_frame(hour, far)), clock(lambda: far_frame(day, far))
+        timed("replay: a frame 59 changes from a whole one", *worst)
         frames_s = clock(lambda: summarize(store.index(hour)))
         timed("report by frames alone (a store without rollups)", frames_s, frames_s * scale)
         whole = (
