@@ -26,8 +26,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from hosts.node import node_host  # noqa: E402
 
 from cgscope.fs.hostroot import HostRoot  # noqa: E402
-from cgscope.history import index, rollup, shard, store  # noqa: E402
-from cgscope.history.codec import encode  # noqa: E402
+from cgscope.history import codec, index, rollup, shard, store  # noqa: E402
 from cgscope.history.index import Source  # noqa: E402
 from cgscope.history.replay import Replay  # noqa: E402
 from cgscope.history.report import summarize  # noqa: E402
@@ -46,8 +45,9 @@ def write(directory: Path, root: Path, frames: int) -> None:
     writer = store.Writer.open(directory, retain_s=0, max_bytes=0)
     try:
         for i in range(frames):
-            frame = dataclasses.replace(sampled[i % len(sampled)], taken_at=T0 + 5 * i)
-            writer.append(store.Entry(frame.taken_at, "frame", encode(frame)))
+            writer.append(
+                store.frame_entry(dataclasses.replace(sampled[i % len(sampled)], taken_at=T0 + 5 * i))
+            )
     finally:
         writer.close()
 
@@ -72,7 +72,7 @@ def day_of(hour: Path, day: Path) -> None:
         for record in index.records(store.rollups_of(path)):
             r = rollup.decode(source.payload(record)).rollup()
             r.span = (r.span[0] + moved, r.span[1] + moved)
-            out.append(packer.pack("summary", r.span[1], rollup.encode(r))[0])
+            out.append(packer.pack("summary", r.span[1], rollup.encode(r)))
         store.rollups_of(name).write_bytes(b"".join(out))
 
 
@@ -90,6 +90,10 @@ def clock(run: Callable[[], object]) -> float:
 
 def first_frame(root: Path, directory: Path) -> None:
     Replay(HostRoot.at(root), store.index(directory)).sample(())
+
+
+def far_frame(directory: Path, at: int) -> None:
+    codec.decode(store.index(directory).entries[at].frame)
 
 
 def main() -> None:
@@ -112,6 +116,9 @@ def main() -> None:
         timed("store.read (every entry decompressed)", read_s, read_s * scale)
         first = clock(lambda: first_frame(host.root, hour)), clock(lambda: first_frame(host.root, day))
         timed("replay: its first frame", *first, GOAL_REPLAY_S)
+        far = shard.ANCHOR - 1  # read from the whole frame before it and 59 changes
+        worst = clock(lambda: far_frame(hour, far)), clock(lambda: far_frame(day, far))
+        timed("replay: a frame 59 changes from a whole one", *worst)
         frames_s = clock(lambda: summarize(store.index(hour)))
         timed("report by frames alone (a store without rollups)", frames_s, frames_s * scale)
         whole = (
@@ -130,15 +137,15 @@ def main() -> None:
         spark_s = clock(lambda: replay.series(None, replay.frame(len(replay) - 1)))  # the host's detail
         timed("replay: a detail's 300-frame sparklines", spark_s, None)
 
-        payloads = [e.payload for e in store.read(hour).entries]
+        objects = [e.frame for e in store.index(hour).entries]
         roller = rollup.Roller()  # what the store adds to each frame the recorder appends
 
         def roll() -> None:
-            for i, payload in enumerate(payloads):
-                roller.add(T0 + 5 * i, payload)
+            for i, frame in enumerate(objects):
+                roller.add(T0 + 5 * i, frame)
 
         roll_s = clock(roll)
-        print(f"rolling the frames up as the store does: {roll_s / len(payloads) * 1000:.2f} ms a frame")
+        print(f"rolling the frames up as the store does: {roll_s / len(objects) * 1000:.2f} ms a frame")
 
 
 if __name__ == "__main__":

@@ -3,10 +3,13 @@ node-scale load (load.py: ~200 bare containers, 2,000 processes).
 
 Figures: each recorder's CPU % of one core over the measured period (utime + stime from /proc/PID/stat,
 after a warm-up), and what its file grows by per sample, extrapolated to a day. cgscope's store starts
-a shard (and its key frame) every hour, so a day is extrapolated as 24 key frames and 24 x 719 later
-frames, from the sizes measured. The store's frames are then compressed again the other ways the store
-could have been written — zlib alone, zstd alone, zstd against the key frame at levels 3, 9 and 19 —
-for the size and the CPU each costs per frame. Goals tracked by the project: the recorder <= 0.5 % of
+a shard (and its key frame) every hour and stores every ANCHOR-th frame whole, the rest as their
+changes, so a day is extrapolated as 24 x (the key frame, 720 / ANCHOR - 1 whole frames, the rest
+changes) from the sizes measured, plus 24 x 61 rollups of the size measured (a minute's and an
+hour's hold the same rows). The store's frames are then compressed again
+the other ways the store could have been written — whole (zlib alone, zstd alone, zstd against the key
+frame at levels 3, 9 and 19, format 1's), and as changes (zlib, zstd against the key frame) — for the
+size and the CPU each costs per frame. Goals tracked by the project: the recorder <= 0.5 % of
 one core, the store <= 30 MB per day.
 
 Needs root and Debian's atop (without it, cgscope alone is measured). `python bench/bench_record.py
@@ -16,6 +19,8 @@ Needs root and Debian's atop (without it, cgscope alone is measured). `python be
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -36,7 +41,8 @@ from load import Load, LoadError, find_hierarchies, pid_capacity
 
 from cgscope.history import shard
 from cgscope.history.codec import decode
-from cgscope.history.store import read, shards
+from cgscope.history.delta import diff_frame
+from cgscope.history.store import read, rollups_of, shards
 
 DAY = 86400
 GOAL_CPU_PERCENT, GOAL_MB_PER_DAY = 0.5, 30.0
@@ -70,19 +76,22 @@ class Recorder:
                 self.proc.wait(10)
 
 
-def store_sizes(store: Path) -> tuple[int, list[int]]:
-    """(the key frame's bytes, each later frame's bytes) of the store's first shard, headers included."""
+def store_sizes(store: Path) -> tuple[int, list[int], list[int]]:
+    """(the key frame's bytes, each later frame stored whole, each stored as a change) of the store's
+    first shard, headers included."""
     data = shards(store)[0].read_bytes()
-    key, later, start = 0, [], 0
+    key, start = 0, 0
+    whole: list[int] = []
+    changes: list[int] = []
     for item in shard.scan(data):
         if isinstance(item, shard.Record):
             size = item.end - start
             if item.flags & shard.KEY:
                 key = size
             elif item.kind == "frame":
-                later.append(size)
+                (changes if item.flags & shard.DELTA else whole).append(size)
             start = item.end
-    return key, later
+    return key, whole, changes
 
 
 def recompressed(payloads: list[bytes]) -> list[dict[str, Any]]:
@@ -95,15 +104,29 @@ def recompressed(payloads: list[bytes]) -> list[dict[str, Any]]:
     key = shard.dictionary(payloads[0])
     for level in (3, 9, 19):
         ways.append((f"zstd -{level} + key", zstandard.ZstdCompressor(level=level, dict_data=key).compress))
+    objects = [json.loads(p) for p in payloads]
+    start = time.process_time()
+    changes = [
+        json.dumps(diff_frame(a, b), separators=(",", ":")).encode() for a, b in itertools.pairwise(objects)
+    ]
+    diff_ms = (time.process_time() - start) / len(changes) * 1000  # added to each way of the changes
+    ways += [
+        ("changes, zlib -6", lambda p: zlib.compress(p, 6)),
+        ("changes, zlib -9", lambda p: zlib.compress(p, 9)),
+        ("changes, zstd -9", zstandard.ZstdCompressor(level=9).compress),
+    ]
+    for level in (3, 9, 19):
+        ways.append(
+            (f"changes, zstd -{level} + key", zstandard.ZstdCompressor(level=level, dict_data=key).compress)
+        )
     rows = []
     for name, compress in ways:
         start = time.process_time()
-        sizes = [len(compress(p)) for p in payloads[1:]]
+        sizes = [len(compress(p)) for p in (changes if name.startswith("changes") else payloads[1:])]
         spent = time.process_time() - start
         per_frame = sum(sizes) / len(sizes) + shard.HEADER.size
-        rows.append(
-            {"way": name, "bytes_per_frame": per_frame, "cpu_ms_per_frame": spent / len(sizes) * 1000}
-        )
+        spent_ms = spent / len(sizes) * 1000 + (diff_ms if name.startswith("changes") else 0.0)
+        rows.append({"way": name, "bytes_per_frame": per_frame, "cpu_ms_per_frame": spent_ms})
     return rows
 
 
@@ -156,12 +179,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["frames"] = len(frames)
         report["recorded_containers"] = len(decode(frames[-1].payload).inventory.containers)
         report["frame_json_bytes"] = sum(len(e.payload) for e in frames) / len(frames)
-        key, later = store_sizes(store)
-        report["key_frame_bytes"], report["later_frame_bytes"] = key, sum(later) / len(later)
-        report["bytes_per_day"] = (
-            DAY / PER_SHARD / args.interval * (key + (PER_SHARD - 1) * sum(later) / len(later))
-        )
+        key, whole, changes = store_sizes(store)
         report["ways"] = recompressed([e.payload for e in frames])
+        if not whole:  # the measured stretch held no ANCHOR-th frame: as the store would write it
+            whole = [round(next(w for w in report["ways"] if w["way"] == "zstd -9 + key")["bytes_per_frame"])]
+        report["key_frame_bytes"], report["change_bytes"] = key, sum(changes) / len(changes)
+        report["whole_frame_bytes"] = sum(whole) / len(whole)
+        anchors = PER_SHARD // shard.ANCHOR
+        shard_bytes = (
+            key + (anchors - 1) * report["whole_frame_bytes"] + (PER_SHARD - anchors) * report["change_bytes"]
+        )
+        rolled = rollups_of(shards(store)[0]).read_bytes()  # a day: 24 x 60 minutes' and 24 hours' rollups
+        entries = [r for r in shard.scan(rolled) if isinstance(r, shard.Record)]
+        report["rollup_bytes_per_day"] = len(rolled) / len(entries) * 24 * 61
+        report["bytes_per_day"] = (
+            DAY / PER_SHARD / args.interval * shard_bytes + report["rollup_bytes_per_day"]
+        )
     return report
 
 
@@ -176,8 +209,9 @@ def print_report(report: dict[str, Any]) -> None:
         per_day = r["bytes"] / samples * DAY / interval / 1e6
         print(f"{r['name']:<16} {r['cpu_percent']:>16.2f} {r['bytes'] / samples:>13.0f} {per_day:>8.1f}")
     print(f"cgscope store: frame JSON {report['frame_json_bytes']:.0f} B; key frame "
-          f"{report['key_frame_bytes']} B, later frames {report['later_frame_bytes']:.0f} B each; "
-          "a day (hourly shards): "
+          f"{report['key_frame_bytes']} B, whole frames {report['whole_frame_bytes']:.0f} B, changes "
+          f"{report['change_bytes']:.0f} B each; a day (hourly shards, rollups "
+          f"{report['rollup_bytes_per_day'] / 1e6:.1f} MB): "
           f"{report['bytes_per_day'] / 1e6:.1f} MB (goal <= {GOAL_MB_PER_DAY:g})")  # fmt: skip
     print(f"{'the same frames':<18} {'bytes/frame':>12} {'MB/day':>8} {'CPU ms/frame':>13}")
     for w in report["ways"]:

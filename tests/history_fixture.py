@@ -18,9 +18,8 @@ from hosts.counters import MIB, V2_CG, v2_host
 from test_history_events import FixtureLog
 
 from cgscope.fs.hostroot import HostRoot
-from cgscope.history.codec import encode
 from cgscope.history.events import Detector
-from cgscope.history.store import Entry, Writer
+from cgscope.history.store import Entry, Writer, frame_entry
 from cgscope.sampling import Frame, Sampler
 
 T0 = 1_764_547_200.0  # 2025-12-01T00:00:00Z
@@ -59,7 +58,7 @@ def record_fixture(store: Path, tmp: Path) -> list[Frame]:
                 files(top, cpu__max="50000 100000\n")
             frame = dataclasses.replace(sampler.sample(()), taken_at=at(i))
             events = detector.step(frames[-1] if frames else None, frame)
-            writer.append(Entry(frame.taken_at, "frame", encode(frame)))
+            writer.append(frame_entry(frame))
             for event in events:
                 writer.append(Entry(event.at, "event", event.to_json()))
             frames.append(frame)

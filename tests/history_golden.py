@@ -1,7 +1,10 @@
-"""The golden store of format 1 (tests/goldens/history/format1/): what the fixture host hosts/counters.py
-(v2) records over two hours — three frames of its Docker container "web" and the events between them,
-OOM victim included (hosts/kmsg_oom.txt). test_history_golden.py reads it as checked in, so a later
-cgscope must keep reading it (or migrate it). Regenerate only when the format changes on purpose:
+"""The golden stores, one of each format (tests/goldens/history/formatN/): what the fixture host
+hosts/counters.py (v2) records over two hours — three frames of its Docker container "web" and the
+events between them, OOM victim included (hosts/kmsg_oom.txt). test_history_golden.py reads each as
+checked in, so a later cgscope must keep reading them all (or migrate them). Format 1 was written by the
+cgscope of that format (frames whole, no rollups); format 2 stores the second frame of the first hour as
+its change from the first. This writes the store of the format this cgscope writes; regenerate it only
+when that format changes on purpose (a new format gets a directory of its own, the older ones stay):
 
     python tests/history_golden.py
 """
@@ -15,7 +18,8 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).parent
-GOLDEN = HERE / "goldens" / "history" / "format1"
+GOLDENS = {n: HERE / "goldens" / "history" / f"format{n}" for n in (1, 2)}
+GOLDEN = GOLDENS[1]  # the oldest: no rollups
 T0 = 1_764_547_200.0  # 2025-12-01T00:00:00Z
 AT = (T0 + 10, T0 + 15, T0 + 3600 + 5)  # two frames in the first hour's shard, one in the second's
 
@@ -27,9 +31,8 @@ def make(directory: Path) -> None:
     from test_history_events import FixtureLog
 
     from cgscope.fs.hostroot import HostRoot
-    from cgscope.history.codec import encode
     from cgscope.history.events import Detector
-    from cgscope.history.store import Entry, Writer
+    from cgscope.history.store import Entry, Writer, frame_entry
     from cgscope.sampling import Sampler
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -47,7 +50,7 @@ def make(directory: Path) -> None:
                 log.log(0, 7)
             frame = dataclasses.replace(sampler.sample(()), taken_at=at)
             events = detector.step(prev, frame)
-            writer.append(Entry(at, "frame", encode(frame)))
+            writer.append(frame_entry(frame))
             for event in events:
                 writer.append(Entry(event.at, "event", event.to_json()))
             prev = frame
@@ -55,6 +58,8 @@ def make(directory: Path) -> None:
 
 
 if __name__ == "__main__":
-    shutil.rmtree(GOLDEN, ignore_errors=True)
-    make(GOLDEN)
-    print(f"wrote {GOLDEN}")
+    from cgscope.history.shard import FORMAT
+
+    shutil.rmtree(GOLDENS[FORMAT], ignore_errors=True)
+    make(GOLDENS[FORMAT])
+    print(f"wrote {GOLDENS[FORMAT]}")

@@ -1,12 +1,16 @@
-"""A store written by format 1 (tests/goldens/history/format1/, made by tests/history_golden.py) reads as
-it did when it was written: a later cgscope that changes the format must keep this test passing, reading
-the old store or migrating it."""
+"""The stores written by each format (tests/goldens/history/formatN/, made by tests/history_golden.py)
+read as they did when they were written: a later cgscope that changes the format must keep this test
+passing, reading the old stores or migrating them."""
 
 from __future__ import annotations
 
-from history_golden import AT, GOLDEN
+from pathlib import Path
+
+import pytest
+from history_golden import AT, GOLDENS
 from hosts.counters import CID, MIB
 
+from cgscope.history import shard
 from cgscope.history.codec import decode
 from cgscope.history.events import Event
 from cgscope.history.store import read, shards
@@ -14,9 +18,10 @@ from cgscope.history.store import read, shards
 WEB = {"id": CID, "name": "web", "runtime": "docker", "init_pid": 4242}
 
 
-def test_the_format_1_store_reads_as_written() -> None:
-    assert [p.name for p in shards(GOLDEN)] == ["20251201T00.cgh", "20251201T01.cgh"]
-    reading = read(GOLDEN)
+@pytest.mark.parametrize("golden", GOLDENS.values(), ids=[f"format{n}" for n in GOLDENS])
+def test_each_format_s_store_reads_as_written(golden: Path) -> None:
+    assert [p.name for p in shards(golden)] == ["20251201T00.cgh", "20251201T01.cgh"]
+    reading = read(golden)
     assert reading.warnings == []
     assert [(e.at, e.kind) for e in reading.entries] == [
         (AT[0], "frame"), (AT[1], "frame"), (AT[1], "event"), (AT[1], "event"), (AT[2], "frame")
@@ -40,3 +45,12 @@ def test_the_format_1_store_reads_as_written() -> None:
         assert usage.memory.oom_kills == kills
     assert frames[0].container_usage[CID].usage.interval is None  # the first frame: no rates yet
     assert frames[1].container_usage[CID].usage.interval is not None
+
+
+def test_format_2_stores_the_second_frame_as_a_change_and_format_1_whole() -> None:
+    def flags(golden: Path) -> list[int]:
+        data = shards(golden)[0].read_bytes()
+        return [r.flags for r in shard.scan(data) if isinstance(r, shard.Record) and r.kind == "frame"]
+
+    assert flags(GOLDENS[1]) == [shard.KEY, shard.DICT]
+    assert flags(GOLDENS[2]) == [shard.KEY, shard.DICT | shard.DELTA]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from cgscope.history.codec import encode
 from cgscope.history.events import Event
 from cgscope.history.report import Summary, summarize
 from cgscope.history.rollup import Roller, decode
-from cgscope.history.store import HOUR, Entry, Writer, index, read, rollups_of, shards
+from cgscope.history.store import HOUR, Entry, Writer, frame_entry, index, read, rollups_of, shards
 from cgscope.sampling import Frame, Sampler
 
 ONE = 1_764_550_800.0  # 2025-12-01T01:00:00Z
@@ -59,8 +60,7 @@ def write(store: Path, frames: list[Frame], *, close: bool = True, ats: list[flo
     """The frames in turn at `ats` (default every STEP s from T0), an event after every 20th."""
     writer = Writer.open(store, retain_s=0, max_bytes=0)
     for i, t in enumerate(ats or [at(i) for i in range(FRAMES)]):
-        frame = dataclasses.replace(frames[i % len(frames)], taken_at=t)
-        writer.append(Entry(t, "frame", encode(frame)))
+        writer.append(frame_entry(dataclasses.replace(frames[i % len(frames)], taken_at=t)))
         if i % 20 == 0:
             writer.append(Entry(t + 1, "event", Event(t + 1, "oom_kill", WEB, {"victim_pid": i}).to_json()))
     if close:
@@ -137,8 +137,12 @@ def test_a_rollup_whose_frames_changed_is_not_used(sampled: list[Frame], tmp_pat
     path.write_bytes(bytes(data))
     with_rollups, by_frames = both(tmp_path)
     assert with_rollups == by_frames
-    assert len(with_rollups.warnings) == 1 and "payload CRC mismatch" in with_rollups.warnings[0]
-    assert with_rollups.containers[0].frames == FRAMES - 1
+    crc, later = with_rollups.warnings  # and the frames stored as changes after it, up to a whole one
+    assert "payload CRC mismatch" in crc and (
+        found := re.search(r": (\d+) entries skipped \(the frame", later)
+    )
+    assert 0 < int(found[1]) < shard.ANCHOR
+    assert with_rollups.containers[0].frames == FRAMES - 1 - int(found[1])
 
 
 def test_a_clock_stepped_back_never_sums_frames_out_of_order(sampled: list[Frame], tmp_path: Path) -> None:
@@ -158,7 +162,7 @@ def test_rollups_go_with_their_shards_and_readers_never_see_them(
     assert {e.kind for e in reading.entries} == {"frame", "event"} and reading.warnings == []
     assert [p.suffix for p in shards(tmp_path)] == [".cgh", ".cgh"]
     writer = Writer.open(tmp_path, retain_s=HOUR, max_bytes=0)
-    writer.append(Entry(T0 + 4 * HOUR, "frame", encode(sampled[0])))
+    writer.append(frame_entry(dataclasses.replace(sampled[0], taken_at=T0 + 4 * HOUR)))
     writer.close()
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".pid") == [
         "20251201T04.cgh", "20251201T04.cgr"

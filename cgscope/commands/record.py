@@ -143,8 +143,7 @@ class Recorder:
 
     def run(self, interval: float, stop: threading.Event) -> None:
         from cgscope.errors import CgscopeError
-        from cgscope.history.codec import encode
-        from cgscope.history.store import Entry
+        from cgscope.history.store import Entry, frame_entry
         from cgscope.units import size
 
         cap = f", at most {size(self.writer.max_bytes)}" if self.writer.max_bytes else ""
@@ -162,7 +161,7 @@ class Recorder:
                 self._once(str(exc))
             else:
                 events = self.detector.step(prev, frame)
-                self.store(Entry(frame.taken_at, "frame", encode(frame)))
+                self.store(frame_entry(frame))
                 for event in events:
                     self.store(Entry(event.at, "event", event.to_json()))
                 prev = frame

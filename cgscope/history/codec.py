@@ -22,9 +22,10 @@ dataclasses, so a change of a dataclass never changes what is on disk unnoticed:
 
 Pid lists are sorted and written as differences (the first pid, then each step), which compresses
 well. What follows from other figures is not stored but derived again as model/derive.py derives it:
-the CPU allowance and the shares of the limits. Rates and percentages are kept to 0.01 (ten times
-finer than any table shows), bytes per second to the byte (as the JSON output gives them), seconds to
-the millisecond: digits beyond those would cost most of a compressed frame. Strings are written with
+the CPU allowance and the shares of the limits. Percentages are kept to 0.01 (ten times finer than
+any table shows), I/O rates to 4 significant digits (bytes per second whole, operations to 0.01 at
+most: a rate over an interval timed to the millisecond is not known closer), seconds to the
+millisecond: digits beyond those would cost most of a compressed frame. Strings are written with
 ensure_ascii, so a name holding bytes that are not UTF-8 (decoded with surrogateescape, as os.fsdecode
 does) survives as the same str.
 """
@@ -32,7 +33,9 @@ does) survives as the same str.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any, cast
 
 from cgscope.fs.cgroup_pids import PidsCounters
@@ -66,6 +69,7 @@ from cgscope.sampling.frame import Frame
 from cgscope.units import cpulist as cpus_text
 
 FORMAT = 1
+RATE_DIGITS = 4  # significant digits of an I/O rate
 _NOWHERE = CgroupDirs(None, None, None, None, None, None, None)  # recorded counters are read nowhere
 
 
@@ -73,6 +77,16 @@ _NOWHERE = CgroupDirs(None, None, None, None, None, None, None)  # recorded coun
 
 
 def encode(frame: Frame) -> bytes:
+    return dumps(frame_object(frame))
+
+
+def dumps(frame: Mapping[str, object]) -> bytes:
+    """A frame's JSON object as the store keeps it."""
+    return json.dumps(frame, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def frame_object(frame: Frame) -> dict[str, object]:
+    """The JSON object of a frame (the schema above)."""
     inv = frame.inventory
     s = frame.system
     load = None if s.load is None else list(s.load)
@@ -90,7 +104,7 @@ def encode(frame: Frame) -> bytes:
         out["un"] = _deltas(inv.uninspected)
     out["u"] = _usage(frame.usage) if frame.usage is not None else None
     out["c"] = [_container(c, frame) for c in inv.containers]
-    return json.dumps(out, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    return out
 
 
 def _container(c: Container, frame: Frame) -> dict[str, object]:
@@ -157,9 +171,18 @@ def _memory(m: MemoryUsage) -> list[int | None]:
     ]  # fmt: skip
 
 
-def _io(io: IoUsage) -> list[float | None]:
-    return [round(io.read_bytes_per_s), round(io.write_bytes_per_s), _pct(io.read_ops_per_s),
-            _pct(io.write_ops_per_s)]  # fmt: skip
+def _io(io: IoUsage) -> list[float]:
+    return [_rate(io.read_bytes_per_s, 0), _rate(io.write_bytes_per_s, 0), _rate(io.read_ops_per_s, 2),
+            _rate(io.write_ops_per_s, 2)]  # fmt: skip
+
+
+def _rate(x: float, places: int) -> float:
+    """A rate over an interval timed to the millisecond, to RATE_DIGITS significant digits (no more than
+    `places` decimals): the fifth digit of a rate over ~5 s is below its timing's error."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    kept = round(x, min(places, RATE_DIGITS - 1 - math.floor(math.log10(abs(x)))))
+    return int(kept) if places == 0 else kept
 
 
 def _pressure(psi: Pressure) -> list[float | int]:
@@ -194,10 +217,10 @@ def _deltas(pids: Iterable[int]) -> list[int]:
 # -- decode --------------------------------------------------------------------------------------------
 
 
-def load(data: bytes) -> Mapping[str, Any]:
-    """The JSON object of a frame of this format."""
+def load(data: bytes | Mapping[str, Any]) -> Mapping[str, Any]:
+    """The JSON object of a frame of this format (given as its JSON, or as the object read already)."""
     try:
-        top = json.loads(data)
+        top = json.loads(data) if isinstance(data, bytes) else data
     except (UnicodeDecodeError, ValueError, RecursionError):
         bad("not JSON")
     d = obj(top, "frame")
@@ -206,7 +229,7 @@ def load(data: bytes) -> Mapping[str, Any]:
     return d
 
 
-def decode(data: bytes) -> Frame:
+def decode(data: bytes | Mapping[str, Any]) -> Frame:
     """The Frame `data` holds; InvalidFormat (one line) for anything else."""
     d = load(data)
     system = items(d.get("s"), "s", 5)
@@ -318,12 +341,13 @@ def _decode_init(c: Container, value: object, cgroups: Mapping[str, str]) -> Pro
     )
 
 
-def decode_usage(d: Mapping[str, Any]) -> Usage:
+def decode_usage(d: Mapping[str, Any], whole: bool = True) -> Usage:
+    """The usage `d` holds; not `whole`: its CPU and memory alone (what a report sums)."""
     cpu = memory = tasks = io = None
     if (c := d.get("c")) is not None:
         host, quota, cpuset, throttled, throttled_s = items(c, "c", 5)
         host_percent, quota_cpus = opt_number(host, "c"), opt_number(quota, "c")
-        cpus = cpulist(text(cpuset, "c"), WHAT)
+        cpus = _cpus(text(cpuset, "c"))
         limit = allowance(cpus, quota_cpus)
         share = None if host_percent is None or limit <= 0 else host_percent / limit
         throttling = opt_number(throttled, "c"), opt_number(throttled_s, "c")
@@ -334,6 +358,8 @@ def decode_usage(d: Mapping[str, Any]) -> Usage:
         share = usage_bytes / limit_bytes * 100 if limit_bytes else None
         levels = (integer(wset, "m"), integer(anon, "m"), integer(file, "m"), opt_integer(swap, "m"))
         memory = MemoryUsage(usage_bytes, *levels, limit_bytes, share, opt_integer(ooms, "m"))
+    if not whole:
+        return Usage(opt_number(d.get("dt"), "dt"), cpu, memory, None, None, {}, "cgroup")
     if (p := d.get("p")) is not None:
         current, most = items(p, "p", 2)
         tasks = PidsCounters(integer(current, "p"), opt_integer(most, "p"))
@@ -344,6 +370,12 @@ def decode_usage(d: Mapping[str, Any]) -> Usage:
     if source not in ("cgroup", "processes"):
         bad(f"src: {source!r} is not a source")
     return Usage(opt_number(d.get("dt"), "dt"), cpu, memory, tasks, io, pressure, source)
+
+
+@lru_cache(maxsize=256)
+def _cpus(text: str) -> tuple[int, ...]:
+    """A recorded cpuset: a host's containers share a few, read again in every frame."""
+    return cpulist(text, WHAT)
 
 
 def _decode_pressure(value: object) -> Pressure:

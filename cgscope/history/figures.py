@@ -3,14 +3,16 @@ report over thousands of frames and a replay's sparklines read of each."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from cgscope.history.codec import decode_usage, load
 from cgscope.history.fields import integer, items, number, obj, opt_number, text
 from cgscope.model.derive import Usage
 
 
-def points(data: bytes) -> dict[str | None, tuple[float | None, int | None]]:
+def points(data: bytes | Mapping[str, Any]) -> dict[str | None, tuple[float | None, int | None]]:
     """Each container's CPU (% of one CPU) and working set in a recorded frame, by id (the host's under
     None), read without building the Frame: what a sparkline over hundreds of frames needs."""
     top = load(data)
@@ -33,14 +35,15 @@ def _point(usage: object) -> tuple[float | None, int | None]:
 
 @dataclass(frozen=True)
 class Figures:
-    """A recorded frame's usage, without its inventory: what a report over thousands of frames reads."""
+    """A recorded frame's CPU and memory, without its inventory: what a report over thousands of frames
+    reads, and what the store rolls up."""
 
     taken_at: float
     host: Usage | None
     containers: list[tuple[tuple[str, str, str, int], Usage]]  # (id, name, runtime, init pid), usage
 
 
-def figures(data: bytes) -> Figures:
+def figures(data: bytes | Mapping[str, Any]) -> Figures:
     d = load(data)
     rows = []
     for item in items(d.get("c"), "c"):
@@ -52,6 +55,7 @@ def figures(data: bytes) -> Figures:
                 text(c.get("r"), "r"),
                 integer(c.get("ip"), "ip"),
             )
-            rows.append((who, decode_usage(obj(c["u"], "u"))))
+            rows.append((who, decode_usage(obj(c["u"], "u"), whole=False)))
     host = d.get("u")
-    return Figures(number(d.get("t"), "t"), None if host is None else decode_usage(obj(host, "u")), rows)
+    usage = None if host is None else decode_usage(obj(host, "u"), whole=False)
+    return Figures(number(d.get("t"), "t"), usage, rows)

@@ -69,7 +69,7 @@ class Replay:
     def frame(self, index: int) -> Frame:
         found = self._frames.get(index)
         if found is None:
-            found = codec.decode(self.entries[index].payload)
+            found = codec.decode(self.entries[index].frame)
             self._frames[index] = found
             while len(self._frames) > KEPT:
                 self._frames.popitem(last=False)
@@ -147,7 +147,7 @@ class Replay:
         found = self._points.get(index)
         if found is None:
             try:
-                found = figures.points(self.entries[index].payload)
+                found = figures.points(self.entries[index].frame)
             except CgscopeError:
                 found = {}
             self._points[index] = found

@@ -57,7 +57,7 @@ def summarize(reading: Index, container: str | None = None) -> Summary:
                 if item.kind != "frame":
                     events.append(Event.from_json(item.payload))
                     continue
-                f = figures(item.payload)
+                f = figures(item.frame)
             except CgscopeError as exc:
                 warnings.append(f"an entry at {stamp(item.at)} skipped: {exc}")
                 continue

@@ -22,7 +22,7 @@ JSON, the second read only if the rollup is used:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -274,15 +274,15 @@ class Roller:
         hour.merge(minute)
         return [minute]
 
-    def add(self, at: float, payload: bytes) -> None:
-        """A frame the store has just stored."""
+    def add(self, at: float, frame: bytes | Mapping[str, Any]) -> None:
+        """A frame the store has just stored (its JSON, or the object read already)."""
         window = self._minute
         window.begin(at)
         self._hour.begin(at)
         if window.broken:
             return
         try:
-            f = figures(payload)
+            f = figures(frame)
         except CgscopeError:  # the report will say it of this frame: its minute is read by frames
             window.broken = True
             return

@@ -10,23 +10,33 @@ The header's CRC covers the 24 bytes before it, so a length is trusted only when
 payload's CRC tells a torn or overwritten payload. The first frame of a shard is its key frame: its
 payload, once decompressed, is the zstd dictionary (raw content) of every later entry of the shard, which
 then stores only what changed against it — consecutive frames of one host repeat most of their text.
+From format 2, a frame given as its JSON object is stored as its change from the shard's frame before
+it (history/delta.py), except every ANCHOR-th, stored whole (against the key frame): a frame is read
+from at most ANCHOR - 1 changes, and a damaged entry costs at most the frames up to the next whole one.
 """
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import zstandard
 
+from cgscope.history.delta import diff_frame
+
 MAGIC = b"CGHE"
-FORMAT = 1
+FORMAT = 2  # what this cgscope writes; it reads READS
+READS = (1, 2)  # 2: frames stored as changes (DELTA)
 HEADER = struct.Struct("<4sBBHdIII")
 KINDS = ("frame", "event", "summary")  # a kind's number is its place here; summaries: history/rollup.py
 KEY = 1  # flags: this entry is the shard's key frame
 DICT = 2  # flags: compressed with the shard's dictionary
+DELTA = 4  # flags: a frame stored as its change from the shard's frame before it (format 2)
+ANCHOR = 60  # every ANCHOR-th frame of a shard is stored whole: 5 minutes at 5 s
 LEVEL = 9  # zstd level: docs/history.md has the sizes and the recorder's CPU at levels 3 to 19
 SUFFIX = ".cgh"
 
@@ -80,7 +90,7 @@ def scan(data: bytes) -> Iterator[Record | Damage]:
             continue
         version, kind, flags, at, length, crc = head
         end = offset + HEADER.size + length
-        if version != FORMAT or kind >= len(KINDS):
+        if version not in READS or kind >= len(KINDS):
             yield Damage(offset, len(data), True, f"format {version} (kind {kind}): newer than this cgscope")
             return
         if end > len(data):
@@ -110,26 +120,40 @@ def dictionary(key_payload: bytes) -> zstandard.ZstdCompressionDict:
 
 
 class Packer:
-    """Compresses the entries of one shard: the first frame plainly as its key, the rest against it."""
+    """Compresses the entries of one shard: the first frame plainly as its key, the rest against it, and a
+    frame given as its object as its change from the frame stored before it."""
 
     def __init__(self) -> None:
         self._plain = zstandard.ZstdCompressor(level=LEVEL)
         self._with_key: zstandard.ZstdCompressor | None = None
-
-    @property
-    def keyed(self) -> bool:
-        return self._with_key is not None
+        self._last: Mapping[str, Any] | None = None  # the frame stored last, while a change can follow it
+        self._changes = 0  # frames stored as changes since the last one stored whole
 
     def set_key(self, key_payload: bytes) -> None:
         self._with_key = zstandard.ZstdCompressor(level=LEVEL, dict_data=dictionary(key_payload))
 
-    def pack(self, kind: str, at: float, payload: bytes) -> tuple[bytes, bool]:
-        """The entry's bytes, and whether it is the shard's key frame (set_key once it is written)."""
-        if self._with_key is not None:
-            return pack(kind, DICT, at, self._with_key.compress(payload)), False
-        if kind == "frame":
-            return pack(kind, KEY, at, self._plain.compress(payload)), True
-        return pack(kind, 0, at, self._plain.compress(payload)), False
+    def pack(self, kind: str, at: float, payload: bytes) -> bytes:
+        """The entry's bytes, its payload whole."""
+        if self._with_key is None:
+            return pack(kind, KEY if kind == "frame" else 0, at, self._plain.compress(payload))
+        return pack(kind, DICT, at, self._with_key.compress(payload))
+
+    def change(self, at: float, frame: Mapping[str, Any] | None) -> bytes | None:
+        """The entry of a frame (its object, history/codec.py) as its change from the frame stored last;
+        None when it is to be stored whole: the shard's first, every ANCHOR-th, one after a refusal."""
+        if frame is None or self._with_key is None or self._last is None or self._changes >= ANCHOR - 1:
+            return None
+        change = json.dumps(diff_frame(self._last, frame), ensure_ascii=True, separators=(",", ":"))
+        return pack("frame", DICT | DELTA, at, self._with_key.compress(change.encode("ascii")))
+
+    def stored(self, kind: str, frame: Mapping[str, Any] | None, whole: bytes | None) -> None:
+        """The entry made of these was written: `whole`, its payload if pack() made it (change() did not)."""
+        if kind != "frame":
+            return
+        self._changes = 0 if whole is not None else self._changes + 1
+        if self._with_key is None and whole is not None:
+            self.set_key(whole)
+        self._last = frame
 
 
 class Unpacker:

@@ -15,14 +15,17 @@ import calendar
 import fcntl
 import os
 import time
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from cgscope.errors import CgscopeError
-from cgscope.history import rollup, shard
+from cgscope.history import codec, rollup, shard
 from cgscope.history.index import Stored, index_shard, records
+from cgscope.sampling.frame import Frame
 
 PID_FILE = "recorder.pid"
 ROLLUPS = ".cgr"  # a shard's rollup file: its name with this suffix
@@ -33,7 +36,23 @@ HOUR = 3600
 class Entry:
     at: float  # time.time() of the frame or the event
     kind: Literal["frame", "event"]
-    payload: bytes  # codec.encode of a frame, Event.to_json of an event
+    data: bytes | None  # codec.encode of a frame, Event.to_json of an event; None: made of `frame`
+    # A frame's JSON object (codec.frame_object): the store keeps most frames as their change from the one
+    # before and rolls them up from it. Without it, the frame is stored whole.
+    frame: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def payload(self) -> bytes:
+        """The entry's JSON (a frame's is made only if stored whole: most are stored as a change)."""
+        if self.data is not None:
+            return self.data
+        assert self.frame is not None
+        return codec.dumps(self.frame)
+
+
+def frame_entry(frame: Frame) -> Entry:
+    """A sampled frame as the store takes it."""
+    return Entry(frame.taken_at, "frame", None, codec.frame_object(frame))
 
 
 @dataclass
@@ -131,15 +150,15 @@ class Writer:
         try:
             if os.fstat(fd).st_size != self._end:  # changed behind our back (removed, or cut)
                 self._resume(self._shard)
-            data, key = self._packer.pack(entry.kind, entry.at, entry.payload)
+            change = self._packer.change(entry.at, entry.frame) if entry.kind == "frame" else None
+            data = change if change is not None else self._packer.pack(entry.kind, entry.at, entry.payload)
             self._write_at_end(fd, data)
         finally:
             os.close(fd)
         self._end += len(data)
-        if key:
-            self._packer.set_key(entry.payload)
+        self._packer.stored(entry.kind, entry.frame, None if change is not None else entry.payload)
         if entry.kind == "frame":
-            self._roller.add(entry.at, entry.payload)
+            self._roller.add(entry.at, entry.payload if entry.frame is None else entry.frame)
         if self._end == len(data) or self._others + self._end > self.max_bytes > 0:
             self.rotate(entry.at)  # at a new shard, or once the store outgrows max_bytes
 
@@ -158,7 +177,7 @@ class Writer:
         """Appends a rollup to the current shard's rollup file, in one write(2) as an entry; a refusal loses
         the rollup alone (the report reads its frames)."""
         assert self._shard is not None
-        data, _ = self._packer.pack("summary", at, payload)
+        data = self._packer.pack("summary", at, payload)
         try:
             fd = os.open(
                 rollups_of(self._shard), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644
