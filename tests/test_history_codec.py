@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import astuple
+from dataclasses import astuple, replace
 from pathlib import Path
 
 import pytest
@@ -199,3 +199,15 @@ def test_rates_and_derived_shares_come_back(tmp_path: Path) -> None:
     for now_rate, was_rate in zip(astuple(now.io), astuple(was.io), strict=True):
         assert abs(now_rate - was_rate) <= abs(was_rate) * 5e-4 + 0.005  # 4 significant digits, 0.01 at most
     assert now.io.read_bytes_per_s == int(now.io.read_bytes_per_s)  # bytes/s whole
+
+
+def test_which_figures_are_the_processes_comes_back(tmp_path: Path) -> None:
+    """A container some of whose figures are its processes' (its IO, say: the root blkio cgroup's are
+    the host's) is replayed saying which, as the live dashboard says it."""
+    frame = second_frame(counters.v2_host(tmp_path))
+    [(key, row)] = frame.container_usage.items()
+    mixed = replace(row, usage=replace(row.usage, from_processes=frozenset({"io", "tasks"})))
+    back = decode(encode(replace(frame, container_usage={key: mixed})))
+    assert back.container_usage[key].usage.from_processes == {"io", "tasks"}
+    assert back.container_usage[key].usage.source_of("io") == "processes"
+    assert decode(encode(frame)).container_usage[key].usage.from_processes == frozenset()

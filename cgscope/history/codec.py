@@ -18,7 +18,8 @@ dataclasses, so a change of a dataclass never changes what is on disk unnoticed:
      throttled_seconds] | null, "m": [usage, working_set, anon, file, swap, limit, oom_kills] | null,
      "p": [current, max] | null, "io": [read B/s, write B/s (whole bytes), read ops/s, write ops/s] | null,
      "psi": {kind: [some avg10, avg60, avg300, total_us (, full's four)]},
-     optional: "src": "processes" where the figures are the container's processes' (model/member_usage)}
+     optional: "src": "processes" where the figures are the container's processes' (model/member_usage),
+     "fp": [the figures that are, where not all: "cpu", "memory", "tasks", "io"] (model/borrowed)}
 
 Pid lists are sorted and written as differences (the first pid, then each step), which compresses
 well. What follows from other figures is not stored but derived again as model/derive.py derives it:
@@ -58,6 +59,7 @@ from cgscope.history.fields import (
     pids,
     text,
 )
+from cgscope.model.borrowed import MEASURED, Figure
 from cgscope.model.cgdirs import CgroupDirs
 from cgscope.model.containers import Container, Inventory
 from cgscope.model.derive import ContainerUsage, CpuUsage, IoUsage, MemoryUsage, Usage, allowance
@@ -154,6 +156,8 @@ def _usage(u: Usage) -> dict[str, object]:
     }
     if u.source != "cgroup":
         out["src"] = u.source
+    elif u.from_processes:
+        out["fp"] = sorted(u.from_processes)
     return out
 
 
@@ -369,7 +373,11 @@ def decode_usage(d: Mapping[str, Any], whole: bool = True) -> Usage:
     source = d.get("src", "cgroup")
     if source not in ("cgroup", "processes"):
         bad(f"src: {source!r} is not a source")
-    return Usage(opt_number(d.get("dt"), "dt"), cpu, memory, tasks, io, pressure, source)
+    figures = [text(f, "fp") for f in items(d.get("fp", []), "fp")]
+    if not set(figures) <= MEASURED:
+        bad(f"fp: {figures!r} are not figures processes tell")
+    from_processes = frozenset(cast(list[Figure], figures))
+    return Usage(opt_number(d.get("dt"), "dt"), cpu, memory, tasks, io, pressure, source, from_processes)
 
 
 @lru_cache(maxsize=256)
