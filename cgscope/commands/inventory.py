@@ -46,7 +46,7 @@ def containers(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.render.table import print_table
 
     collector = Collector(host)
-    inv = group_containers(host, collector)
+    inv = group_containers(host, collector, placed_only=True)
     states = container_states(host, inv, collector)
     identity = kernel_identity(host.proc)
     if args.json:
