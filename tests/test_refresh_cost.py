@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fakehost import FakeHost
+from fakehost import FakeHost, Mode
 from hosts.node import node_host
 
 from cgscope.fs.files import Opens, counting_opens
@@ -56,7 +56,7 @@ def test_a_refresh_costs_per_cgroup_not_per_process(steady: Steady) -> None:
 
 @pytest.mark.parametrize("mode", ["v1", "hybrid"])
 def test_the_containers_listing_reads_members_only_as_far_as_it_prints_them(
-    mode: str, tmp_path: Path
+    mode: Mode, tmp_path: Path
 ) -> None:
     """`cgscope containers` reads a member's stat, status and pid namespace link (and its comm, as every
     process's, for the runtime daemons), no more: the same containers as a full read, with neither
