@@ -58,9 +58,8 @@ def test_a_refresh_costs_per_cgroup_not_per_process(steady: Steady) -> None:
 def test_the_containers_listing_reads_members_only_as_far_as_it_prints_them(
     mode: Mode, tmp_path: Path
 ) -> None:
-    """`cgscope containers` reads a member's stat, status and pid namespace link (and its comm, as every
-    process's, for the runtime daemons), no more: the same containers as a full read, with neither
-    cmdline nor cgroup nor other namespace link of any member but the inits."""
+    """`cgscope containers` reads a member's stat, status and pid namespace link, no more (not even its
+    comm, which tells a runtime daemon, outside containers): the same containers as a full read."""
     from cgscope.model.collect import Collector
     from cgscope.model.containers import group_containers
     from cgscope.render.views import container_json
@@ -80,4 +79,4 @@ def test_the_containers_listing_reads_members_only_as_far_as_it_prints_them(
         if pid.isdigit() and int(pid) in members and name:  # (no name: /proc/PID opened, O_PATH)
             read.setdefault(int(pid), set()).add("/".join(name))
     assert len(read) == len(members) > 100
-    assert set().union(*read.values()) == {"stat", "status", "comm", "ns/pid"}
+    assert set().union(*read.values()) == {"stat", "status", "ns/pid"}

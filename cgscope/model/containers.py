@@ -72,9 +72,13 @@ def group_containers(
     state files it parsed before. `placed_only`: members but the inits are read only as far as placing
     them goes (Collector.placed(): what `containers` prints of them), a third of a full read."""
     scan = _Scan(host, collector, known, walked, placed_only)
+    claimed = [
+        (match, members) for match, pids in runtime_cgroups(host, walked) if (members := scan.claim(pids))
+    ]
+    # A runtime's daemon runs outside its containers' cgroups: the rest are not asked their comm.
     daemons = collector.commands(DAEMONS, scan.free)
     states = kept.new_round(daemons) if kept is not None else RuntimeStates(host, daemons)
-    found = [*scan.runtime_cgroups(states), *scan.oci_containers(states)]
+    found = [*scan.runtime_containers(claimed, states), *scan.oci_containers(states)]
     containers = _adopt(found, scan.bare())
     containers.sort(key=lambda c: (c.runtime, c.name, c.id))
     container_of = {pid: c for c in containers for pid in c.pids}
@@ -153,16 +157,14 @@ class _Scan:
             image=image,
         )  # fmt: skip
 
-    def runtime_cgroups(self, states: RuntimeStates) -> Iterator[Container]:
-        """Containers in the cgroups runtimes name after them."""
-        for match, pids in runtime_cgroups(self.host, self.walked):
-            members = self.claim(pids)
-            if members:
-                runtime, name, pod = states.identify(match.runtime, match.id, match.pod)
-                image = states.image(runtime, match.id)
-                yield self.container(
-                    match.id, runtime, name, members, match=replace(match, pod=pod), image=image
-                )
+    def runtime_containers(
+        self, claimed: Iterable[tuple[RuntimeMatch, Mapping[int, Process]]], states: RuntimeStates
+    ) -> Iterator[Container]:
+        """Containers in the cgroups runtimes name after them, with the members claimed there."""
+        for match, members in claimed:
+            runtime, name, pod = states.identify(match.runtime, match.id, match.pod)
+            image = states.image(runtime, match.id)
+            yield self.container(match.id, runtime, name, members, match=replace(match, pod=pod), image=image)
 
     def oci_containers(self, states: RuntimeStates) -> Iterator[Container]:
         """Containers an OCI runtime's state file records, in the cgroups it claims."""
