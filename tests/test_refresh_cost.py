@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fakehost import FakeHost
+from fakehost import FakeHost, Mode
 from hosts.node import node_host
 
 from cgscope.fs.files import Opens, counting_opens
@@ -52,3 +52,31 @@ def test_a_refresh_costs_per_cgroup_not_per_process(steady: Steady) -> None:
     assert len(inits) == 200
     assert {p.name for p in members} == {"stat", "smaps_rollup", "statm", "io"}  # no smaps_rollup: statm
     assert len({p.parts[0] for p in members}) == 5
+
+
+@pytest.mark.parametrize("mode", ["v1", "hybrid"])
+def test_the_containers_listing_reads_members_only_as_far_as_it_prints_them(
+    mode: Mode, tmp_path: Path
+) -> None:
+    """`cgscope containers` reads a member's stat, status and pid namespace link, no more (not even its
+    comm, which tells a runtime daemon, outside containers): the same containers as a full read."""
+    from cgscope.model.collect import Collector
+    from cgscope.model.containers import group_containers
+    from cgscope.render.views import container_json
+
+    h = node_host(tmp_path, mode)
+    host = HostRoot.at(h.root)
+    full = group_containers(host, Collector(host))
+    with counting_opens() as opens:
+        placed = group_containers(host, Collector(host), placed_only=True)
+    assert [container_json(c, placed) for c in placed.containers] == [
+        container_json(c, full) for c in full.containers
+    ]
+    members = {pid for c in placed.containers for pid in c.pids} - {c.init_pid for c in placed.containers}
+    read: dict[int, set[str]] = {}
+    for path in [Path(p) for p in [*opens.files, *opens.links] if Path(p).is_relative_to(h.proc)]:
+        pid, *name = path.relative_to(h.proc).parts
+        if pid.isdigit() and int(pid) in members and name:  # (no name: /proc/PID opened, O_PATH)
+            read.setdefault(int(pid), set()).add("/".join(name))
+    assert len(read) == len(members) > 100
+    assert set().union(*read.values()) == {"stat", "status", "ns/pid"}

@@ -128,5 +128,6 @@ class Commands:
 
 
 def emit_json(out: TextIO, data: dict[str, Any]) -> None:
-    json.dump(data, out, indent=2 if out.isatty() else None)
-    out.write("\n")
+    # dumps(), not dump(): dump() writes each token apart (tens of thousands of writes on a node), and
+    # only dumps() without indent takes the C encoder.
+    out.write(json.dumps(data, indent=2 if out.isatty() else None) + "\n")

@@ -39,18 +39,14 @@ def register(commands: Commands) -> None:
 
 
 def containers(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
-    from cgscope.commands.notes import note_once
     from cgscope.fs.procfs import kernel_identity
     from cgscope.model.collect import Collector
     from cgscope.model.containers import group_containers
     from cgscope.model.state import container_states
     from cgscope.render import views
-    from cgscope.render.columns import pick, table
-    from cgscope.render.columns.containers import COLUMNS, INVENTORY, ContainerRow
-    from cgscope.render.table import print_table
 
     collector = Collector(host)
-    inv = group_containers(host, collector)
+    inv = group_containers(host, collector, placed_only=True)
     states = container_states(host, inv, collector)
     identity = kernel_identity(host.proc)
     if args.json:
@@ -64,6 +60,11 @@ def containers(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
             },
         )
         return
+    from cgscope.commands.notes import note_once  # the table's (and its usage model's) imports
+    from cgscope.render.columns import pick, table
+    from cgscope.render.columns.containers import COLUMNS, INVENTORY, ContainerRow
+    from cgscope.render.table import print_table
+
     primary = host.primary.key if host.primary else None
     rows = [ContainerRow(c, inv, primary, state=states[c.id]) for c in inv.containers]
     rows.append(ContainerRow(None, inv, primary))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +55,8 @@ def load_json(path: Path) -> Any:
 
 def load_toml(path: Path) -> Any:
     """The TOML document in the file; None where it is not readable as above or is not TOML."""
+    import tomllib  # here: only a host with containerd's config pays its import
+
     data = read_regular(path)
     try:
         return tomllib.loads(decode(data)) if data is not None else None

@@ -87,6 +87,15 @@ class Collector:
         """Read one process; raises ProcessGone if it exits meanwhile, AccessDenied if /proc hides it.
         Its files are read through one open /proc/PID (fs/piddir.py): a pid reused meanwhile makes the
         process gone, never a record of two processes."""
+        return self._read(pid, full=True)
+
+    def placed(self, pid: int) -> Process:
+        """What places a container member and names it inside its container: `stat`, `status` (NSpid)
+        and its pid namespace, a third of a full read; cmdline, cgroups and the other namespaces are
+        left unread (empty). Raises as process() does."""
+        return self._read(pid, full=False)
+
+    def _read(self, pid: int, full: bool) -> Process:
         with PidDir.opened(self.host.proc, pid) as d:
             stat = procfs.stat_of(d, pid)
             uid, nspid, cgroups = -1, None, {}
@@ -95,12 +104,13 @@ class Collector:
                     status = status_of(d)
                     uid, ids = status.uid, status.nspid
                     nspid = ids[-1] if ids else None
-                with suppress(AccessDenied):
-                    cgroups = self._cgroups(d)
+                if full:
+                    with suppress(AccessDenied):
+                        cgroups = self._cgroups(d)
             else:
                 uid, nspid = 0, pid  # kernel threads run as root in the initial pid namespace
             key = (pid, stat.start_ticks, stat.comm)
-            cached = self.cache.entries.get(key)
+            cached = self.cache.entries.get(key) if full else ((), procfs.ns_of(d, ("pid",)))
             if cached is None:
                 cmdline: tuple[str, ...] = ()
                 if not stat.kernel_thread:
@@ -199,12 +209,13 @@ class Collector:
                 cache[pid] = _Kept(inode, self._round, kept is not None and kept.inode == inode, out[pid])
         return out
 
-    def processes(self, pids: Iterable[int]) -> dict[int, Process]:
-        """Full reads of these pids; those that exit meanwhile, or that /proc hides, are left out."""
+    def processes(self, pids: Iterable[int], full: bool = True) -> dict[int, Process]:
+        """Full reads of these pids (`full` False: placed()); those that exit meanwhile, or that /proc
+        hides, are left out."""
         out = {}
         for pid in pids:
             try:
-                out[pid] = self.process(pid)
+                out[pid] = self._read(pid, full)
             except (ProcessGone, AccessDenied):
                 continue
         return out

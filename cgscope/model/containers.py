@@ -12,20 +12,18 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 
 from cgscope.errors import AccessDenied, ProcessGone
 from cgscope.fs import cgroupfs
 from cgscope.fs.hostroot import HostRoot
-from cgscope.fs.mounts import CgroupMount
 from cgscope.fs.ocistate import OciState
 from cgscope.fs.procfs import NS_TYPES
 from cgscope.model.collect import Collector, host_namespaces
 from cgscope.model.process import Process
-from cgscope.model.runtimes import DAEMONS, KeptStates, Pod, RuntimeMatch, RuntimeStates, match_cgroup
+from cgscope.model.runtime_cgroups import cached_match, runtime_cgroups
+from cgscope.model.runtimes import DAEMONS, KeptStates, Pod, RuntimeMatch, RuntimeStates
 
-_match = lru_cache(maxsize=4096)(match_cgroup)
 _Key = tuple[str, int]  # a bare container's namespace: ("pid" or "mnt", inode)
 
 
@@ -50,7 +48,9 @@ class Inventory:
     containers: tuple[Container, ...]
     host_pids: tuple[int, ...]
     container_of: Mapping[int, Container]
-    processes: Mapping[int, Process]  # those read in full: every container member, at least
+    # Those read: every container member at least, in full but where group_containers() was told
+    # placed_only (then only the inits are).
+    processes: Mapping[int, Process]
     host_namespaces: Mapping[str, int | None]
     uninspected: frozenset[int] = frozenset()  # host pids whose namespaces we may not read (EACCES)
 
@@ -61,17 +61,24 @@ def group_containers(
     known: Mapping[int, Process] | None = None,
     walked: Sequence[Path] | None = None,
     kept: KeptStates | None = None,
+    *,
+    placed_only: bool = False,
 ) -> Inventory:
     """Find every container. The cost grows with cgroups, not processes: runtime cgroups are found by
     walking the systemd hierarchy (`walked`: the primary hierarchy as the caller walked it this
     refresh), and host processes cost one or two namespace readlinks each. Only members of containers
     are read in full — unless `known` already holds a full snapshot — and a collector kept across
     refreshes recalls members as last read, reading each container's init afresh; `kept`, the runtimes'
-    state files it parsed before."""
-    scan = _Scan(host, collector, known, walked)
+    state files it parsed before. `placed_only`: members but the inits are read only as far as placing
+    them goes (Collector.placed(): what `containers` prints of them), a third of a full read."""
+    scan = _Scan(host, collector, known, walked, placed_only)
+    claimed = [
+        (match, members) for match, pids in runtime_cgroups(host, walked) if (members := scan.claim(pids))
+    ]
+    # A runtime's daemon runs outside its containers' cgroups: the rest are not asked their comm.
     daemons = collector.commands(DAEMONS, scan.free)
     states = kept.new_round(daemons) if kept is not None else RuntimeStates(host, daemons)
-    found = [*scan.runtime_cgroups(states), *scan.oci_containers(states)]
+    found = [*scan.runtime_containers(claimed, states), *scan.oci_containers(states)]
     containers = _adopt(found, scan.bare())
     containers.sort(key=lambda c: (c.runtime, c.name, c.id))
     container_of = {pid: c for c in containers for pid in c.pids}
@@ -90,26 +97,43 @@ class _Scan:
         collector: Collector,
         known: Mapping[int, Process] | None,
         walked: Sequence[Path] | None,
+        placed_only: bool,
     ) -> None:
         self.host, self.collector, self.known, self.walked = host, collector, known, walked
+        self.placed_only = placed_only
         self.found: dict[int, Process] = dict(known or {})
+        self.placed: set[int] = set()  # those of `found` read only as placed()
+        self.fresh: set[int] = set()  # the inits current() read this grouping
         self.free = set(collector.pids()) if known is None else set(known)
         self.uninspected: set[int] = set()
         reader = [collector.reader] if collector.reader else []
-        self.host_ns = host_namespaces(self.read([1, 2, *reader]), collector.reader)
+        self.host_ns = host_namespaces(self.read([1, 2, *reader], full=True), collector.reader)
 
-    def read(self, pids: Iterable[int]) -> dict[int, Process]:
+    def read(self, pids: Iterable[int], *, full: bool = False) -> dict[int, Process]:
+        """These processes, read once a grouping: in full, or placed() only where members are
+        (`placed_only`) unless `full`."""
         pids = list(pids)
-        missing = [pid for pid in pids if pid not in self.found]
-        self.found.update(self.collector.recall(missing))
+        if self.placed_only and not full:
+            read = self.collector.processes([pid for pid in pids if pid not in self.found], full=False)
+            self.placed |= read.keys()
+        else:
+            read = self.collector.recall([pid for pid in pids if pid not in self.found or pid in self.placed])
+            self.placed -= read.keys()
+        self.found.update(read)
         return {pid: self.found[pid] for pid in pids if pid in self.found}
 
     def current(self, p: Process) -> Process:
-        """A container's init with its cgroups as they are now: they are the container's, and a move shows
-        at once."""
-        if self.known is None:
-            with suppress(ProcessGone, AccessDenied):
+        """A container's init with its cgroups as they are now (they are the container's, and a move shows
+        at once), read in full where it was placed() only; once a grouping."""
+        if self.known is not None or p.pid in self.fresh:
+            return self.found.get(p.pid, p)
+        self.fresh.add(p.pid)
+        with suppress(ProcessGone, AccessDenied):
+            if p.pid not in self.placed:
                 p = self.found[p.pid] = self.collector.moved(p)
+            elif (full := self.collector.process(p.pid)).key == p.key:  # not a reused pid
+                p = self.found[p.pid] = full
+                self.placed.discard(p.pid)
         return p
 
     def claim(self, pids: Iterable[int]) -> dict[int, Process]:
@@ -133,16 +157,14 @@ class _Scan:
             image=image,
         )  # fmt: skip
 
-    def runtime_cgroups(self, states: RuntimeStates) -> Iterator[Container]:
-        """Containers in the cgroups runtimes name after them."""
-        for match, pids in _runtime_cgroups(self.host, self.walked):
-            members = self.claim(pids)
-            if members:
-                runtime, name, pod = states.identify(match.runtime, match.id, match.pod)
-                image = states.image(runtime, match.id)
-                yield self.container(
-                    match.id, runtime, name, members, match=replace(match, pod=pod), image=image
-                )
+    def runtime_containers(
+        self, claimed: Iterable[tuple[RuntimeMatch, Mapping[int, Process]]], states: RuntimeStates
+    ) -> Iterator[Container]:
+        """Containers in the cgroups runtimes name after them, with the members claimed there."""
+        for match, members in claimed:
+            runtime, name, pod = states.identify(match.runtime, match.id, match.pod)
+            image = states.image(runtime, match.id)
+            yield self.container(match.id, runtime, name, members, match=replace(match, pod=pod), image=image)
 
     def oci_containers(self, states: RuntimeStates) -> Iterator[Container]:
         """Containers an OCI runtime's state file records, in the cgroups it claims."""
@@ -175,7 +197,7 @@ class _Scan:
         out = []
         for key, group in _bare_groups(self, self.host_ns).items():
             if group:
-                name = self.bare_name(_init_of(group.values()), group)
+                name = self.bare_name(self.current(_init_of(group.values())), group)
                 out.append((key, self.container(f"{key[0]}-{key[1]}", "bare", name, group)))
         return out
 
@@ -196,55 +218,6 @@ class _Scan:
                 if set(cgroupfs.read_procs(directory)) <= group.keys():
                     return path.rstrip("/").rsplit("/", 1)[-1]
         return init.comm
-
-
-def _runtime_cgroups(host: HostRoot, walked: Sequence[Path] | None) -> list[tuple[RuntimeMatch, set[int]]]:
-    """Each container cgroup of the systemd hierarchies, with the pids of its subtree.
-
-    The primary hierarchy names every runtime's cgroups but one case: on a hybrid host, runc before
-    1.1 joins only the v1 hierarchies, its containers staying in the shim's cgroup2 cgroup. So there
-    name=systemd is walked too, and a container found in both is one: its processes are read where
-    the primary hierarchy holds none.
-    """
-    found: dict[tuple[str, str], tuple[RuntimeMatch, set[int]]] = {}
-    for mount in dict.fromkeys(m for m in (host.primary, host.mount("name=systemd")) if m is not None):
-        dirs = (
-            walked if walked is not None and mount == host.primary else list(cgroupfs.walk(mount.mountpoint))
-        )
-        for match, subtree in _mount_runtime_cgroups(mount, dirs):
-            entry = found.setdefault((match.runtime, match.id), (match, set()))
-            if not entry[1]:
-                entry[1].update(pid for d in subtree for pid in _procs(d))
-    return list(found.values())
-
-
-def _procs(directory: Path) -> list[int]:
-    with suppress(ProcessGone, AccessDenied):
-        return cgroupfs.read_procs(directory)
-    return []
-
-
-def _mount_runtime_cgroups(
-    mount: CgroupMount, dirs: Sequence[Path]
-) -> Iterator[tuple[RuntimeMatch, list[Path]]]:
-    """Each container cgroup among `dirs` (a walk of `mount`: parents first, each subtree in one run)
-    with the directories of its subtree, outermost container first.
-
-    A descendant that is not the container's (nspawn's "supervisor" beside its "payload") is left out.
-    """
-    for i, directory in enumerate(dirs):
-        path = mount.cgroup_path(directory)
-        match = _match(path)
-        if match is not None and match.depth == len([s for s in path.split("/") if s]):
-            inside, end = f"{directory}/", i + 1
-            while end < len(dirs) and str(dirs[end]).startswith(inside):
-                end += 1
-            yield match, [directory, *(d for d in dirs[i + 1 : end] if _same(mount, match, d))]
-
-
-def _same(mount: CgroupMount, match: RuntimeMatch, directory: Path) -> bool:
-    m = _match(mount.cgroup_path(directory))
-    return m is not None and m.id == match.id
 
 
 def _claimed_dirs(host: HostRoot, state: OciState) -> dict[str, Path]:
@@ -303,7 +276,7 @@ def _container(
 def _own_cgroup(path: str, match: RuntimeMatch | None) -> str:
     """The container's own cgroup on `path`: cut where the runtime's segment ends (a container may make
     cgroups of its own below it)."""
-    m = _match(path) if match is not None else None
+    m = cached_match(path) if match is not None else None
     if m is None or match is None or m.id != match.id:
         return path
     return "/" + "/".join([s for s in path.split("/") if s][: m.depth])
@@ -333,9 +306,11 @@ def _bare_groups(scan: _Scan, host_ns: Mapping[str, int | None]) -> dict[_Key, d
             groups[("pid", pid_ns)].append(pid)
         elif mnt_ns is not None and host_ns.get("mnt") not in (None, mnt_ns):
             by_mnt.append((mnt_ns, pid))
-    sandboxed = scan.read(pid for _, pid in by_mnt)
+    sandboxed = scan.read((pid for _, pid in by_mnt), full=True)
     members = {key: scan.read(pids) for key, pids in groups.items()}
-    mnt_owner = {_init_of(m.values()).namespaces.get("mnt"): key for key, m in members.items() if m}
+    mnt_owner = {
+        scan.current(_init_of(m.values())).namespaces.get("mnt"): key for key, m in members.items() if m
+    }
     for mnt_ns, pid in by_mnt:
         p = sandboxed.get(pid)
         if p is None or p.kernel_thread or _sandboxed_service(p, primary):
