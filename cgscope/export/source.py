@@ -26,6 +26,7 @@ from cgscope.export.settings import KeptSettings
 from cgscope.fs import cgspec
 from cgscope.fs import pressure as fs_pressure
 from cgscope.fs.cgroup_memory import read_oom_kills_v1
+from cgscope.fs.files import KeptFiles, keeping
 from cgscope.fs.hostroot import HostRoot
 from cgscope.model.containers import Container
 from cgscope.model.derive import memory_allowance
@@ -155,8 +156,13 @@ class Source:
         self.slow_seconds = slow_seconds
         self._slow: dict[str, Slow] = {}  # by container id, read at _slow_at
         self._slow_at = -float("inf")
+        self.files = KeptFiles()  # the files read on every reading, kept open between them
 
     def read(self) -> Reading:
+        with keeping(self.files):
+            return self._read()
+
+    def _read(self) -> Reading:
         start = time.monotonic()
         due = start - self._slow_at >= self.slow_seconds
         sample = self.overview.sample(walk=due)
