@@ -156,7 +156,8 @@ class Source:
         self.slow_seconds = slow_seconds
         self._slow: dict[str, Slow] = {}  # by container id, read at _slow_at
         self._slow_at = -float("inf")
-        self.files = KeptFiles()  # the files read on every reading, kept open between them
+        # the files read, kept open while they are read at least every slow_seconds or spec_seconds
+        self.files = KeptFiles(keep_seconds=2 * max(slow_seconds, spec_seconds))
 
     def read(self) -> Reading:
         with keeping(self.files):

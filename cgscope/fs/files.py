@@ -12,6 +12,7 @@ import errno
 import os
 import resource
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -114,28 +115,29 @@ class KeptFiles:
     a caller that reads the same cgroup files every few seconds (the exporter): a cgroup interface file
     is a seq_file, printed afresh by each read from offset 0 (seq_read_iter, fs/seq_file.c), and its
     open(2) and close(2) cost more than the read. Active in a thread inside keeping(); round() closes
-    the files not read since the last round. At most `limit` are kept (half the soft RLIMIT_NOFILE by
-    default), the next ones opened for each read as without. A kept file of a cgroup removed since
-    answers ENODEV (kernfs: its node is no longer active): it is closed and its path opened again, which
-    tells whether the cgroup was made again or is gone."""
+    the files not read in the round nor in the `keep_seconds` before it. At most `limit` are kept (half
+    the soft RLIMIT_NOFILE by default), the next ones opened for each read as without. A kept file of a
+    cgroup removed since answers ENODEV (kernfs: its node is no longer active): it is closed and its
+    path opened again, which tells whether the cgroup was made again or is gone."""
 
-    def __init__(self, limit: int | None = None) -> None:
+    def __init__(self, limit: int | None = None, keep_seconds: float = 0.0) -> None:
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         self.limit = limit if limit is not None else 4096 if soft == resource.RLIM_INFINITY else soft // 2
+        self.keep_seconds = keep_seconds
         self._fds: dict[str, int] = {}
-        self._read: set[str] = set()  # paths read since the last round
+        self._read_at: dict[str, float] = {}  # each kept file's last read (time.monotonic())
+        self._round_at = time.monotonic()  # when the round began (the last one ended)
 
     def read(self, path: str) -> bytes:
-        self._read.add(path)
         fd = self._fds.get(path)
         if fd is not None:
+            self._read_at[path] = time.monotonic()
             for opens in _counting:
                 opens.files[path] += 1
             try:
                 return _pread_whole(fd)
             except OSError:  # removed, perhaps made again: the open below tells
-                del self._fds[path]
-                os.close(fd)
+                self._forget(path)
         fd = open_fd(path)
         try:
             data = _pread_whole(fd)
@@ -143,20 +145,24 @@ class KeptFiles:
             os.close(fd)
             raise
         if len(self._fds) < self.limit:
-            self._fds[path] = fd
+            self._fds[path], self._read_at[path] = fd, time.monotonic()
         else:
             os.close(fd)
         return data
 
     def round(self) -> None:
-        for path in self._fds.keys() - self._read:
-            os.close(self._fds.pop(path))
-        self._read = set()
+        unread = self._round_at - self.keep_seconds
+        for path in [p for p, at in self._read_at.items() if at < unread]:
+            self._forget(path)
+        self._round_at = time.monotonic()
+
+    def _forget(self, path: str) -> None:
+        del self._read_at[path]
+        os.close(self._fds.pop(path))
 
     def close(self) -> None:
-        for fd in self._fds.values():
-            os.close(fd)
-        self._fds.clear()
+        for path in list(self._fds):
+            self._forget(path)
 
     def __len__(self) -> int:
         return len(self._fds)
