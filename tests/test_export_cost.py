@@ -16,11 +16,14 @@ from cgscope.fs.files import Opens, counting_opens
 from cgscope.fs.hostroot import HostRoot
 
 # The files of a container's cgroups the series come from (docs/export.md lists which series each
-# feeds), by name, on v1 and v2: counters on every scrape, settings when they are due.
+# feeds), by name, on v1 and v2: counters on every scrape, the slow ones (PSI, memory events,
+# cgroup.procs) and the settings when they are due.
 COUNTERS = {
     "cpu.stat", "cpuacct.usage", "cpuacct.stat",
-    "memory.current", "memory.usage_in_bytes", "memory.stat", "memory.swap.current", "memory.events",
-    "memory.oom_control", "memory.failcnt", "pids.current", "cgroup.procs",
+    "memory.current", "memory.usage_in_bytes", "memory.stat", "memory.swap.current", "pids.current",
+}  # fmt: skip
+SLOW = {
+    "memory.events", "memory.oom_control", "memory.failcnt", "cgroup.procs",
     "cpu.pressure", "memory.pressure", "io.pressure",
 }  # fmt: skip
 SETTINGS = {
@@ -36,12 +39,12 @@ Scrapes = tuple[Path, Opens, Opens]
 
 @pytest.fixture(scope="module", params=["v1", "v2", "hybrid"])
 def scrapes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Scrapes:
-    """A node of the mode and the opens of a third scrape: one whose settings are kept (read at the
-    first), and one of an exporter that reads them again on every scrape."""
+    """A node of the mode and the opens of a third scrape: one whose settings and slow figures are kept
+    (read at the first), and one of an exporter that reads them again on every scrape."""
     h = node_host(tmp_path_factory.mktemp("node"), request.param)
     counted = []
-    for spec_seconds in (3600.0, 0.0):
-        exporter = Exporter(Source(HostRoot.at(h.root), spec_seconds), interval=0.0)
+    for seconds in (3600.0, 0.0):
+        exporter = Exporter(Source(HostRoot.at(h.root), seconds, seconds), interval=0.0)
         for _ in range(2):
             exporter.body(openmetrics=True)
         with counting_opens() as opens:
@@ -72,15 +75,26 @@ def test_a_scrape_reads_each_kernel_file_at_most_once(scrapes: Scrapes, settings
 
 
 def test_a_scrape_reads_only_files_of_the_series_it_serves(scrapes: Scrapes) -> None:
-    """No blkio or io.stat, no diskstats (no io series), no swap limits; the settings only when due."""
+    """No blkio or io.stat, no diskstats (no io series), no swap limits; the settings and the slow
+    figures only when due."""
     root, kept, due = scrapes
     cgroup_files, proc_files = _opened(root, kept)
     assert cgroup_files <= COUNTERS
     assert proc_files <= HOST
     cgroup_files, proc_files = _opened(root, due)
-    assert cgroup_files <= COUNTERS | SETTINGS
-    assert cgroup_files & SETTINGS
+    assert cgroup_files <= COUNTERS | SLOW | SETTINGS
+    assert cgroup_files & SETTINGS and cgroup_files & SLOW
     assert proc_files <= HOST
+
+
+def test_a_steady_scrape_opens_a_few_files_a_container(scrapes: Scrapes) -> None:
+    """Between the slow readings a container costs its CPU, memory and tasks files only, six at most
+    (v1: cpuacct.usage and .stat, cpu.stat, memory.usage_in_bytes and .stat, pids.current; v2: cpu.stat,
+    memory.current, .stat and .swap.current, pids.current), and no directory is listed."""
+    root, kept, _ = scrapes
+    cgroup_files = [p for p in kept.files if Path(os.path.relpath(p, root)).parts[0] == "sys"]
+    assert len(cgroup_files) <= 6 * 200
+    assert kept.dirs.total() == 0
 
 
 def test_a_scrape_costs_per_cgroup_not_per_process(scrapes: Scrapes) -> None:

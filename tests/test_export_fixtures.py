@@ -238,3 +238,29 @@ def test_own_settings_are_read_again_after_spec_seconds_and_counters_every_time(
 
     assert web(cached) == (6.0, 101, 20000, 256 * MIB, 0)
     assert web(fresh) == (6.0, 101, 50000, 512 * MIB, 77)
+
+
+def test_slow_figures_are_read_again_after_slow_seconds_and_usage_every_time(tmp_path: Path) -> None:
+    """PSI, memory events and the processes are read at most every slow_seconds (docs/export.md,
+    "Staleness"): a change shows once they are that old; CPU and memory usage on every reading."""
+    h = HOSTS["v2"](tmp_path)
+    cached, fresh = (Source(HostRoot.at(h.root), slow_seconds=s) for s in (3600.0, 0.0))
+    for source in (cached, fresh):
+        source.read()
+    directory = h.cgroup_dir("unified", V2_CG)
+    assert directory is not None
+    psi = "some avg10=1.00 avg60=0 avg300=0 total=4000000\nfull avg10=0.00 avg60=0 avg300=0 total=0\n"
+    files(
+        directory,
+        memory__events="low 0\nhigh 0\nmax 3\noom 2\noom_kill 2\n",
+        memory__current=f"{100 * MIB}\n",
+        cpu__pressure=psi,
+    )
+
+    def web(source: Source) -> tuple[float | None, ...]:
+        [f] = [f for labels, f in source.read().cgroups if labels.id == V2_CG]
+        return f.memory_usage, f.oom_kills, f.memory_events.get("max"), f.pressure["cpu"].waiting
+
+    before = web(cached)
+    assert before[0] == 100 * MIB and before[1:] != (2, 3, 4.0)
+    assert web(fresh) == (100 * MIB, 2, 3, 4.0)

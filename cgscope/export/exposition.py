@@ -11,7 +11,7 @@ whose value did costs one format of that value.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import cast
@@ -87,6 +87,11 @@ def header(family: Family, openmetrics: bool) -> str:
 _COLUMNS = tuple((f, f.values) for f in CGROUP_FAMILIES if isinstance(f.values, Field))
 _COLUMN_OF = {f.name: j for j, (f, _) in enumerate(_COLUMNS)}
 _FIELDS = attrgetter(*(v.name for _, v in _COLUMNS))
+# Every field of Figures a cgroup family reads, and which one each reads: a family whose field is the
+# same in every cgroup as at the last scrape, the cgroups being the same, is served as it was written.
+_INPUTS = tuple(dict.fromkeys(f.figure for f in CGROUP_FAMILIES))
+_INPUT_OF = {f.name: _INPUTS.index(f.figure) for f in CGROUP_FAMILIES}
+_READ_INPUTS = attrgetter(*_INPUTS)
 
 
 class _Series:
@@ -107,10 +112,10 @@ class _Series:
             text = self._prefixes[(name, extra)] = f"{name}{label_string(self.labels, extra)} "
         return text
 
-    def column(self, j: int, value: float) -> str:
-        """The line of column j, now showing `value`."""
+    def column(self, j: int, value: float, shown: str) -> str:
+        """The line of column j, now showing `value`, written `shown`."""
         f, only = _COLUMNS[j]
-        text = f"{self._prefix(f.name, only.extra)}{number(value)}\n"
+        text = f"{self._prefix(f.name, only.extra)}{shown}\n"
         self.shown[j], self.lines[j] = value, text
         return text
 
@@ -128,13 +133,50 @@ _Row = tuple[_Series, Figures, tuple[float | None, ...]]
 
 
 def _column_lines(rows: list[_Row], j: int) -> list[str]:
-    """Column j's lines, one per cgroup that has the figure: as last served where the value is the same."""
+    """Column j's lines, one per cgroup that has the figure: as last served where the value is the same,
+    each new value written once (container_last_seen's is the same in every cgroup)."""
     out = []
+    written: dict[float, str] = {}
     for series, _, now in rows:
         value = now[j]
-        if value is not None:
-            out.append(series.lines[j] if value == series.shown[j] else series.column(j, value))
+        if value is None:
+            continue
+        if value == series.shown[j]:
+            out.append(series.lines[j])
+            continue
+        shown = written.get(value)
+        if shown is None:
+            shown = written[value] = number(value)
+        out.append(series.column(j, value, shown))
     return out
+
+
+class _Written:
+    """Each cgroup family's text as last written, with the cgroups and the field's values it shows."""
+
+    def __init__(self) -> None:
+        self.cgroups: tuple[Labels, ...] = ()
+        self.inputs: list[tuple[object, ...]] = []
+        self.texts: dict[str, str] = {}
+
+    def families(self, rows: list[_Row]) -> Iterator[tuple[Family, str]]:
+        """(family, its lines) in the order served, each written again only where its input changed."""
+        cgroups = tuple(series.labels for series, _, _ in rows)
+        inputs = list(zip(*(_READ_INPUTS(figures) for _, figures, _ in rows), strict=True))
+        same = cgroups == self.cgroups and len(inputs) == len(self.inputs)
+        texts: dict[str, str] = {}
+        for f in CGROUP_FAMILIES:
+            k = _INPUT_OF[f.name]
+            text = self.texts.get(f.name) if same and inputs[k] == self.inputs[k] else None
+            if text is None:
+                j = _COLUMN_OF.get(f.name)
+                if j is not None:
+                    text = "".join(_column_lines(rows, j))
+                else:
+                    text = "".join(line for s, figures, _ in rows for line in s.several(f, figures))
+            texts[f.name] = text
+            yield f, text
+        self.cgroups, self.inputs, self.texts = cgroups, inputs, texts
 
 
 class Renderer:
@@ -145,6 +187,8 @@ class Renderer:
         self._series: dict[Labels, _Series] = {}
         self._infos: dict[Info, str] = {}
         self._headers = {om: {f.name: header(f, om) for f in ALL_FAMILIES} for om in (False, True)}
+        self._written = _Written()
+        self._rendered: tuple[Reading, list[tuple[Family, str]]] | None = None  # the last reading's
 
     def render(self, reading: Reading, cost: Cost, *, openmetrics: bool) -> bytes:
         headers = self._headers[openmetrics]
@@ -157,13 +201,8 @@ class Renderer:
 
         family(MACHINE_CPU_CORES, [f"machine_cpu_cores {number(reading.cpu_cores)}\n"])
         family(MACHINE_MEMORY, [f"machine_memory_bytes {number(reading.memory_bytes)}\n"])
-        rows = self._rows(reading)
-        for f in CGROUP_FAMILIES:
-            j = _COLUMN_OF.get(f.name)
-            if j is not None:
-                family(f, _column_lines(rows, j))
-            else:
-                family(f, [line for s, figures, _ in rows for line in s.several(f, figures)])
+        for f, text in self._cgroup_families(reading):
+            family(f, [text] if text else [])
         family(CONTAINER_INFO, self._info_lines(reading.containers))
         family(SCRAPE_DURATION, [f"cgscope_scrape_duration_seconds {number(reading.seconds)}\n"])
         family(SCRAPE_CPU, [f"cgscope_scrape_cpu_seconds_total {number(cost.cpu_seconds)}\n"])
@@ -171,6 +210,12 @@ class Renderer:
         if openmetrics:
             out.append("# EOF\n")
         return "".join(out).encode()
+
+    def _cgroup_families(self, reading: Reading) -> list[tuple[Family, str]]:
+        """The cgroups' families, written once per reading for both formats (their lines are the same)."""
+        if self._rendered is None or self._rendered[0] is not reading:
+            self._rendered = (reading, list(self._written.families(self._rows(reading))))
+        return self._rendered[1]
 
     def _rows(self, reading: Reading) -> list[_Row]:
         """The host (as id="/") and each cgroup: the lines remembered for it, its figures, its columns."""

@@ -22,6 +22,13 @@ class Family:
     kind: str  # counter, gauge, unknown or info (OpenMetrics' types)
     help: str
     values: Values = lambda _f: ()
+    reads: str = ""  # the field of Figures `values` reads, where it is not a Field (the exposition
+    # writes a family again only where that field changed)
+
+    @property
+    def figure(self) -> str:
+        """The field of Figures its samples come from."""
+        return self.values.name if isinstance(self.values, Field) else self.reads
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ def _pressure_families() -> list[Family]:
                     "counter",
                     f"Total time {what} tasks in the cgroup stalled on {kind} (PSI).",
                     _pressure_total(kind, stalled),
+                    "pressure",
                 )
             )
     return out
@@ -125,10 +133,10 @@ CGROUP_FAMILIES: tuple[Family, ...] = (
     *_pressure_families(),
     Family("cgscope_container_memory_events_total", "counter",
            "Memory events of the cgroup and below, by event (cgroup v2 memory.events; v1: oom_kill).",
-           _events),
+           _events, "memory_events"),
     Family("cgscope_container_pressure_avg10_ratio", "gauge",
            "Share of the last 10 s in which some (waiting) or all (stalled) tasks stalled (PSI avg10).",
-           _pressure_avg10),
+           _pressure_avg10, "pressure"),
     Family("cgscope_container_visible_cpus", "gauge",
            "CPUs the container should see (nproc under LXCFS): its cpuset, capped by its CFS quota.",
            Field("visible_cpus")),

@@ -21,7 +21,7 @@ from typing import TypeVar, cast
 from cgscope.fs import cgspec
 from cgscope.fs.cgroup_cpu import read_cpuset, read_quota
 from cgscope.fs.cgroup_memory import read_memory_max
-from cgscope.fs.files import read_optional
+from cgscope.fs.files import child, read_optional
 from cgscope.fs.parse import limit_value
 from cgscope.model.cgdirs import CgroupDirs, Located
 
@@ -121,5 +121,6 @@ def _smallest(values: Iterable[N | None]) -> N | None:
 def _limit(directory: Path, name: str) -> int | None:
     """A limit file of the cgroup's own, 0 for no limit (as cAdvisor reports it); None where there is
     no such file."""
-    text = read_optional(directory / name)
-    return None if text is None else limit_value(text, directory / name) or 0
+    path = child(directory, name)
+    text = read_optional(path, whole=True)
+    return None if text is None else limit_value(text, path) or 0

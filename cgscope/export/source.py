@@ -19,14 +19,17 @@ from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from cgscope.errors import AccessDenied, ProcessGone
 from cgscope.export.settings import KeptSettings
 from cgscope.fs import cgspec
 from cgscope.fs import pressure as fs_pressure
+from cgscope.fs.cgroup_memory import read_oom_kills_v1
+from cgscope.fs.files import KeptFiles, keeping
 from cgscope.fs.hostroot import HostRoot
 from cgscope.model.containers import Container
-from cgscope.model.derive import derive, memory_allowance
+from cgscope.model.derive import memory_allowance
 from cgscope.model.procview import visible_cpu_set
 from cgscope.model.usage import Overview, OverviewSample, Sample, Sampler, Watched
 
@@ -35,11 +38,15 @@ NS = 1e9
 # this often, as cAdvisor reads a container's spec (manager/container.go, GetInfo): they change when
 # someone changes them, the counters on every scrape. Five files a container fewer on most scrapes.
 SPEC_SECONDS = 5.0
-# Containers are grouped again when the primary hierarchy's tree changed, at most this often: grouping
-# costs ~40 ms of CPU at 200 containers, and a busy host's cgroups change every second (cAdvisor's
-# answer to the same cost is a housekeeping interval). A container removed meanwhile has no counters
-# at once (its files are gone), a new one its series within this time.
-DISCOVER_SECONDS = 5.0
+# What is read at most this often rather than on every reading (docs/export.md, "Staleness"): each
+# container's PSI files, memory events (v2 memory.events; v1 memory.oom_control and memory.failcnt)
+# and cgroup.procs (container_processes), and the walk of the primary hierarchy that tells whether
+# containers came or went (grouping them costs ~40 ms of CPU at 200 containers, and a busy host's
+# cgroups change every second: cAdvisor's answer to the same cost is a housekeeping interval). Six
+# files a container fewer on most readings. CPU, memory usage and tasks are read on every one; a
+# container removed meanwhile has no counters at once (its files are gone), a new one its series
+# within this time.
+SLOW_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,26 +128,49 @@ class Reading:
     containers: tuple[Info, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Slow:
+    """A container cgroup's figures read every `slow_seconds` (SLOW_SECONDS), not on every reading."""
+
+    processes: int
+    pressure: Mapping[str, Pressure]
+    oom_kills: int | None
+    memory_events: Mapping[str, int]
+    failcnt: int | None  # v1 memory.failcnt
+
+
 class Source:
-    """Reads the host for the exporter; keep one across scrapes (what does not change is cached, and the
-    cgroups' own settings for up to `spec_seconds`).
+    """Reads the host for the exporter; keep one across scrapes (what does not change is cached, the
+    cgroups' own settings for up to `spec_seconds`, the figures of Slow for up to `slow_seconds`).
 
     It reads only what it serves: no blkio/io.stat nor /proc/diskstats (no io series), and the settings
     (cpuset, quotas, limits) through export/settings.KeptSettings rather than the core's every round."""
 
     def __init__(
-        self, host: HostRoot, spec_seconds: float = SPEC_SECONDS, discover_seconds: float = DISCOVER_SECONDS
+        self, host: HostRoot, spec_seconds: float = SPEC_SECONDS, slow_seconds: float = SLOW_SECONDS
     ) -> None:
         self.host = host
-        sampler = Sampler(host, limits=False, io=False)
-        self.overview = Overview(host, sampler=sampler, discover_seconds=discover_seconds)
+        sampler = Sampler(host, limits=False, io=False, slow=False, identity=False)
+        self.overview = Overview(host, sampler=sampler)
         self.settings = KeptSettings(spec_seconds)
+        self.slow_seconds = slow_seconds
+        self._slow: dict[str, Slow] = {}  # by container id, read at _slow_at
+        self._slow_at = -float("inf")
+        # the files read, kept open while they are read at least every slow_seconds or spec_seconds
+        self.files = KeptFiles(keep_seconds=2 * max(slow_seconds, spec_seconds))
 
     def read(self) -> Reading:
+        with keeping(self.files):
+            return self._read()
+
+    def _read(self) -> Reading:
         start = time.monotonic()
-        sample = self.overview.sample()
+        due = start - self._slow_at >= self.slow_seconds
+        sample = self.overview.sample(walk=due)
         now = time.time()  # the reading's time: each cgroup's container_last_seen
         self.settings.round(w.dirs.cpu.directory for w in sample.watched if w.dirs.cpu is not None)
+        kept, self._slow = ({} if due else self._slow), {}
+        self._slow_at = start if due else self._slow_at
         cgroups, infos, ids = [], [], {"/"}
         for w in sample.watched:
             labels = _labels(w.container, self._cgroup_path(w.container))
@@ -149,7 +179,9 @@ class Source:
             if counters is None or w.shared or labels.id in ids:
                 continue
             with suppress(ProcessGone, AccessDenied):  # removed since the sample: left out
-                cgroups.append((labels, self._figures(w, counters, sample, now)))
+                slow = kept.get(w.container.id) or self._read_slow(w)
+                cgroups.append((labels, self._figures(w, counters, slow, sample, now)))
+                self._slow[w.container.id] = slow
                 ids.add(labels.id)
         host = sample.host
         memory = host.memory.limit if host.memory is not None and host.memory.limit else 0
@@ -168,28 +200,43 @@ class Source:
         path = c.cgroup.get(primary.key) if primary is not None else None
         return path or next(iter(c.cgroup.values()), "")
 
-    def _figures(self, w: Watched, s: Sample, sample: OverviewSample, now: float) -> Figures:
+    def _read_slow(self, w: Watched) -> Slow:
+        d, m = w.dirs, w.dirs.memory
+        pressure = fs_pressure.read_pressure(d.unified) if d.unified is not None else {}
+        oom = failcnt = None
+        events: Mapping[str, int] = {}
+        if m is not None and m.version == 1:
+            oom, failcnt = read_oom_kills_v1(m.directory), cgspec.read_failcnt(m.directory)
+            events = {} if oom is None else {"oom_kill": oom}
+        elif m is not None:
+            events = cgspec.read_memory_events(m.directory) or {}
+            oom = events.get("oom_kill")
+        processes = len(self.overview.members(w))
+        return Slow(processes, {kind: _pressure(p) for kind, p in pressure.items()}, oom, events, failcnt)
+
+    def _figures(self, w: Watched, s: Sample, slow: Slow, sample: OverviewSample, now: float) -> Figures:
         d, sampler = w.dirs, self.overview.sampler
         spec = self.settings.of(d, sampler.online)
         m = s.memory
         if m is not None and spec.memory_bound is not None:  # v2: the smallest memory.max on the path
             s = replace(s, memory=replace(m, limit=spec.memory_bound))
         cpuacct = d.usage.directory if d.usage is not None and d.usage.version == 1 else None
-        v1_memory = d.memory.directory if m is not None and d.memory and d.memory.version == 1 else None
-        failcnt = cgspec.read_failcnt(v1_memory) if v1_memory is not None else None
         cpu = spec.cpu
         init = sample.inventory.processes.get(w.container.init_pid)
-        f = _counters(s, sampler.ticks, cpuacct)
-        return replace(
-            f,
+        return _counters(
+            s,
+            sampler.ticks,
+            cpuacct,
             spec_memory_limit=spec.memory_limit if m is not None else None,
-            memory_failcnt=failcnt,
-            memory_events=f.memory_events if m is None or m.events is None else m.events,
+            memory_failcnt=slow.failcnt if m is not None else None,
+            oom_kills=slow.oom_kills if m is not None else None,
+            memory_events=slow.memory_events if m is not None else {},
             spec_cpu_quota=None if cpu is None else cpu.quota_us,
             spec_cpu_period=None if cpu is None else cpu.period_us,
             spec_cpu_shares=None if cpu is None else cpu.shares,
-            processes=len(self.overview.members(w)),
+            processes=slow.processes,
             threads_max=spec.threads_max if s.pids else None,
+            pressure=slow.pressure,
             start_time=init.start_time if init is not None else None,
             visible_cpus=len(visible_cpu_set(spec.cpus, sampler.online, spec.quota)),
             visible_memory=memory_allowance(s, sample.host),
@@ -198,11 +245,17 @@ class Source:
 
     def _host(self, s: Sample, now: float) -> Figures:
         """The host as the root cgroup: /proc/stat, meminfo, vmstat, loadavg and /proc/pressure."""
-        return replace(
-            _counters(s, self.overview.sampler.ticks, None),
+        m = s.memory
+        return _counters(
+            s,
+            self.overview.sampler.ticks,
+            None,
+            oom_kills=None if m is None else m.oom_kills,
+            memory_events={} if m is None or m.oom_kills is None else {"oom_kill": m.oom_kills},
             threads_max=s.pids.max if s.pids is not None else None,
+            pressure={kind: _pressure(p) for kind, p in s.pressure.items()},
             visible_cpus=len(s.cpus),
-            visible_memory=s.memory.limit if s.memory is not None else None,
+            visible_memory=m.limit if m is not None else None,
             last_seen=now,
         )
 
@@ -220,8 +273,8 @@ def _info(labels: Labels, w: Watched) -> Info:
     return Info(labels, c.id, c.runtime, c.init_pid, ",".join(c.shared_with_host), w.shared)
 
 
-def _counters(s: Sample, ticks: int, cpuacct_v1: Path | None) -> Figures:
-    """The figures every cgroup sample carries: CPU, memory, tasks, pressure."""
+def _counters(s: Sample, ticks: int, cpuacct_v1: Path | None, **more: Any) -> Figures:
+    """The figures of CPU, memory and tasks every cgroup sample carries, with `more` of Figures' own."""
     cpu, m = s.cpu, s.memory
     user = system = None
     if cpu is not None and cpu.user_ns is not None and cpu.system_ns is not None:
@@ -230,7 +283,6 @@ def _counters(s: Sample, ticks: int, cpuacct_v1: Path | None) -> Figures:
         split = cgspec.read_cpuacct_stat(cpuacct_v1)
         if split is not None:
             user, system = split[0] / ticks, split[1] / ticks
-    memory = derive(None, s, 0.0).memory
     return Figures(
         cpu_seconds=None if cpu is None else cpu.usage_ns / NS,
         cpu_user_seconds=user,
@@ -239,15 +291,13 @@ def _counters(s: Sample, ticks: int, cpuacct_v1: Path | None) -> Figures:
         cfs_throttled_periods=cpu.throttled_periods if cpu is not None else None,
         cfs_throttled_seconds=None if cpu is None or cpu.throttled_ns is None else cpu.throttled_ns / NS,
         memory_usage=None if m is None else m.usage,
-        memory_working_set=None if memory is None else memory.working_set_bytes,
+        memory_working_set=None if m is None else m.working_set,
         memory_rss=None if m is None else m.stat.anon,
         memory_cache=None if m is None else m.stat.file,
         memory_swap=None if m is None else m.swap,
         memory_mapped_file=None if m is None else m.stat.mapped,
-        oom_kills=None if m is None else m.oom_kills,
-        memory_events={} if m is None or m.oom_kills is None else {"oom_kill": m.oom_kills},
         threads=None if s.pids is None else s.pids.current,
-        pressure={kind: _pressure(p) for kind, p in s.pressure.items()},
+        **more,
     )
 
 

@@ -69,16 +69,22 @@ class MemoryCounters:
     oom_kills: int | None  # processes the OOM killer ended in this cgroup and below
     events: Mapping[str, int] | None = None  # v2 memory.events: low, high, max, oom, oom_kill (and below)
 
+    @property
+    def working_set(self) -> int:
+        """Usage minus the inactive file cache, floored at 0 (kubectl top, cAdvisor, docker stats)."""
+        return max(0, self.usage - self.stat.inactive_file)
 
-def read_memory_v2(directory: Path) -> MemoryCounters | None:
+
+def read_memory_v2(directory: Path, events: bool = True) -> MemoryCounters | None:
     """memory.current, .stat, .events and .swap.current; None where the memory controller is off.
+    `events=False`: memory.events is left unread (oom_kills and events None; read_memory_events).
 
     The limits are left None: the one the kernel applies is the smallest memory.max (memory.swap.max) on
     the path to the root, which the caller reads with read_memory_max (read_swap_max), once per ancestor."""
     current = read_optional(child(directory, "memory.current"), whole=True)
     if current is None:
         return None
-    events = read_keyed(child(directory, "memory.events"))
+    counts = read_keyed(child(directory, "memory.events")) if events else None
     swap = read_optional(child(directory, "memory.swap.current"), whole=True)
     return MemoryCounters(
         single_integer(current, child(directory, "memory.current")),
@@ -86,13 +92,14 @@ def read_memory_v2(directory: Path) -> MemoryCounters | None:
         None,
         None if swap is None else single_integer(swap, child(directory, "memory.swap.current")),
         None,
-        events.get("oom_kill"),
-        events,
+        None if counts is None else counts.get("oom_kill"),
+        counts,
     )
 
 
-def read_memory_v1(directory: Path) -> MemoryCounters:
-    """memory.usage_in_bytes, memory.stat, memory.oom_control (oom_kill: Linux 4.13+).
+def read_memory_v1(directory: Path, events: bool = True) -> MemoryCounters:
+    """memory.usage_in_bytes, memory.stat, memory.oom_control (oom_kill: Linux 4.13+); `events=False`:
+    memory.oom_control is left unread (oom_kills None; read_oom_kills_v1).
 
     memory.stat's hierarchical_memory_limit is already the smallest limit on the path to the root;
     hierarchical_memsw_limit bounds memory + swap, so swap may use what it leaves above memory."""
@@ -101,10 +108,15 @@ def read_memory_v1(directory: Path) -> MemoryCounters:
     limit = _unlimited_none(raw.get("hierarchical_memory_limit"))
     memsw = _unlimited_none(raw.get("hierarchical_memsw_limit"))  # absent without swap accounting
     swap_limit = None if memsw is None else max(0, memsw - (limit or 0))
-    oom = read_keyed(child(directory, "memory.oom_control")).get("oom_kill")
+    oom = read_oom_kills_v1(directory) if events else None
     return MemoryCounters(
         read_number(child(directory, "memory.usage_in_bytes")), stat, limit, stat.swap, swap_limit, oom
     )
+
+
+def read_oom_kills_v1(directory: Path) -> int | None:
+    """memory.oom_control's oom_kill: processes the OOM killer ended in the cgroup (None before 4.13)."""
+    return read_keyed(child(directory, "memory.oom_control")).get("oom_kill")
 
 
 def _unlimited_none(value: int | None) -> int | None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import errno
 import os
+import resource
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,9 +49,10 @@ def reading(path: StrPath) -> Iterator[None]:
 
 @dataclass
 class Opens:
-    """What fs/ asked the kernel for while counting_opens() counted, by path: files opened, directories
-    listed, links read. Every read of a kernel file, directory or link goes through open_fd, list_dir or
-    read_link below, so these are all of them."""
+    """What fs/ asked the kernel for while counting_opens() counted, by path: files read (opened, or
+    read again through a descriptor KeptFiles keeps), directories listed, links read. Every read of a
+    kernel file, directory or link goes through open_fd, KeptFiles, list_dir or read_link below, so
+    these are all of them."""
 
     files: Counter[str] = field(default_factory=Counter)
     dirs: Counter[str] = field(default_factory=Counter)
@@ -106,6 +110,89 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
+class KeptFiles:
+    """Files read whole kept open from one round to the next and read again from offset 0 (pread(2)), for
+    a caller that reads the same cgroup files every few seconds (the exporter): a cgroup interface file
+    is a seq_file, printed afresh by each read from offset 0 (seq_read_iter, fs/seq_file.c), and its
+    open(2) and close(2) cost more than the read. Active in a thread inside keeping(); round() closes
+    the files not read in the round nor in the `keep_seconds` before it. At most `limit` are kept (half
+    the soft RLIMIT_NOFILE by default), the next ones opened for each read as without. A kept file of a
+    cgroup removed since answers ENODEV (kernfs: its node is no longer active): it is closed and its
+    path opened again, which tells whether the cgroup was made again or is gone."""
+
+    def __init__(self, limit: int | None = None, keep_seconds: float = 0.0) -> None:
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        self.limit = limit if limit is not None else 4096 if soft == resource.RLIM_INFINITY else soft // 2
+        self.keep_seconds = keep_seconds
+        self._fds: dict[str, int] = {}
+        self._read_at: dict[str, float] = {}  # each kept file's last read (time.monotonic())
+        self._round_at = time.monotonic()  # when the round began (the last one ended)
+
+    def read(self, path: str) -> bytes:
+        fd = self._fds.get(path)
+        if fd is not None:
+            self._read_at[path] = time.monotonic()
+            for opens in _counting:
+                opens.files[path] += 1
+            try:
+                return _pread_whole(fd)
+            except OSError:  # removed, perhaps made again: the open below tells
+                self._forget(path)
+        fd = open_fd(path)
+        try:
+            data = _pread_whole(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if len(self._fds) < self.limit:
+            self._fds[path], self._read_at[path] = fd, time.monotonic()
+        else:
+            os.close(fd)
+        return data
+
+    def round(self) -> None:
+        unread = self._round_at - self.keep_seconds
+        for path in [p for p, at in self._read_at.items() if at < unread]:
+            self._forget(path)
+        self._round_at = time.monotonic()
+
+    def _forget(self, path: str) -> None:
+        del self._read_at[path]
+        os.close(self._fds.pop(path))
+
+    def close(self) -> None:
+        for path in list(self._fds):
+            self._forget(path)
+
+    def __len__(self) -> int:
+        return len(self._fds)
+
+
+_keeping = threading.local()  # .files: the KeptFiles of this thread's keeping() block
+
+
+@contextmanager
+def keeping(files: KeptFiles) -> Iterator[None]:
+    """Files read whole in this thread during the block go through `files`; its round() ends it."""
+    _keeping.files = files
+    try:
+        yield
+    finally:
+        _keeping.files = None
+        files.round()
+
+
+def _pread_whole(fd: int) -> bytes:
+    """A file read whole from offset 0 (see _read_all's `whole`)."""
+    chunks, offset = [], 0
+    while chunk := os.pread(fd, _CHUNK, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+        if len(chunk) < _CHUNK:
+            break
+    return b"".join(chunks)
+
+
 def _read_all(path: StrPath, at: At | None = None, whole: bool = False) -> bytes:
     """The whole file by bare read(2)s: kernel files are generated per read, and a buffered open()
     costs twice as much as the reads themselves (a scan reads four or five files per process).
@@ -113,7 +200,11 @@ def _read_all(path: StrPath, at: At | None = None, whole: bool = False) -> bytes
     `whole`: the kernel prints the file in one go — a cgroup interface file other than cgroup.procs,
     cgroup.threads and tasks is one seq_show() (kernfs_seq_start, fs/kernfs/file.c), whose output a
     read(2) returns entire where it fits — so a read that returns less than asked was the whole file,
-    and the read(2) that would return 0 is left out."""
+    and the read(2) that would return 0 is left out. Such a file is read through the KeptFiles of a
+    keeping() block, where one is active in this thread."""
+    kept: KeptFiles | None = getattr(_keeping, "files", None)
+    if kept is not None and whole and at is None:
+        return kept.read(os.fspath(path))
     fd = open_fd(path, at=at)
     try:
         chunks = []

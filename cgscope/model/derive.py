@@ -120,7 +120,7 @@ def _memory(cur: Sample) -> MemoryUsage | None:
         return None
     return MemoryUsage(
         m.usage,
-        max(0, m.usage - m.stat.inactive_file),
+        m.working_set,
         m.stat.anon,
         m.stat.file,
         m.swap,

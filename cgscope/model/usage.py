@@ -60,17 +60,26 @@ class Sampler:
 
     A consumer that shows less says what it leaves out: `limits=False` reads no cpuset, CFS quota,
     memory or pids limit (a sample's cpus are (), its quota and limits None: the caller reads them, as
-    the exporter does, kept for seconds), `io=False` no blkio/io.stat and no /proc/diskstats.
+    the exporter does, kept for seconds), `io=False` no blkio/io.stat and no /proc/diskstats;
+    `slow=False` no cgroup PSI nor memory.events (v1 memory.oom_control; oom_kills None), for a caller
+    that reads them on a timer of its own; `identity=False` no stat of directories (it makes no rates).
     `limits_seconds`: the limits (cpuset, CFS quota, v2 memory.max and swap.max, pids.max) are read
     again once they are that old rather than every round — they change when someone writes them, the
     counters all the time; a change then shows within that time. v1's memory limits come with
     memory.stat, read every round."""
 
     def __init__(
-        self, host: HostRoot, limits: bool = True, io: bool = True, limits_seconds: float = 0.0
+        self,
+        host: HostRoot,
+        limits: bool = True,
+        io: bool = True,
+        limits_seconds: float = 0.0,
+        *,
+        slow: bool = True,
+        identity: bool = True,
     ) -> None:
         self.host = host
-        self.limits, self.io = limits, io
+        self.limits, self.io, self.slow, self.identity = limits, io, slow, identity
         self.limits_seconds = limits_seconds
         self.ticks = procfs.clock_ticks()
         self.online = system.read_online(host)
@@ -103,8 +112,10 @@ class Sampler:
 
     def cgroup(self, dirs: CgroupDirs) -> Sample:
         """One cgroup's counters; ProcessGone if it was removed meanwhile."""
-        counted = {d.directory for d in (dirs.usage, dirs.cpu, dirs.io) if d is not None}
-        identity = tuple(cgroupfs.identity(d) for d in sorted(counted))
+        identity: tuple[tuple[int, int], ...] = ()
+        if self.identity:
+            counted = {d.directory for d in (dirs.usage, dirs.cpu, dirs.io) if d is not None}
+            identity = tuple(cgroupfs.identity(d) for d in sorted(counted))
         cpu = None
         if dirs.usage is not None:
             if dirs.usage.version == 2:
@@ -124,7 +135,7 @@ class Sampler:
             self._memory(dirs.memory),
             self._pids(dirs.pids),
             self._io(dirs.io),
-            read_pressure(dirs.unified) if dirs.unified is not None else {},
+            read_pressure(dirs.unified) if dirs.unified is not None and self.slow else {},
             identity,
         )
 
@@ -155,8 +166,8 @@ class Sampler:
         if where is None:
             return None
         if where.version == 1:  # memory.stat's hierarchical limits are the smallest on the path already
-            return cgroup_memory.read_memory_v1(where.directory)
-        counters = cgroup_memory.read_memory_v2(where.directory)
+            return cgroup_memory.read_memory_v1(where.directory, self.slow)
+        counters = cgroup_memory.read_memory_v2(where.directory, self.slow)
         if counters is None or not self.limits:
             return counters
         limit = self._smallest(where, "memory limit", cgroup_memory.read_memory_max)
@@ -234,18 +245,11 @@ class Overview:
     """
 
     def __init__(
-        self,
-        host: HostRoot,
-        collector: Collector | None = None,
-        sampler: Sampler | None = None,
-        discover_seconds: float = 0.0,
+        self, host: HostRoot, collector: Collector | None = None, sampler: Sampler | None = None
     ) -> None:
         """`collector`: one the caller keeps (the dashboard's), shared rather than read twice; `sampler`:
-        one reading only what the caller shows; `discover_seconds`: containers are grouped again at most
-        this often however often the tree changes (a container removed meanwhile has no counters)."""
+        one reading only what the caller shows."""
         self.host = host
-        self.discover_seconds = discover_seconds
-        self._discovered_at = -float("inf")
         self._owns_collector = collector is None
         self.collector = collector or Collector(host)
         self.sampler = sampler or Sampler(host)
@@ -275,20 +279,20 @@ class Overview:
         self._inventory = inv
 
     def sample(
-        self, figures: system.HostFigures | None = None, inventory: Inventory | None = None
+        self, figures: system.HostFigures | None = None, inventory: Inventory | None = None, walk: bool = True
     ) -> OverviewSample:
         """`figures`, `inventory`: the host's files and its containers as the caller read them this
-        refresh; else read here, the containers again only when the primary hierarchy's tree changed."""
+        refresh; else read here, the containers again only when the primary hierarchy's tree changed.
+        `walk=False`: not walked, the containers last found (a removed one has no counters)."""
         self._walked = None
         if inventory is not None:
             self.follow(inventory)
-        else:
+        elif walk or self._inventory is None:
             tree = self._cgroup_tree()
             self._walked = cgroupfs.Walked(tree)
-            due = time.monotonic() - self._discovered_at >= self.discover_seconds
-            if self._inventory is None or (tree != self._tree and due):
+            if self._inventory is None or tree != self._tree:
                 self.discover(tree)
-                self._tree, self._discovered_at = tree, time.monotonic()
+                self._tree = tree
         assert self._inventory is not None
         self.sampler.new_round()
         host = self.sampler.host_sample(figures)
