@@ -64,9 +64,8 @@ class Sampler:
     `slow=False` no cgroup PSI nor memory.events (v1 memory.oom_control; oom_kills None), for a caller
     that reads them on a timer of its own; `identity=False` no stat of directories (it makes no rates).
     `limits_seconds`: the limits (cpuset, CFS quota, v2 memory.max and swap.max, pids.max) are read
-    again once they are that old rather than every round — they change when someone writes them, the
-    counters all the time; a change then shows within that time. v1's memory limits come with
-    memory.stat, read every round."""
+    again once that old, not every round (a write to one shows within that time); v1's memory limits
+    come with memory.stat, read every round."""
 
     def __init__(
         self,
