@@ -1,7 +1,10 @@
 """Synthetic process load for the benchmark: N sleeping processes spread over M cgroups.
 
 Each group is a cgroup named ``cgscope-bench-<random>/gNNN`` that exists in the cgroup2 tree and in
-the v1 ``pids``, ``cpu`` and ``memory`` hierarchies that are mounted. A group is one ``sh`` that joins
+the v1 ``pids``, ``cpu``, ``cpuacct``, ``memory`` and ``blkio`` hierarchies that are mounted: each
+hierarchy a figure is read from, as a runtime (runc joins every mounted hierarchy) puts its containers
+in each. A group left in a hierarchy's root cgroup would measure the other case, a container whose
+figure is taken from its processes (cgscope/model/borrowed.py). A group is one ``sh`` that joins
 its cgroups (``echo 0 > cgroup.procs``) and then forks ``sleep`` processes; a fraction of the groups
 run under ``unshare --pid --fork --mount-proc --uts --ipc`` (bare containers).
 
@@ -28,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 
 BENCH_PREFIX = "cgscope-bench-"
-V1_CONTROLLERS = ("pids", "cpu", "memory")
+V1_CONTROLLERS = ("pids", "cpu", "cpuacct", "memory", "blkio")
 UNIFIED = "unified"
 SLEEP_SECONDS = 100_000
 PR_SET_CHILD_SUBREAPER = 36
@@ -61,12 +64,12 @@ class LoadError(RuntimeError):
 class Hierarchy:
     """A mounted cgroup hierarchy the bench creates groups in."""
 
-    name: str  # "unified" or the v1 controller ("pids", "cpu", "memory")
+    name: str  # "unified" or the v1 controller (one of V1_CONTROLLERS)
     mountpoint: Path
 
 
 def find_hierarchies(mountinfo: Path = Path("/proc/self/mountinfo"), v1: bool = True) -> list[Hierarchy]:
-    """The cgroup2 mount plus the v1 mounts carrying pids, cpu or memory (one per mountpoint)."""
+    """The cgroup2 mount plus the v1 mounts carrying one of V1_CONTROLLERS (one per mountpoint)."""
     found: dict[str, Hierarchy] = {}
     seen: set[Path] = set()
     for line in mountinfo.read_text().splitlines():

@@ -13,6 +13,7 @@ from helpers import cli, cli_json, files
 from hosts.counters import MIB, hybrid_host
 from hosts.members import set_times, write_io
 
+from cgscope.fs.files import counting_opens
 from cgscope.fs.hostroot import HostRoot
 from cgscope.model.borrowed import MEASURED
 from cgscope.model.derive import derive
@@ -84,6 +85,18 @@ def test_its_io_is_its_processes_not_the_root_blkio_cgroups(tmp_path: Path) -> N
     assert usage.source == "cgroup" and usage.source_of("io") == "processes"
     assert usage.source_of("memory") == "cgroup"
     assert "source  tasks, io its processes'" in usage_lines(usage)  # the dashboard's detail says so
+
+
+def test_only_the_borrowed_figures_are_read_from_its_processes(tmp_path: Path) -> None:
+    """Its memory is its memory cgroup's: its members' smaps_rollup and statm are not read, their stat
+    (tasks) and io are."""
+    root = HostRoot.at(box_host(tmp_path, own_unified=True).root)
+    overview, members = Overview(root), MemberUsage(root)
+    sample = overview.sample()
+    with counting_opens() as opens:
+        members.apply(sample)
+    read = {Path(p).relative_to(root.proc) for p in opens.files}
+    assert read == {Path(str(pid), name) for pid in (700, 701, 702) for name in ("stat", "io")}
 
 
 def test_top_json_says_which_figures_are_its_processes(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ goes backwards. IO is /proc/PID/io's read_bytes and write_bytes, kept the same w
 is added to its parent's too). Memory is each member's proportional set size (smaps_rollup), else its
 resident pages (statm). The limits are the cgroup's: they bind the container whoever else is in it.
 
-Cost: three files per member, per refresh, of the containers with a borrowed figure only.
+Cost: per refresh, of the containers with a borrowed figure only, a member's stat, plus its smaps_rollup
+where memory is borrowed and its io where IO is.
 """
 
 from __future__ import annotations
@@ -47,19 +48,24 @@ class Member:
     memory: ProcessMemory | None  # None: neither smaps_rollup nor statm readable
 
 
-def read_member(host: HostRoot, pid: int, page_size: int) -> tuple[tuple[int, int], Member]:
+def read_member(
+    host: HostRoot, pid: int, page_size: int, figures: frozenset[Figure]
+) -> tuple[tuple[int, int], Member]:
     """((pid, start ticks), the member); ProcessGone once it is gone, AccessDenied for its stat. Its
-    memory and IO are None where the kernel refuses them (they need ptrace read access) or offers none."""
+    memory and IO are read only where `figures` asks for them, and are None where not asked, or where
+    the kernel refuses them (they need ptrace read access) or offers none."""
     stat = procfs.read_stat(host.proc, pid)
     memory: ProcessMemory | None = None
-    with suppress(AccessDenied):
-        memory = read_rollup(host.proc, pid)
-    if memory is None:
+    if "memory" in figures:
         with suppress(AccessDenied):
-            memory = read_statm(host.proc, pid, page_size)
+            memory = read_rollup(host.proc, pid)
+        if memory is None:
+            with suppress(AccessDenied):
+                memory = read_statm(host.proc, pid, page_size)
     io: tuple[int, int] | None = None
-    with suppress(AccessDenied):
-        io = read_io(host.proc, pid)
+    if "io" in figures:
+        with suppress(AccessDenied):
+            io = read_io(host.proc, pid)
     ticks = stat.utime + stat.stime + stat.cutime + stat.cstime
     counters: Counters = (ticks, *io) if io is not None else (ticks, None, None)
     return (pid, stat.start_ticks), Member(stat.ppid, counters, stat.num_threads, memory)
@@ -118,7 +124,7 @@ class MemberUsage:
             own = None
             if w.borrowed & MEASURED:
                 ledger = ledgers[w.container.id] = self._ledgers.get(w.container.id) or Ledger()
-                own = self.sample(ledger, w.container.pids, cgroup)
+                own = self.sample(ledger, w.container.pids, cgroup, w.borrowed)
                 if own is None and w.borrowed >= MEASURED:
                     del containers[w.container.id]
                     continue
@@ -126,12 +132,15 @@ class MemberUsage:
         self._ledgers = ledgers
         return replace(sample, containers=containers)
 
-    def sample(self, ledger: Ledger, pids: Iterable[int], cgroup: Sample) -> Sample | None:
-        """The members' counters, the cgroup's limits (`cgroup`: its sample of this refresh)."""
+    def sample(
+        self, ledger: Ledger, pids: Iterable[int], cgroup: Sample, figures: frozenset[Figure]
+    ) -> Sample | None:
+        """The members' counters, the cgroup's limits (`cgroup`: its sample of this refresh); memory and
+        IO only where `figures` holds them (stat, for CPU and tasks, is read anyway: it names the member)."""
         members = {}
         for pid in pids:
             with suppress(ProcessGone, AccessDenied):
-                key, member = read_member(self.host, pid, self.page_size)
+                key, member = read_member(self.host, pid, self.page_size, figures)
                 members[key] = member
         if not members:
             return None
