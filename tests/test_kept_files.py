@@ -4,6 +4,8 @@ how many are kept, and the reads are counted as counting_opens() counts opens.""
 
 from __future__ import annotations
 
+import gc
+import os
 from pathlib import Path
 
 from cgscope.fs.files import KeptFiles, counting_opens, keeping, read_text
@@ -41,3 +43,21 @@ def test_files_read_within_keep_seconds_stay_open_and_limit_bounds_them(tmp_path
     assert len(files) == 2
     files.close()
     assert len(files) == 0
+
+
+def test_files_kept_by_an_owner_dropped_are_closed(tmp_path: Path) -> None:
+    path = tmp_path / "cpu.stat"
+    path.write_text("usage_usec 1\n")
+    files = KeptFiles()
+    _read(files, path)
+    assert sum(_names(fd, path) for fd in os.listdir("/proc/self/fd")) == 1
+    del files  # a Sampler dropped with what it kept open
+    gc.collect()
+    assert not any(_names(fd, path) for fd in os.listdir("/proc/self/fd"))
+
+
+def _names(fd: str, path: Path) -> bool:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}") == str(path)
+    except OSError:  # the descriptor os.listdir itself had open
+        return False

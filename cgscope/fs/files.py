@@ -13,6 +13,7 @@ import os
 import resource
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -127,6 +128,7 @@ class KeptFiles:
         self._fds: dict[str, int] = {}
         self._read_at: dict[str, float] = {}  # each kept file's last read (time.monotonic())
         self._round_at = time.monotonic()  # when the round began (the last one ended)
+        weakref.finalize(self, _close_all, self._fds)  # an owner dropped closes them too
 
     def read(self, path: str) -> bytes:
         fd = self._fds.get(path)
@@ -166,6 +168,12 @@ class KeptFiles:
 
     def __len__(self) -> int:
         return len(self._fds)
+
+
+def _close_all(fds: dict[str, int]) -> None:
+    for fd in fds.values():
+        os.close(fd)
+    fds.clear()
 
 
 _keeping = threading.local()  # .files: the KeptFiles of this thread's keeping() block
