@@ -311,3 +311,24 @@ def test_containers_counting_in_one_blkio_cgroup_share_one_read(tmp_path: Path) 
             first, second = sampler.cgroup(a), sampler.cgroup(b)
         assert first.io == second.io and first.io is not None
         assert opens.files[os.fspath(root / "blkio.throttle.io_service_bytes_recursive")] == 1
+
+
+def test_limits_are_read_again_once_old_or_after_a_change_made_here(tmp_path: Path) -> None:
+    """The dashboard reads limits every few seconds (tui/app.LIMITS_SECONDS), not every refresh: a quota
+    written meanwhile shows once they are that old, or at the next refresh after a change it made
+    (Sampler.limits_changed)."""
+    h = v2_host(tmp_path)
+    top = h.cgroup_dir("unified", V2_CG)
+    assert top is not None
+    sampler = Sampler(HostRoot.at(h.root), limits_seconds=3600)
+
+    def quota() -> float | None:
+        cpu = sampler.sample(frozenset()).container_usage[CID].usage.cpu
+        assert cpu is not None
+        return cpu.quota_cpus
+
+    assert quota() == pytest.approx(0.2)
+    files(top, cpu__max="50000 100000\n")
+    assert quota() == pytest.approx(0.2)  # an hour young: kept
+    sampler.limits_changed()
+    assert quota() == pytest.approx(0.5)

@@ -66,6 +66,9 @@ class Replay:
             self.series(focus, frame)
         return frame
 
+    def limits_changed(self) -> None:
+        """Nothing to read again: a replay changes nothing (the dashboard is read-only over one)."""
+
     def frame(self, index: int) -> Frame:
         found = self._frames.get(index)
         if found is None:

@@ -89,6 +89,10 @@ class Sampler:
         self._tasks_limit: tuple[int, int] | None = None  # (round read, the limit)
         self._round = 0
 
+    def forget_limits(self) -> None:
+        """Read the limits again next round (the caller changed one)."""
+        self._limits_read_at = -float("inf")
+
     def new_round(self) -> None:
         now = time.monotonic()
         if now - self._limits_read_at >= self.limits_seconds:
@@ -111,10 +115,8 @@ class Sampler:
 
     def cgroup(self, dirs: CgroupDirs) -> Sample:
         """One cgroup's counters; ProcessGone if it was removed meanwhile."""
-        identity: tuple[tuple[int, int], ...] = ()
-        if self.identity:
-            counted = {d.directory for d in (dirs.usage, dirs.cpu, dirs.io) if d is not None}
-            identity = tuple(cgroupfs.identity(d) for d in sorted(counted))
+        counted = {d.directory for d in (dirs.usage, dirs.cpu, dirs.io) if d is not None and self.identity}
+        identity = tuple(cgroupfs.identity(d) for d in sorted(counted))
         cpu = None
         if dirs.usage is not None:
             if dirs.usage.version == 2:
@@ -258,10 +260,6 @@ class Overview:
         self._watched: tuple[Watched, ...] = ()
         self._inventory: Inventory | None = None
 
-    def _cgroup_tree(self) -> tuple[Path, ...]:
-        primary = self.host.primary
-        return tuple(cgroupfs.walk(primary.mountpoint)) if primary is not None else ()
-
     def discover(self, walked: Sequence[Path] | None = None) -> None:
         """Group the containers afresh; `walked`: the primary hierarchy as walked this refresh."""
         self.follow(group_containers(self.host, self.collector, walked=walked))
@@ -287,7 +285,7 @@ class Overview:
         if inventory is not None:
             self.follow(inventory)
         elif walk or self._inventory is None:
-            tree = self._cgroup_tree()
+            tree = tuple(cgroupfs.walk(primary.mountpoint)) if (primary := self.host.primary) else ()
             self._walked = cgroupfs.Walked(tree)
             if self._inventory is None or tree != self._tree:
                 self.discover(tree)

@@ -122,6 +122,11 @@ class Sampler:
             detail=detail,
         )
 
+    def limits_changed(self) -> None:
+        """The caller changed a limit: the next refresh reads the limits again, whatever their age."""
+        if self.overview is not None:
+            self.overview.sampler.forget_limits()
+
     def _identity(self) -> tuple[str, str]:
         """(hostname, kernel release). /proc/sys/kernel answers in the reader's UTS namespace, as uname(2)
         does (kernel/utsname_sysctl.c), so on the live host uname() tells both without a file; a captured

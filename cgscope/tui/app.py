@@ -68,6 +68,9 @@ PALETTE = (
 )
 INTERVALS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)  # the steps of + and -
 DEFAULT_INTERVAL = 2.0
+# The limits (quotas, cpusets, memory and pids limits of each cgroup and its ancestors) are a third of a
+# refresh's reads and change seldom: read again once this old, and after each change made here.
+LIMITS_SECONDS = 5.0
 VIEW_SCREENS: dict[str, type[DataScreen]] = {
     "containers": ContainersScreen,
     "tree": TreeScreen,
@@ -314,6 +317,7 @@ class CgscopeApp(App[int]):
         except CgscopeError as exc:
             self.call_from_thread(self.notify, visible(str(exc)), title="cgscope", severity="error")
             return
+        self.sampler.limits_changed()
         said = f"change {change.id}: " if change is not None else "nothing to change: "
         self.call_from_thread(
             self.notify, f"{said}{plan.action} {plan.target} (u undoes it)", title="cgscope"
@@ -338,6 +342,7 @@ class CgscopeApp(App[int]):
         except CgscopeError as exc:
             self.call_from_thread(self.notify, visible(str(exc)), title="cgscope", severity="error")
             return
+        self.sampler.limits_changed()
         self.call_from_thread(self.notify, "\n".join(undone_lines(undone)), title="cgscope")
         self.call_from_thread(self.refresh_now)
 
@@ -386,6 +391,6 @@ def run_dashboard(root: Path, *, interval: float = DEFAULT_INTERVAL, read_only: 
     elif root != Path("/"):
         why = f"{root} is a captured tree (--root), not this host"
     read_only = read_only or os.geteuid() != 0 or root != Path("/")
-    app = CgscopeApp(Sampler(host), interval=interval, read_only=read_only, why_read_only=why)
+    app = CgscopeApp(Sampler(host, LIMITS_SECONDS), interval=interval, read_only=read_only, why_read_only=why)
     app.run()
     return app.return_code or 0
