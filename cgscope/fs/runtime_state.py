@@ -256,7 +256,7 @@ class ContainerdState(RuntimeState):
 
     def _bundles(self, ident: str) -> Iterator[Path]:
         for ns in self._task_namespaces:
-            if os.path.isdir(ns / ident):
+            if ident in self.files.subdirs(ns):
                 yield ns / ident
 
     def cri(self, ident: str) -> CriNames | None:
@@ -278,7 +278,7 @@ class ContainerdState(RuntimeState):
 
     def knows(self, ident: str) -> bool:
         return next(self._bundles(ident), None) is not None or any(
-            os.path.isdir(namespace / ident) for namespace in self.oci_roots()
+            ident in self.files.subdirs(namespace) for namespace in self.oci_roots()
         )
 
 
@@ -319,11 +319,16 @@ class ContainersStorage(RuntimeState):
                 yield home / ".config/containers/storage.conf", graph, graph
 
     def _bundle(self, ident: str) -> Path | None:
-        for storage in self.storages:
-            userdata = storage / "overlay-containers" / ident / "userdata"
-            if os.path.isdir(userdata):
+        for containers, listed in self._containers.items():
+            if ident in listed and os.path.isdir(userdata := containers / ident / "userdata"):
                 return userdata
         return None
+
+    @cached_property
+    def _containers(self) -> dict[Path, frozenset[str]]:
+        """Each storage's overlay-containers/, with the ids it holds (one directory each)."""
+        dirs = [storage / "overlay-containers" for storage in self.storages]
+        return {d: self.files.subdirs(d) for d in dirs}
 
 
 class PodmanState(ContainersStorage):

@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from cgscope.fs.files import decode, open_fd
+from cgscope.fs.files import decode, list_dir, open_fd
 
 LIMIT = 64 << 20  # bytes: containers.json of a thousand containers is a few MiB
+RACY_NS = 2_000_000_000  # a directory's mtime this close to now may not show the latest entry yet
 
 
 def read_regular(path: Path, limit: int = LIMIT) -> bytes | None:
@@ -72,11 +74,40 @@ class StateFiles:
     def __init__(self) -> None:
         self._kept: dict[tuple[Path, str], tuple[tuple[int, int, int], Any]] = {}
         self._asked: set[tuple[Path, str]] = set()
+        self._listed: dict[Path, frozenset[str]] = {}  # subdirs() of this round
 
     def new_round(self) -> None:
         for key in self._kept.keys() - self._asked:
             del self._kept[key]
         self._asked.clear()
+        self._listed.clear()
+
+    def subdirs(self, directory: Path) -> frozenset[str]:
+        """The names of the directories in `directory` (none where it is gone or unreadable), listed
+        again only when its inode or mtime changed: a runtime makes and removes one per container, which
+        sets its parent's mtime. A listing taken within RACY_NS of that mtime is not kept (an entry made
+        in the same clock tick would leave it unchanged)."""
+        if directory in self._listed:
+            return self._listed[directory]
+        key = (directory, "subdirs")
+        self._asked.add(key)
+        try:
+            st = os.stat(directory)
+        except OSError:
+            self._kept.pop(key, None)
+            return frozenset()
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == stamp:
+            return cast(frozenset[str], kept[1])
+        try:
+            names = frozenset(e.name for e in list_dir(directory) if e.is_dir(follow_symlinks=False))
+        except OSError:
+            return frozenset()
+        if time.time_ns() - st.st_mtime_ns > RACY_NS:
+            self._kept[key] = (stamp, names)
+        self._listed[directory] = names
+        return names
 
     def json(self, path: Path) -> Any:
         return self._load(path, "json")
