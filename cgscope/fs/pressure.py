@@ -4,6 +4,7 @@ memory.pressure and io.pressure, or the host's /proc/pressure/{cpu,memory,io}.""
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.parse import decimal, integer
 
 PRESSURE_KINDS = ("cpu", "memory", "io")
+# The kernel computes the averages every 2 s (PSI_FREQ, kernel/sched/psi.c): read more often, a cgroup's
+# avg10, avg60 and avg300 would be what the last read said.
+PSI_SECONDS = 2.0
 _FIELDS = ("avg10", "avg60", "avg300", "total")
 _AVG = r"([0-9]{1,20}(?:\.[0-9]{1,9})?)"  # what parse.decimal takes
 _LINE = rf"avg10={_AVG} avg60={_AVG} avg300={_AVG} total=([0-9]{{1,19}})"
@@ -75,3 +79,26 @@ def read_host_pressure(host: HostRoot) -> dict[str, Pressure]:
     """/proc/pressure/*, or nothing on a kernel without PSI (no /proc/pressure)."""
     directory = host.path("/proc/pressure")
     return read_pressure(directory, "") if directory.is_dir() else {}
+
+
+class KeptPressure:
+    """Each cgroup's PSI read again once `seconds` old (PSI_SECONDS on the live kernel; a fixture's
+    files change when they are written), for a caller that refreshes more often and shows the averages
+    (their `total_us` is as old as they are)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._read: dict[Path, tuple[float, dict[str, Pressure]]] = {}  # directory -> (monotonic, PSI)
+        self._pruned_at = time.monotonic()
+
+    def read(self, directory: Path) -> dict[str, Pressure]:
+        now = time.monotonic()
+        kept = self._read.get(directory)
+        if kept is not None and now - kept[0] < self.seconds:
+            return kept[1]
+        if now - self._pruned_at >= 10 * self.seconds:  # cgroups no more read (removed, not shown)
+            self._read = {d: k for d, k in self._read.items() if now - k[0] < self.seconds}
+            self._pruned_at = now
+        psi = read_pressure(directory)
+        self._read[directory] = (now, psi)
+        return psi

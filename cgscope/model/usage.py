@@ -23,7 +23,7 @@ from cgscope.fs.cgroup_io import Device, IoDevice
 from cgscope.fs.cgroup_memory import MemoryCounters
 from cgscope.fs.cgroup_pids import PidsCounters, read_pids_current, read_pids_max
 from cgscope.fs.hostroot import HostRoot
-from cgscope.fs.pressure import Pressure, read_host_pressure, read_pressure
+from cgscope.fs.pressure import PSI_SECONDS, KeptPressure, Pressure, read_host_pressure
 from cgscope.fs.status import Task, read_tasks
 from cgscope.fs.system import HostTexts, read_host_texts
 from cgscope.model.borrowed import Figure, borrowed
@@ -85,6 +85,7 @@ class Sampler:
         self._limits: dict[tuple[Path, str], object] = {}
         self._limits_read_at = -float("inf")  # time.monotonic() when _limits began to fill
         self._io_read: dict[Path, Mapping[Device, IoDevice] | None] = {}  # this round's, by directory
+        self.pressure = KeptPressure(PSI_SECONDS if host.root == Path("/") else 0.0)  # once they may move
         self._cpu_lines: frozenset[int] = frozenset()
         self._tasks_limit: tuple[int, int] | None = None  # (round read, the limit)
         self._round = 0
@@ -136,7 +137,7 @@ class Sampler:
             self._memory(dirs.memory),
             self._pids(dirs.pids),
             self._io(dirs.io),
-            read_pressure(dirs.unified) if dirs.unified is not None and self.slow else {},
+            self.pressure.read(dirs.unified) if dirs.unified is not None and self.slow else {},
             identity,
         )
 
