@@ -4,9 +4,8 @@ The cost grows with what is shown: every refresh places processes into container
 two namespace links per host process) and reads the host's load; usage against limits costs a few
 files per container cgroup (model/usage.py's Overview), kept open and read again, one to three per
 process for a container that shares a cgroup with other processes (model/member_usage.py), its state
-one more (model/state.py); every
-process is read in full only while a view lists them (their CPU % from two such reads), and the cgroup
-trees are walked only while the tree view is open.
+one more (model/state.py); every process is read in full only while a view lists them (their CPU %
+from two such reads), and the cgroup trees are walked only while the tree view is open.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from cgscope.errors import AccessDenied, CgscopeError, ProcessGone
 from cgscope.fs import cgroupfs
 from cgscope.fs.files import KeptFiles, keeping
 from cgscope.fs.hostroot import HostRoot
+from cgscope.fs.pressure import PSI_SECONDS
 from cgscope.fs.procfs import clock_ticks, kernel_identity
 from cgscope.fs.system import HostFigures, SystemInfo, read_host_figures
 from cgscope.model.collect import Collector
@@ -68,10 +68,10 @@ class Sampler:
         self._kernel: tuple[str, str] | None = None
         self.states = KeptStates(host)  # the runtimes' state files, parsed once while they do not change
         self.members = MemberUsage(host)  # the usage of containers that share their cgroup
-        # The cgroup files read each refresh, kept open (fs/files.KeptFiles), the limits while read
-        # at least every limits_seconds: on the live host only, where a removed cgroup's file answers
-        # ENODEV; a captured or fixture root's are plain files, replaced under the same name unseen.
-        self.files = KeptFiles(keep_seconds=2 * limits_seconds)
+        # The cgroup files read each refresh, kept open (fs/files.KeptFiles), the limits and PSI while
+        # read at least as often as they are: on the live host only, where a removed cgroup's file
+        # answers ENODEV; a captured or fixture root's are plain files, replaced under the same name unseen.
+        self.files = KeptFiles(keep_seconds=2 * max(limits_seconds, PSI_SECONDS))
 
     def sample(self, needs: Collection[Need], focus: str | None = None) -> Frame:
         """One Frame; `focus` names the container whose detail is open."""
