@@ -73,7 +73,9 @@ def _view_file(text: str) -> str:
 
 def top(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     import time
+    from contextlib import nullcontext
 
+    from cgscope.fs.files import KeptFiles, keeping
     from cgscope.fs.procfs import kernel_identity
     from cgscope.model.collect import Collector
     from cgscope.model.derive import derive_overview, memory_allowance, process_usage
@@ -86,7 +88,13 @@ def top(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     overview = Overview(host)
     members = MemberUsage(host)  # the figures of a container that shares its cgroup: its processes'
     identity = kernel_identity(host.proc)
-    prev = members.apply(overview.sample())
+    files = KeptFiles()  # the cgroup files of every refresh, kept open on the live host (HostRoot.is_live)
+
+    def sample() -> OverviewSample:
+        with keeping(files) if host.is_live else nullcontext():
+            return members.apply(overview.sample())
+
+    prev = sample()
     chosen = None
     if args.target:
         chosen = resolve_container(prev.inventory, args.target, overview.collector.process, what="top")
@@ -102,7 +110,7 @@ def top(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     prev_procs = processes.sample(overview.members(selected(prev))) if chosen else {}
     for i in range(args.iterations):
         time.sleep(delay)
-        cur = members.apply(overview.sample())
+        cur = sample()
         host_usage, rows = derive_overview(prev, cur)
         procs: list[ProcessUsage] | None = None
         if chosen:

@@ -33,6 +33,12 @@ class HostRoot:
             raise CgscopeError(f"{mountinfo} not found: cgscope needs Linux with /proc mounted")
         return cls(root, cgroup_mounts(read_mountinfo(mountinfo), root))
 
+    @property
+    def is_live(self) -> bool:
+        """The running kernel's files, not a captured or fixture tree of plain files: only there does a
+        kept cgroup file answer ENODEV once its cgroup is removed, and PSI move every 2 s."""
+        return self.root == Path("/")
+
     @cached_property
     def proc(self) -> Path:
         return self.root / "proc"

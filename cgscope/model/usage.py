@@ -85,7 +85,7 @@ class Sampler:
         self._limits: dict[tuple[Path, str], object] = {}
         self._limits_read_at = -float("inf")  # time.monotonic() when _limits began to fill
         self._io_read: dict[Path, Mapping[Device, IoDevice] | None] = {}  # this round's, by directory
-        self.pressure = KeptPressure(PSI_SECONDS if host.root == Path("/") else 0.0)  # once they may move
+        self.pressure = KeptPressure(PSI_SECONDS if host.is_live else 0.0)  # read once they may move
         self._cpu_lines: frozenset[int] = frozenset()
         self._tasks_limit: tuple[int, int] | None = None  # (round read, the limit)
         self._round = 0

@@ -69,13 +69,12 @@ class Sampler:
         self.states = KeptStates(host)  # the runtimes' state files, parsed once while they do not change
         self.members = MemberUsage(host)  # the usage of containers that share their cgroup
         # The cgroup files read each refresh, kept open (fs/files.KeptFiles), the limits and PSI while
-        # read at least as often as they are: on the live host only, where a removed cgroup's file
-        # answers ENODEV; a captured or fixture root's are plain files, replaced under the same name unseen.
+        # read at least as often as they are: on the live host only (HostRoot.is_live).
         self.files = KeptFiles(keep_seconds=2 * max(limits_seconds, PSI_SECONDS))
 
     def sample(self, needs: Collection[Need], focus: str | None = None) -> Frame:
         """One Frame; `focus` names the container whose detail is open."""
-        if self.collector.reader is None:  # see self.files
+        if not self.host.is_live:  # see self.files
             return self._sample(needs, focus)
         with keeping(self.files):
             return self._sample(needs, focus)
