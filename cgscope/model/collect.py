@@ -159,6 +159,11 @@ class Collector:
                 del cache[pid]
         return list(self._listed)
 
+    @property
+    def listing(self) -> Mapping[int, int]:
+        """pid -> /proc/PID inode, as the last pids() listed them (a reused pid is a new inode)."""
+        return self._listed
+
     def namespaces(self, pid: int, types: tuple[str, ...]) -> dict[str, int | None]:
         """A few namespace inodes, read afresh: two readlinks tell a container from the host cheaply."""
         return procfs.read_ns(self.host.proc, pid, types)

@@ -9,7 +9,7 @@ user's choosing), then a non-host pid or mount namespace (a "bare" container suc
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -63,6 +63,8 @@ def group_containers(
     kept: KeptStates | None = None,
     *,
     placed_only: bool = False,
+    listed: Collection[int] | None = None,
+    runtime: Sequence[tuple[RuntimeMatch, set[int]]] | None = None,
 ) -> Inventory:
     """Find every container. The cost grows with cgroups, not processes: runtime cgroups are found by
     walking the systemd hierarchy (`walked`: the primary hierarchy as the caller walked it this
@@ -70,11 +72,11 @@ def group_containers(
     are read in full — unless `known` already holds a full snapshot — and a collector kept across
     refreshes recalls members as last read, reading each container's init afresh; `kept`, the runtimes'
     state files it parsed before. `placed_only`: members but the inits are read only as far as placing
-    them goes (Collector.placed(): what `containers` prints of them), a third of a full read."""
-    scan = _Scan(host, collector, known, walked, placed_only)
-    claimed = [
-        (match, members) for match, pids in runtime_cgroups(host, walked) if (members := scan.claim(pids))
-    ]
+    them goes (Collector.placed(): what `containers` prints of them), a third of a full read. `listed`,
+    `runtime`: the collector's pids() and runtime_cgroups() as the caller called them this refresh."""
+    scan = _Scan(host, collector, known, walked, placed_only=placed_only, listed=listed)
+    runtime = runtime if runtime is not None else runtime_cgroups(host, walked)
+    claimed = [(match, members) for match, pids in runtime if (members := scan.claim(pids))]
     # A runtime's daemon runs outside its containers' cgroups: the rest are not asked their comm.
     daemons = collector.commands(DAEMONS, scan.free)
     states = kept.new_round(daemons) if kept is not None else RuntimeStates(host, daemons)
@@ -97,14 +99,16 @@ class _Scan:
         collector: Collector,
         known: Mapping[int, Process] | None,
         walked: Sequence[Path] | None,
+        *,
         placed_only: bool,
+        listed: Collection[int] | None,
     ) -> None:
         self.host, self.collector, self.known, self.walked = host, collector, known, walked
         self.placed_only = placed_only
         self.found: dict[int, Process] = dict(known or {})
         self.placed: set[int] = set()  # those of `found` read only as placed()
         self.fresh: set[int] = set()  # the inits current() read this grouping
-        self.free = set(collector.pids()) if known is None else set(known)
+        self.free = set(known if known is not None else listed if listed is not None else collector.pids())
         self.uninspected: set[int] = set()
         reader = [collector.reader] if collector.reader else []
         self.host_ns = host_namespaces(self.read([1, 2, *reader], full=True), collector.reader)

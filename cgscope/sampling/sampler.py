@@ -47,14 +47,16 @@ from cgscope.model.usage import (
 )
 from cgscope.model.usage import Sampler as CgroupSampler
 from cgscope.sampling.frame import Detail, Frame, Need
+from cgscope.sampling.grouping import KeptGrouping
 
 
 class Sampler:
     """Reads a Frame; keeps one Collector alive so what never changes per process is read once.
     `limits_seconds`: the containers' limits are read again once that old (model/usage.Sampler), not
-    every refresh."""
+    every refresh; `regroup_seconds`: the containers are grouped again at least that often, else only
+    when a signal says they changed (sampling/grouping.py)."""
 
-    def __init__(self, host: HostRoot, limits_seconds: float = 0.0) -> None:
+    def __init__(self, host: HostRoot, limits_seconds: float = 0.0, regroup_seconds: float = 0.0) -> None:
         self.host = host
         self.limits_seconds = limits_seconds
         self.collector = Collector(host)
@@ -68,6 +70,7 @@ class Sampler:
         self._kernel: tuple[str, str] | None = None
         self.states = KeptStates(host)  # the runtimes' state files, parsed once while they do not change
         self.members = MemberUsage(host)  # the usage of containers that share their cgroup
+        self.grouping = KeptGrouping(host, self.collector, self.states, regroup_seconds)
         # The cgroup files read each refresh, kept open (fs/files.KeptFiles), the limits and PSI while
         # read at least as often as they are: on the live host only (HostRoot.is_live).
         self.files = KeptFiles(keep_seconds=2 * max(limits_seconds, PSI_SECONDS))
@@ -95,9 +98,11 @@ class Sampler:
             self._last_snapshot = {}
         primary = self.host.primary
         walked = list(cgroupfs.walk(primary.mountpoint)) if primary is not None else []
-        inventory = group_containers(self.host, self.collector, processes, walked, self.states)
         if processes is None:  # only container members were read: forget processes read before
+            inventory = self.grouping.group(walked)
             self.collector.retain(inventory.processes.values())
+        else:
+            inventory = group_containers(self.host, self.collector, processes, walked, self.states)
         trees = None
         if Need.TREES in needs:
             trees = tuple((m, read_tree(m)) for m in self.host.mounts)

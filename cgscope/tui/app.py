@@ -68,9 +68,9 @@ PALETTE = (
 )
 INTERVALS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)  # the steps of + and -
 DEFAULT_INTERVAL = 2.0
-# The limits (quotas, cpusets, memory and pids limits of each cgroup and its ancestors) are a third of a
-# refresh's reads and change seldom: read again once this old, and after each change made here.
-LIMITS_SECONDS = 5.0
+# Limits (a third of a refresh's reads) are read again once this old and after a change made here; the
+# containers grouped again so often, and when a signal says so (sampling/grouping.py).
+LIMITS_SECONDS = REGROUP_SECONDS = 5.0
 VIEW_SCREENS: dict[str, type[DataScreen]] = {
     "containers": ContainersScreen,
     "tree": TreeScreen,
@@ -391,6 +391,7 @@ def run_dashboard(root: Path, *, interval: float = DEFAULT_INTERVAL, read_only: 
     elif root != Path("/"):
         why = f"{root} is a captured tree (--root), not this host"
     read_only = read_only or os.geteuid() != 0 or root != Path("/")
-    app = CgscopeApp(Sampler(host, LIMITS_SECONDS), interval=interval, read_only=read_only, why_read_only=why)
+    sampler = Sampler(host, LIMITS_SECONDS, REGROUP_SECONDS)
+    app = CgscopeApp(sampler, interval=interval, read_only=read_only, why_read_only=why)
     app.run()
     return app.return_code or 0
