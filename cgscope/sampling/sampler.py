@@ -1,11 +1,12 @@
 """What one refresh reads (the dashboard reads it in a worker thread): a Frame of everything shown.
 
-The cost grows with what is shown: every refresh places processes into containers (per cgroup, plus
-two namespace links per host process) and reads the host's load; usage against limits costs a few
-files per container cgroup (model/usage.py's Overview), kept open and read again, one to three per
-process for a container that shares a cgroup with other processes (model/member_usage.py), its state
-one more (model/state.py); every process is read in full only while a view lists them (their CPU %
-from two such reads), and the cgroup trees are walked only while the tree view is open.
+The cost grows with what is shown: a refresh places processes into containers (per cgroup, plus two
+namespace links per new host process; again only when sampling/grouping.py sees a change) and reads
+the host's load; usage against limits costs a few files per container cgroup (model/usage.py's
+Overview), kept open and read again, one to three per process for a container that shares a cgroup
+with other processes (model/member_usage.py), its state one more (model/state.py); every process is
+read in full only while a view lists them (their CPU % from two such reads), and the cgroup trees are
+walked only while the tree view is open.
 """
 
 from __future__ import annotations
