@@ -11,6 +11,7 @@ import time
 import pytest
 from fakehost import HOST_NS, FakeHost
 from hosts.dashboard import DOCKER_CG, DOCKER_ID, DOCKER_NS, MARKUP_COMMAND, PODMAN_ID, UNSHARE_PID
+from textual import events
 from textual.widgets import Button, Label, OptionList, TabbedContent
 
 from cgscope.cli import main
@@ -450,3 +451,18 @@ async def test_detail_isolation_pane_says_what_inspect_says(host: FakeHost, make
             await pilot.pause()
             await asyncio.sleep(0.01)
         assert "cgscope: " + str(pane.render()) == err.getvalue().strip()
+
+
+async def test_keys_typed_right_behind_enter_go_to_the_table(host: FakeHost, make_app: AppFactory) -> None:
+    """A quick `Enter ?` (or a paste): both keys reach the filter line before the focus has moved."""
+    app = make_app(host)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await drawn(pilot)
+        await pilot.press("slash", "d", "o", "c")
+        bar = app.screen.query_one(FilterBar)
+        app.post_message(events.Key("enter", None))
+        app.post_message(events.Key("question_mark", "?"))
+        await pilot.pause()
+        await pilot.pause()
+        assert bar.value == "doc"
+        assert isinstance(app.screen, HelpScreen)

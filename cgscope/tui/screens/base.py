@@ -193,8 +193,9 @@ class TableScreen(DataScreen, Generic[T]):
 
     def compose_body(self) -> ComposeResult:
         yield Label("reading…", id="caption", markup=False)
-        yield SortableTable[T](self.columns(), sort=self.SORT, reverse=self.REVERSE)
-        yield FilterBar()
+        table = SortableTable[T](self.columns(), sort=self.SORT, reverse=self.REVERSE)
+        yield table
+        yield FilterBar(table)
 
     def columns(self) -> list[Column[T]]:
         raise NotImplementedError
@@ -230,6 +231,3 @@ class TableScreen(DataScreen, Generic[T]):
 
     def on_input_changed(self, event: FilterBar.Changed) -> None:
         self.table.filter_text = event.value
-
-    def on_filter_bar_closed(self) -> None:
-        self.table.focus()
