@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from exporthosts import of, scrape, series, value
 from fakehost import FakeHost
 from helpers import cli, cli_json, files
 from hosts.counters import MIB, hybrid_host
@@ -138,3 +139,18 @@ def test_in_the_root_cgroup2_cgroup_its_memory_is_still_its_memory_cgroups(tmp_p
     assert s.io is not None and s.io[MEMBERS_DEVICE].read_bytes == 12288
     assert s.pressure == {}
     assert s.from_processes == MEASURED - {"memory"}
+
+
+def test_export_leaves_out_the_series_of_the_hierarchies_it_does_not_own(tmp_path: Path) -> None:
+    """Its cgroup2, cpu and memory cgroups are its own, its pids cgroup the root's: no container_threads
+    (the host's tasks), its CPU and memory as its cgroups count them, and the info series says why."""
+    h = box_host(tmp_path, own_unified=True)
+    root_pids = h.cgroup_dir("pids", "/")
+    assert root_pids is not None
+    files(root_pids, pids__current="900\n")  # the host's tasks
+    data = series(scrape(h))
+    assert value(data, "container_cpu_usage_seconds_total", id=BOX) == 2.0
+    assert value(data, "container_memory_usage_bytes", id=BOX) == 30 * MIB
+    assert not of(data, "container_threads", id=BOX)
+    [info] = of(data, "cgscope_container_info", id=BOX)
+    assert dict(info)["borrowed"] == "tasks,io" and dict(info)["shared_cgroup"] == "false"

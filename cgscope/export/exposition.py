@@ -257,6 +257,7 @@ def info_pairs(info: Info) -> list[tuple[str, str]]:
         "init_pid": str(info.init_pid),
         "shared_namespaces": info.shared_namespaces,
         "shared_cgroup": "true" if info.shared_cgroup else "false",
+        "borrowed": info.borrowed,
     }
     return sorted([*label_pairs(info.labels), *((k, v) for k, v in own.items() if v)])
 

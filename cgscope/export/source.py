@@ -9,7 +9,9 @@ change here only.
 Figures are raw counters (Prometheus computes rates), and a figure that a cgroup version does not have
 is None: its series is left out, never given as 0. A container that does not own its cgroup (the root
 cgroup, or a bare container's cgroup that holds other processes too) gets only its info series: the
-cgroup's counters are not its own.
+cgroup's counters are not its own. One that owns its cgroup in the primary hierarchy but not in another
+(cgroup v1: a bare container in a memory cgroup of its own, left in the root pids cgroup) has that
+hierarchy's counters left out the same way (model/borrowed.py), its limits kept: they bind it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from cgscope.fs import pressure as fs_pressure
 from cgscope.fs.cgroup_memory import read_oom_kills_v1
 from cgscope.fs.files import KeptFiles, keeping
 from cgscope.fs.hostroot import HostRoot
+from cgscope.model.borrowed import MEASURED_ORDER, Figure
 from cgscope.model.containers import Container
 from cgscope.model.derive import memory_allowance
 from cgscope.model.procview import visible_cpu_set
@@ -115,6 +118,7 @@ class Info:
     init_pid: int
     shared_namespaces: str  # namespace types shared with the host, comma-separated
     shared_cgroup: bool
+    borrowed: str  # the figures whose cgroup is not its own (model/borrowed.py), comma-separated
 
 
 @dataclass(frozen=True)
@@ -180,7 +184,8 @@ class Source:
                 continue
             with suppress(ProcessGone, AccessDenied):  # removed since the sample: left out
                 slow = kept.get(w.container.id) or self._read_slow(w)
-                cgroups.append((labels, self._figures(w, counters, slow, sample, now)))
+                figures = self._figures(w, counters, slow, sample, now)
+                cgroups.append((labels, _without(figures, w.borrowed) if w.borrowed else figures))
                 self._slow[w.container.id] = slow
                 ids.add(labels.id)
         host = sample.host
@@ -270,7 +275,30 @@ def _labels(c: Container, cgroup_path: str) -> Labels:
 
 def _info(labels: Labels, w: Watched) -> Info:
     c = w.container
-    return Info(labels, c.id, c.runtime, c.init_pid, ",".join(c.shared_with_host), w.shared)
+    borrowed = ",".join(f for f in (*MEASURED_ORDER, "pressure") if f in w.borrowed)
+    return Info(labels, c.id, c.runtime, c.init_pid, ",".join(c.shared_with_host), w.shared, borrowed)
+
+
+# The counters each borrowed figure's hierarchy gives (model/borrowed.py); CFS throttling is the cpu
+# controller's, not cpuacct's, and limits bind the container wherever they are.
+_BORROWED_FIELDS: Mapping[Figure, tuple[str, ...]] = {
+    "cpu": ("cpu_seconds", "cpu_user_seconds", "cpu_system_seconds"),
+    "memory": ("memory_usage", "memory_working_set", "memory_rss", "memory_cache", "memory_swap",
+               "memory_mapped_file", "memory_failcnt", "oom_kills"),
+    "tasks": ("threads",),
+    "io": (),  # no io series
+    "pressure": (),
+}  # fmt: skip
+
+
+def _without(f: Figures, borrowed: frozenset[Figure]) -> Figures:
+    """`f` without the counters of the hierarchies whose cgroup is not the container's own."""
+    blank: dict[str, Any] = {name: None for figure in borrowed for name in _BORROWED_FIELDS[figure]}
+    if "memory" in borrowed:
+        blank["memory_events"] = {}
+    if "pressure" in borrowed:
+        blank["pressure"] = {}
+    return replace(f, **blank)
 
 
 def _counters(s: Sample, ticks: int, cpuacct_v1: Path | None, **more: Any) -> Figures:
