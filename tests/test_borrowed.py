@@ -154,3 +154,21 @@ def test_export_leaves_out_the_series_of_the_hierarchies_it_does_not_own(tmp_pat
     assert not of(data, "container_threads", id=BOX)
     [info] = of(data, "cgscope_container_info", id=BOX)
     assert dict(info)["borrowed"] == "tasks,io" and dict(info)["shared_cgroup"] == "false"
+
+
+def test_usage_from_cgroup2_keeps_the_v1_cpu_cgroups_throttling(tmp_path: Path) -> None:
+    """Its cpuacct cgroup is the root's, so its usage is its cgroup2 cpu.stat's, which has no throttling
+    on a hybrid host: that is its own v1 cpu cgroup's cpu.stat, where its quota is."""
+    h = box_host(tmp_path, own_unified=True)
+    cpu = h.cgroup_dir("cpu", BOX)
+    assert cpu is not None
+    files(cpu, cpu__stat="nr_periods 50\nnr_throttled 40\nthrottled_time 2000000000\n")
+    _, s = box(Overview(HostRoot.at(h.root)).sample())
+    assert s.cpu is not None and (s.cpu.usage_ns, s.cpu.periods, s.cpu.throttled_periods) == (
+        2 * 10**9,
+        50,
+        40,
+    )
+    data = series(scrape(h))
+    assert value(data, "container_cpu_cfs_throttled_periods_total", id=BOX) == 40
+    assert value(data, "container_cpu_cfs_throttled_seconds_total", id=BOX) == 2.0

@@ -6,7 +6,7 @@ cgroup-v1/cpuacct.rst, cgroup-v1/cpusets.rst, scheduler/sched-bwc.rst.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cgscope.errors import InvalidFormat
@@ -48,14 +48,21 @@ def read_cpu_v2(directory: Path) -> CpuCounters:
 
 
 def read_cpu_v1(cpuacct: Path | None, cpu: Path | None) -> CpuCounters | None:
-    """cpuacct.usage (ns, hierarchical) and the cpu controller's cpu.stat (nr_periods, nr_throttled,
-    throttled_time in ns)."""
+    """cpuacct.usage (ns, hierarchical) and the cpu controller's throttling (with_throttling_v1)."""
     if cpuacct is None:
         return None
-    usage = read_number(child(cpuacct, "cpuacct.usage"))
-    s = read_keyed(child(cpu, "cpu.stat")) if cpu is not None else {}
-    periods, throttled = s.get("nr_periods"), s.get("nr_throttled")
-    return CpuCounters(usage, None, None, periods, throttled, s.get("throttled_time"))
+    usage = CpuCounters(read_number(child(cpuacct, "cpuacct.usage")))
+    return with_throttling_v1(usage, cpu) if cpu is not None else usage
+
+
+def with_throttling_v1(counters: CpuCounters, cpu: Path) -> CpuCounters:
+    """`counters` with the v1 cpu controller's cpu.stat: nr_periods, nr_throttled, throttled_time (ns).
+    A hybrid host's cgroup2 cpu.stat has usage but no throttling while cpu is a v1 controller."""
+    s = read_keyed(child(cpu, "cpu.stat"))
+    return replace(
+        counters, periods=s.get("nr_periods"), throttled_periods=s.get("nr_throttled"),
+        throttled_ns=s.get("throttled_time"),
+    )  # fmt: skip
 
 
 def parse_percpu_v1(text: str, path: StrPath) -> dict[int, tuple[int, int]]:

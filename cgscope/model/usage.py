@@ -118,12 +118,13 @@ class Sampler:
         """One cgroup's counters; ProcessGone if it was removed meanwhile."""
         counted = {d.directory for d in (dirs.usage, dirs.cpu, dirs.io) if d is not None and self.identity}
         identity = tuple(cgroupfs.identity(d) for d in sorted(counted))
-        cpu = None
-        if dirs.usage is not None:
-            if dirs.usage.version == 2:
-                cpu = cgroup_cpu.read_cpu_v2(dirs.usage.directory)
-            else:
-                cpu = cgroup_cpu.read_cpu_v1(dirs.usage.directory, dirs.cpu.directory if dirs.cpu else None)
+        cpu, used, quota_at = None, dirs.usage, dirs.cpu
+        if used is not None and used.version == 2:
+            cpu = cgroup_cpu.read_cpu_v2(used.directory)
+            if quota_at is not None and quota_at.version == 1:  # hybrid: throttling is v1's cpu.stat
+                cpu = cgroup_cpu.with_throttling_v1(cpu, quota_at.directory)
+        elif used is not None:
+            cpu = cgroup_cpu.read_cpu_v1(used.directory, quota_at.directory if quota_at else None)
         taken_at = time.monotonic()
         quota = None
         if dirs.cpu is not None and self.limits:
