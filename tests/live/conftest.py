@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from . import containers, runtimes
 from .containers import BareContainer, RuncContainer
+from .tmux import Tmux
 
 LIVE_FIXTURES = {"bare_container", "runc_container", "needs_unshare", "needs_runc"}
 HERE = Path(__file__).parent
@@ -88,3 +90,15 @@ def ctr() -> runtimes.Ctr:
     if not runtimes.answers(["ctr", "-a", address, "version"]):
         pytest.skip(f"no containerd answers at {address} ({runtimes.LANE_HELP})")
     return runtimes.Ctr(address, lane["CGSCOPE_TEST_CTR_NAMESPACE"], lane["CGSCOPE_TEST_CTR_IMAGE"])
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    """A tmux server of the test's own (its socket under tmp_path), killed however the test ends."""
+    if shutil.which("tmux") is None:
+        pytest.skip("needs tmux (Debian package tmux)")
+    t = Tmux(tmp_path / containers.unique_name())
+    try:
+        yield t
+    finally:
+        subprocess.run(["tmux", "-S", str(t.socket), "kill-server"], capture_output=True, check=False)

@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from .containers import BareContainer, unique_name, wait_until
+from .containers import BareContainer, wait_until
 from .tmux import Tmux, installed_cgscope
-
-
-@pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    if shutil.which("tmux") is None:
-        pytest.skip("needs tmux (Debian package tmux)")
-    t = Tmux(tmp_path / unique_name())
-    try:
-        yield t
-    finally:
-        subprocess.run(["tmux", "-S", str(t.socket), "kill-server"], capture_output=True, check=False)
 
 
 def test_installed_dashboard_shows_a_bare_container_and_q_exits_0(

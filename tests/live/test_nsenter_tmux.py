@@ -8,26 +8,13 @@ and `exit` the dashboard must redraw and `q` exit 0.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from .containers import BareContainer, unique_name, wait_until
+from .containers import BareContainer, wait_until
 from .tmux import Tmux, installed_cgscope
-
-
-@pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[Tmux]:
-    if shutil.which("tmux") is None:
-        pytest.skip("needs tmux (Debian package tmux)")
-    t = Tmux(tmp_path / unique_name())
-    try:
-        yield t
-    finally:
-        subprocess.run(["tmux", "-S", str(t.socket), "kill-server"], capture_output=True, check=False)
 
 
 def start_from_bash(tmux: Tmux, cgscope: str, status: Path) -> None:
@@ -66,9 +53,9 @@ def screen_when(tmux: Tmux, probe: Callable[[str], bool], what: str, timeout: fl
 
 @pytest.mark.parametrize("from_bash", [True, False], ids=["from-bash", "first-process"])
 def test_e_opens_a_shell_inside_and_exit_returns_to_the_dashboard(
-    bare_container: BareContainer, terminal: Tmux, tmp_path: Path, from_bash: bool
+    bare_container: BareContainer, tmux: Tmux, tmp_path: Path, from_bash: bool
 ) -> None:
-    tmux, status = terminal, tmp_path / "status"
+    status = tmp_path / "status"
     pane = None
     if from_bash:
         start_from_bash(tmux, installed_cgscope(), status)
