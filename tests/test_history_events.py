@@ -155,3 +155,27 @@ def test_events_round_trip_and_garbage_is_one_line() -> None:
     for garbage in (b"", b"[]", b'{"at": 1}', b"\xff", b'{"at":1,"kind":"x","container":{},"detail":{}}'):
         with pytest.raises(CgscopeError):
             Event.from_json(garbage)
+
+
+BARE_PID_NS = 4026532411  # the inode of the pid namespace of each bare container below
+
+
+def bare_host(tmp: Path, init: int) -> FakeHost:
+    """The v2 host with a bare container (`unshare -p -f`) in a cgroup of its own, whose init is `init`:
+    two such hosts are two bare containers, one made after the other was gone, that got the same pid
+    namespace inode from the kernel, and so the same id."""
+    h = v2_host(tmp)
+    where = f"/box-{init}"
+    h.add_process(init - 1, "unshare", ["unshare", "-p", "-f", "sh"], cgroup=where)
+    h.add_process(init, "sh", ["sh"], ppid=init - 1, cgroup=where, nspid=[init, 1],
+                  ns={"pid": BARE_PID_NS, "mnt": BARE_PID_NS - 1})  # fmt: skip
+    files(cg(h, "unified", where), cpu__stat="usage_usec 10\nuser_usec 5\nsystem_usec 5\n")
+    return h
+
+
+def test_a_bare_containers_id_given_again_is_an_exit_and_a_start(tmp_path: Path) -> None:
+    first = Sampler(HostRoot.at(bare_host(tmp_path / "a", 701).root)).sample(())
+    then = Sampler(HostRoot.at(bare_host(tmp_path / "b", 801).root)).sample(())
+    found = [(e.kind, e.container["id"], e.container["init_pid"]) for e in Detector().step(first, then)]
+    bare = f"pid-{BARE_PID_NS}"
+    assert found == [("started", bare, 801), ("exited", bare, 701)]

@@ -4,6 +4,7 @@ victims, and the events."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -14,11 +15,13 @@ from history_fixture import FRAMES, OOM, PEAK_MIB, RAISED, T0, at, record_fixtur
 from history_golden import GOLDEN
 from hosts.counters import CID, MIB
 from hosts.dashboard import dashboard_host
+from test_history_events import bare_host
 
 from cgscope.cli import main
+from cgscope.fs.hostroot import HostRoot
 from cgscope.history.report import summarize
-from cgscope.history.store import index
-from cgscope.sampling import Frame
+from cgscope.history.store import Writer, frame_entry, index
+from cgscope.sampling import Frame, Sampler
 
 WEB = {"id": CID, "name": "web", "runtime": "docker", "init_pid": 4242}
 EVERYTHING = ["--since", "2025-11-30T00:00Z", "--until", "2025-12-02T00:00Z"]
@@ -133,3 +136,23 @@ def test_the_format_1_store(tmp_path: Path) -> None:
     assert [e.detail["victim_pid"] for e in web.oom_kills] == [4243]
     assert [e.kind for e in summary.events] == ["oom_kill", "limit_changed"]
     assert summary.frames == 3 and summary.warnings == []
+
+
+def test_a_bare_containers_id_given_again_is_reported_apart(tmp_path: Path) -> None:
+    """Two bare containers, one after the other, with the same id (their pid namespaces' inode): two
+    rows, each with its own frames."""
+    store = tmp_path / "store"
+    writer = Writer.open(store, retain_s=0, max_bytes=0)
+    try:
+        for i, init in enumerate((701, 701, 801)):
+            frame = Sampler(HostRoot.at(bare_host(tmp_path / f"h{i}", init).root)).sample(())
+            writer.append(frame_entry(dataclasses.replace(frame, taken_at=at(i))))
+    finally:
+        writer.close()
+    data = report_json(tmp_path, store)
+    rows = [
+        (r["container"]["init_pid"], r["frames"])
+        for r in data["containers"]
+        if r["container"]["runtime"] == "bare"
+    ]
+    assert sorted(rows) == [(701, 2), (801, 1)]

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from cgscope.errors import CgscopeError
 from cgscope.fs.kmsg import Kill, parse_kills
 from cgscope.model.derive import ContainerUsage
-from cgscope.render.views import container_ref
+from cgscope.render.views import container_ref, lifetime
 from cgscope.sampling.frame import Frame
 from cgscope.units import cpulist
 
@@ -90,7 +90,8 @@ class Detector:
         before = prev.container_usage if prev is not None else {}
         for cid, row in cur.container_usage.items():
             was = before.get(cid)
-            if was is not None:
+            # a new init under the same id: a restart, or a bare id given again; its counters began anew
+            if was is not None and was.watched.container.init_pid == row.watched.container.init_pid:
                 events += self._ooms(cur.taken_at, was, row)
                 events += _limits(cur.taken_at, was, row)
             events += self._levels(cur.taken_at, row)
@@ -101,8 +102,8 @@ class Detector:
         return events
 
     def _lifecycle(self, prev: Frame, cur: Frame) -> list[Event]:
-        was = {c.id: c for c in prev.inventory.containers}
-        now = {c.id: c for c in cur.inventory.containers}
+        was = {lifetime(container_ref(c)): c for c in prev.inventory.containers}
+        now = {lifetime(container_ref(c)): c for c in cur.inventory.containers}
         started = [Event(cur.taken_at, "started", container_ref(c)) for i, c in now.items() if i not in was]
         exited = [Event(cur.taken_at, "exited", container_ref(c)) for i, c in was.items() if i not in now]
         return started + exited

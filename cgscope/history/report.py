@@ -17,6 +17,7 @@ from cgscope.history.figures import figures
 from cgscope.history.index import Stored
 from cgscope.history.rollup import Head, Tally, fold, gather
 from cgscope.history.store import Index
+from cgscope.render.views import lifetime
 from cgscope.units import size
 
 
@@ -39,13 +40,13 @@ def summarize(reading: Index, container: str | None = None) -> Summary:
     """The report of a reading; `container` (a name, an id or its unique start) keeps that one only. A
     rollup stands for the frames of its span (history/rollup.py): the same sums, without reading them."""
     warnings = list(reading.warnings)
-    by_id: dict[str, ContainerSummary] = {}
+    by_life: dict[str, ContainerSummary] = {}
     events: list[Event] = []
     frames, first_at, last_at = 0, None, None
     for item in _plan(reading):
         if isinstance(item, Head):
             try:
-                gather(by_id, item.rollup(), ContainerSummary)
+                gather(by_life, item.rollup(), ContainerSummary)
             except CgscopeError as exc:
                 warnings.append(
                     f"the rollup of {stamp(item.span[0])} to {stamp(item.span[1])} skipped: {exc}"
@@ -61,23 +62,24 @@ def summarize(reading: Index, container: str | None = None) -> Summary:
             except CgscopeError as exc:
                 warnings.append(f"an entry at {stamp(item.at)} skipped: {exc}")
                 continue
-            fold(by_id, f, ContainerSummary)
+            fold(by_life, f, ContainerSummary)
             taken, frames = (f.taken_at, f.taken_at), frames + 1
         first_at = taken[0] if first_at is None else first_at
         last_at = taken[1]
     for e in events:
-        summary = by_id.setdefault(str(e.container["id"]), ContainerSummary(dict(e.container)))
+        summary = by_life.setdefault(lifetime(e.container), ContainerSummary(dict(e.container)))
         if e.kind == "oom_kill":
             summary.oom_kills.append(e)
-    kept = _matching(container, by_id.values()) if container is not None else set(by_id)
+    kept = _matching(container, by_life.values()) if container is not None else None  # ids; None: all
     return Summary(
         first_at,
         last_at,
         frames,
         sorted(
-            (s for s in by_id.values() if s.ref["id"] in kept), key=lambda s: (s.ref["name"], s.ref["id"])
+            (s for s in by_life.values() if kept is None or s.ref["id"] in kept),
+            key=lambda s: (s.ref["name"], s.ref["id"], s.ref["init_pid"]),
         ),
-        [e for e in events if e.container["id"] in kept],
+        [e for e in events if kept is None or e.container["id"] in kept],
         warnings,
     )
 

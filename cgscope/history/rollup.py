@@ -31,6 +31,7 @@ from cgscope.history.fields import bad, integer, items, number, obj, opt_integer
 from cgscope.history.figures import Figures, figures
 from cgscope.model.derive import Usage
 from cgscope.render.columns.containers import working_set_share
+from cgscope.render.views import lifetime
 
 VERSION = 1
 WINDOW = 60  # seconds: UTC minutes, so a report from a whole minute to a whole minute reads no frame
@@ -119,8 +120,9 @@ def fold(into: dict[str, T], f: Figures, make: Callable[[dict[str, Any]], T]) ->
     """Adds a frame's figures to each of its containers' tallies."""
     for (cid, name, runtime, init), usage in f.containers:
         ref = {"id": cid, "name": name, "runtime": runtime, "init_pid": init}
-        if (tally := into.get(cid)) is None:
-            tally = into[cid] = make(ref)
+        key = lifetime(ref)
+        if (tally := into.get(key)) is None:
+            tally = into[key] = make(ref)
         tally.ref = ref
         tally.add(f.taken_at, usage)
 
@@ -130,7 +132,7 @@ class Rollup:
     span: tuple[float, float]  # the entry times of its first and last frames
     taken: tuple[float, float]  # their own times (a frame's "t")
     frames: int
-    tallies: dict[str, Tally]  # by container id
+    tallies: dict[str, Tally]  # by container lifetime (render/views.lifetime)
 
     def merge(self, other: Rollup) -> None:
         """Adds the frames of `other`, which all came after this one's."""
@@ -141,9 +143,9 @@ class Rollup:
 
 def gather(into: dict[str, T], r: Rollup, make: Callable[[dict[str, Any]], T]) -> None:
     """Adds a rollup's tallies to each of its containers' tallies."""
-    for cid, tally in r.tallies.items():
-        if (mine := into.get(cid)) is None:
-            mine = into[cid] = make(tally.ref)
+    for key, tally in r.tallies.items():
+        if (mine := into.get(key)) is None:
+            mine = into[key] = make(tally.ref)
         mine.merge(tally)
 
 
@@ -177,7 +179,7 @@ class Head:
         tallies = {}
         for row in items(_json(self.rows), "c"):
             t = _tally(items(row, "c", 15))
-            tallies[t.ref["id"]] = t
+            tallies[lifetime(t.ref)] = t
         return Rollup(self.span, self.taken, self.frames, tallies)
 
 

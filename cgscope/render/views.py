@@ -44,6 +44,14 @@ def container_ref(c: Container) -> dict[str, Any]:
     return {"id": c.id, "name": c.name, "runtime": c.runtime, "init_pid": c.init_pid}
 
 
+def lifetime(ref: Mapping[str, Any]) -> str:
+    """The key of one container's life in history, from its reference (container_ref). A bare
+    container's id is its pid namespace's inode, which the kernel gives to the next namespace made once
+    this one is freed (ida_alloc takes the lowest free number): the next bare container often has the
+    same id, never the same init."""
+    return f"{ref['id']}@{ref['init_pid']}" if ref["runtime"] == "bare" else str(ref["id"])
+
+
 def outside(p: Process, c: Container | None) -> bool:
     """Whether a container member is outside the container's pid namespace (the `unshare` launcher that
     waits for its init): the container knows no pid of it."""
