@@ -15,7 +15,8 @@ from cgscope.model.cgdirs import CgroupDirs
 from cgscope.model.containers import Container, Inventory
 from cgscope.model.derive import allowance, derive, derive_overview, memory_allowance, process_usage
 from cgscope.model.process import Process
-from cgscope.model.usage import OverviewSample, ProcessSample, Sample, Watched
+from cgscope.model.process_sampler import ProcessSample
+from cgscope.model.usage import OverviewSample, Sample, Watched
 
 MIB = 1 << 20
 SEC = 1_000_000_000

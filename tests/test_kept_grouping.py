@@ -11,6 +11,7 @@ from pathlib import Path
 from fakehost import FakeHost
 from hosts.counters import CID, V2_CG, v2_host
 
+from cgscope.export.source import Source
 from cgscope.fs.files import counting_opens
 from cgscope.fs.hostroot import HostRoot
 from cgscope.model.containers import Inventory
@@ -79,3 +80,13 @@ def test_with_no_age_every_refresh_groups_again(tmp_path: Path) -> None:
     h.docker_container(CID, "api", 4242)
     again = _grouped(s)
     assert again is not first and [c.name for c in again.containers if c.id == CID] == ["api"]
+
+
+def test_the_exporter_finds_a_bare_container_started_in_a_cgroup_that_was_there(tmp_path: Path) -> None:
+    """No cgroup is made for `unshare -p -f sh` in a login session: only the pid listing shows it (the
+    exporter grouped again only when the tree of cgroups changed; `top` did the same, tests/live)."""
+    h = v2_host(tmp_path)
+    source = Source(HostRoot.at(h.root), slow_seconds=0.0)
+    assert not any(i.init_pid == 5000 for i in source.read().containers)
+    h.add_process(5000, "sh", ["sh"], nspid=[5000, 1], ns=INSIDE)
+    assert any(i.init_pid == 5000 and i.runtime == "bare" for i in source.read().containers)

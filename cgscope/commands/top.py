@@ -80,12 +80,17 @@ def top(args: argparse.Namespace, host: HostRoot, out: TextIO) -> None:
     from cgscope.model.collect import Collector
     from cgscope.model.derive import derive_overview, memory_allowance, process_usage
     from cgscope.model.member_usage import MemberUsage
+    from cgscope.model.process_sampler import ProcessSampler
+    from cgscope.model.runtimes import KeptStates
     from cgscope.model.state import container_states
     from cgscope.model.target import resolve_container
-    from cgscope.model.usage import Overview, OverviewSample, ProcessSampler, Watched
+    from cgscope.model.usage import Overview, OverviewSample, Watched
+    from cgscope.sampling.grouping import REGROUP_SECONDS, KeptGrouping
 
     delay = args.delay if args.delay is not None else DEFAULT_DELAY
-    overview = Overview(host)
+    collector = Collector(host)
+    grouping = KeptGrouping(host, collector, KeptStates(host), REGROUP_SECONDS)
+    overview = Overview(host, collector, regroup=grouping.group)
     members = MemberUsage(host)  # the figures of a container that shares its cgroup: its processes'
     identity = kernel_identity(host.proc)
     files = KeptFiles()  # the cgroup files of every refresh, kept open on the live host (HostRoot.is_live)

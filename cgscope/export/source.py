@@ -31,10 +31,13 @@ from cgscope.fs.cgroup_memory import read_oom_kills_v1
 from cgscope.fs.files import KeptFiles, keeping
 from cgscope.fs.hostroot import HostRoot
 from cgscope.model.borrowed import MEASURED_ORDER, Figure
+from cgscope.model.collect import Collector
 from cgscope.model.containers import Container
 from cgscope.model.derive import memory_allowance
 from cgscope.model.procview import visible_cpu_set
+from cgscope.model.runtimes import KeptStates
 from cgscope.model.usage import Overview, OverviewSample, Sample, Sampler, Watched
+from cgscope.sampling.grouping import REGROUP_SECONDS, KeptGrouping
 
 NS = 1e9
 # A cgroup's own settings (CFS quota, period and weight, memory.max, pids.max) are read again at most
@@ -43,9 +46,10 @@ NS = 1e9
 SPEC_SECONDS = 5.0
 # What is read at most this often rather than on every reading (docs/export.md, "Staleness"): each
 # container's PSI files, memory events (v2 memory.events; v1 memory.oom_control and memory.failcnt)
-# and cgroup.procs (container_processes), and the walk of the primary hierarchy that tells whether
-# containers came or went (grouping them costs ~40 ms of CPU at 200 containers, and a busy host's
-# cgroups change every second: cAdvisor's answer to the same cost is a housekeeping interval). Six
+# and cgroup.procs (container_processes), and the walk of the primary hierarchy with the pid listing
+# that tell whether containers came or went (sampling/grouping.KeptGrouping; grouping them costs ~40 ms
+# of CPU at 200 containers, and a busy host's processes change every second: cAdvisor's answer to the
+# same cost is a housekeeping interval). Six
 # files a container fewer on most readings. CPU, memory usage and tasks are read on every one; a
 # container removed meanwhile has no counters at once (its files are gone), a new one its series
 # within this time.
@@ -155,7 +159,9 @@ class Source:
     ) -> None:
         self.host = host
         sampler = Sampler(host, limits=False, io=False, slow=False, identity=False)
-        self.overview = Overview(host, sampler=sampler)
+        collector = Collector(host)
+        grouping = KeptGrouping(host, collector, KeptStates(host), REGROUP_SECONDS)
+        self.overview = Overview(host, collector, sampler, regroup=grouping.group)
         self.settings = KeptSettings(spec_seconds)
         self.slow_seconds = slow_seconds
         self._slow: dict[str, Slow] = {}  # by container id, read at _slow_at
@@ -216,7 +222,9 @@ class Source:
         elif m is not None:
             events = cgspec.read_memory_events(m.directory) or {}
             oom = events.get("oom_kill")
-        processes = len(self.overview.members(w))
+        # its members as grouped this round: a walk (they are read only when it is due) groups again when
+        # a container cgroup's cgroup.procs changed (sampling/grouping.py), so they are as read now
+        processes = len(w.container.pids)
         return Slow(processes, {kind: _pressure(p) for kind, p in pressure.items()}, oom, events, failcnt)
 
     def _figures(self, w: Watched, s: Sample, slow: Slow, sample: OverviewSample, now: float) -> Figures:

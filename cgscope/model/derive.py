@@ -9,7 +9,8 @@ from cgscope.fs.cgroup_pids import PidsCounters
 from cgscope.fs.pressure import Pressure
 from cgscope.model.borrowed import MEASURED, Figure, Source
 from cgscope.model.process import Process
-from cgscope.model.usage import OverviewSample, ProcessSample, Sample, Watched
+from cgscope.model.process_sampler import ProcessSample
+from cgscope.model.usage import OverviewSample, Sample, Watched
 
 NS = 1_000_000_000
 

@@ -30,7 +30,6 @@ from cgscope.model.borrowed import Figure, borrowed
 from cgscope.model.cgdirs import CgroupDirs, Located, locate
 from cgscope.model.collect import Collector
 from cgscope.model.containers import Container, Inventory, group_containers, shares_cgroup
-from cgscope.model.process import Process
 
 T = TypeVar("T")
 LIMIT_ROUNDS = 10  # the host's task limits are read again after this many rounds
@@ -242,33 +241,45 @@ class OverviewSample:
 class Overview:
     """Every container's counters, refreshed cheaply.
 
-    Containers are found (model/containers.py) at the first sample and again whenever the cgroup tree of
-    the primary hierarchy changes — runtimes make a cgroup per container. Between discoveries a sample
-    costs one walk of that tree and a few files per container cgroup, never a file per process.
+    Containers are found (model/containers.py) at the first sample, then as `regroup` says at each walk
+    of the primary hierarchy: by default again only when its tree changed, which misses a container
+    whose cgroup came before its processes, or a bare one started in a cgroup that was there (the
+    refreshing callers pass sampling/grouping.KeptGrouping's, which watches the processes too). Between
+    discoveries a sample costs one walk of that tree and a few files per container cgroup.
     """
 
     def __init__(
-        self, host: HostRoot, collector: Collector | None = None, sampler: Sampler | None = None
+        self,
+        host: HostRoot,
+        collector: Collector | None = None,
+        sampler: Sampler | None = None,
+        regroup: Callable[[Sequence[Path]], Inventory] | None = None,
     ) -> None:
-        """`collector`: one the caller keeps (the dashboard's), shared rather than read twice; `sampler`:
-        one reading only what the caller shows."""
+        """`collector`: one the caller keeps (the dashboard's, which forgets what it caches itself);
+        `sampler`: one reading only what the caller shows; `regroup`: the containers, given the walk
+        of the primary hierarchy, grouped with `collector`."""
         self.host = host
-        self._owns_collector = collector is None
+        self._owns_collector = collector is None or regroup is not None
         self.collector = collector or Collector(host)
         self.sampler = sampler or Sampler(host)
+        self._regroup = regroup or self._when_tree_changed
         self._tree: tuple[Path, ...] | None = None
         self._walked: cgroupfs.Walked | None = None  # the primary hierarchy as this sample walked it
         self._directories: dict[str, Path | None] = {}  # each container's in the primary hierarchy
         self._watched: tuple[Watched, ...] = ()
         self._inventory: Inventory | None = None
 
-    def discover(self, walked: Sequence[Path] | None = None) -> None:
-        """Group the containers afresh; `walked`: the primary hierarchy as walked this refresh."""
-        self.follow(group_containers(self.host, self.collector, walked=walked))
+    def _when_tree_changed(self, tree: Sequence[Path]) -> Inventory:
+        if self._inventory is None or tuple(tree) != self._tree:
+            self._tree = tuple(tree)
+            return group_containers(self.host, self.collector, walked=tree)
+        return self._inventory
 
     def follow(self, inv: Inventory) -> None:
         """Sample the containers of `inv` (grouped this refresh) from now on; where they are is worked out
         again only when they changed."""
+        if inv is self._inventory:
+            return
         if self._owns_collector:  # what is cached for processes gone since is of no more use
             self.collector.retain(inv.processes.values())
         if self._inventory is None or inv.containers != self._inventory.containers:
@@ -281,17 +292,15 @@ class Overview:
         self, figures: system.HostFigures | None = None, inventory: Inventory | None = None, walk: bool = True
     ) -> OverviewSample:
         """`figures`, `inventory`: the host's files and its containers as the caller read them this
-        refresh; else read here, the containers again only when the primary hierarchy's tree changed.
-        `walk=False`: not walked, the containers last found (a removed one has no counters)."""
+        refresh; else read here (`regroup`). `walk=False`: not walked, the containers last found (a
+        removed one has no counters)."""
         self._walked = None
         if inventory is not None:
             self.follow(inventory)
         elif walk or self._inventory is None:
             tree = tuple(cgroupfs.walk(primary.mountpoint)) if (primary := self.host.primary) else ()
             self._walked = cgroupfs.Walked(tree)
-            if self._inventory is None or tree != self._tree:
-                self.discover(tree)
-                self._tree = tree
+            self.follow(self._regroup(tree))
         assert self._inventory is not None
         self.sampler.new_round()
         host = self.sampler.host_sample(figures)
@@ -312,46 +321,6 @@ class Overview:
         if watched.shared or directory is None:
             return list(watched.container.pids)
         return sorted(cgroupfs.subtree_procs(directory, walked=self._walked))
-
-
-@dataclass(frozen=True)
-class ProcessSample:
-    """One process's counters, for `top CONTAINER`."""
-
-    process: Process
-    cpu_ticks: int  # utime + stime, clock ticks
-    rss_bytes: int
-    state: str
-    taken_at: float  # time.monotonic()
-    threads: int = 1
-
-
-class ProcessSampler:
-    """Per-process samples; a process is read in full (Collector.process) once per lifetime, then only
-    its /proc/PID/stat."""
-
-    def __init__(self, collector: Collector) -> None:
-        self.collector = collector
-        self.page_size = procfs.page_size()
-        self._known: dict[tuple[int, int], Process] = {}
-
-    def sample(self, pids: Iterable[int]) -> dict[tuple[int, int], ProcessSample]:
-        proc = self.collector.host.proc
-        out = {}
-        for pid in pids:
-            try:
-                stat = procfs.read_stat(proc, pid)
-                key = (pid, stat.start_ticks)
-                process = self._known.get(key) or self.collector.process(pid)
-            except (ProcessGone, AccessDenied):
-                continue
-            self._known[key] = process
-            rss = stat.rss_pages * self.page_size
-            cpu = stat.utime + stat.stime
-            out[key] = ProcessSample(process, cpu, rss, stat.state, time.monotonic(), stat.num_threads)
-        for key in self._known.keys() - out.keys():
-            del self._known[key]
-        return out
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,10 @@ from cgscope.model.containers import Inventory, group_containers
 from cgscope.model.runtime_cgroups import runtime_cgroups
 from cgscope.model.runtimes import KeptStates
 
+# How old a grouping may be before it is made again however the signals stand, for the callers that
+# refresh every second or so (the dashboard, `top`, the exporter): what no signal shows shows within it.
+REGROUP_SECONDS = 5.0
+
 
 class KeptGrouping:
     """The containers-view grouping of a Sampler; `seconds` 0 groups every refresh."""

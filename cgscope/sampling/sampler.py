@@ -35,14 +35,13 @@ from cgscope.model.derive import (
 from cgscope.model.member_usage import MemberUsage
 from cgscope.model.namespaces import Namespace, list_namespaces
 from cgscope.model.process import Process
+from cgscope.model.process_sampler import ProcessSample, ProcessSampler
 from cgscope.model.runtimes import KeptStates
 from cgscope.model.state import container_states
 from cgscope.model.tree import read_tree
 from cgscope.model.usage import (
     Overview,
     OverviewSample,
-    ProcessSample,
-    ProcessSampler,
     ViewInputs,
     read_view,
 )

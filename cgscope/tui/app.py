@@ -28,6 +28,7 @@ from cgscope.history.replay import Replay
 from cgscope.render.control import undone_lines
 from cgscope.render.table import visible
 from cgscope.sampling import Frame, Need, Sampler
+from cgscope.sampling.grouping import REGROUP_SECONDS
 from cgscope.tui.actions import Controls, Selection
 from cgscope.tui.screens.base import ROW_KEYS, DataScreen
 from cgscope.tui.screens.change import (
@@ -68,9 +69,8 @@ PALETTE = (
 )
 INTERVALS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)  # the steps of + and -
 DEFAULT_INTERVAL = 2.0
-# Limits (a third of a refresh's reads) are read again once this old and after a change made here; the
-# containers grouped again so often, and when a signal says so (sampling/grouping.py).
-LIMITS_SECONDS = REGROUP_SECONDS = 5.0
+# Limits (a third of a refresh's reads) are read again once this old and after a change made here.
+LIMITS_SECONDS = 5.0
 VIEW_SCREENS: dict[str, type[DataScreen]] = {
     "containers": ContainersScreen,
     "tree": TreeScreen,
