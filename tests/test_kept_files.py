@@ -8,6 +8,7 @@ import gc
 import os
 from pathlib import Path
 
+from cgscope.fs.cgroup_io import IoDevice, read_io
 from cgscope.fs.files import KeptFiles, counting_opens, keeping, read_text
 
 
@@ -61,3 +62,26 @@ def _names(fd: str, path: Path) -> bool:
         return os.readlink(f"/proc/self/fd/{fd}") == str(path)
     except OSError:  # the descriptor os.listdir itself had open
         return False
+
+
+def test_io_counters_are_read_through_the_kept_files(tmp_path: Path) -> None:
+    # A refresh reads every container's I/O files as it reads its other counters: kept open, one pread
+    # each (they were opened and closed every refresh, two syscalls more per file).
+    v1 = tmp_path / "blkio"
+    v1.mkdir()
+    (v1 / "blkio.throttle.io_service_bytes_recursive").write_text("8:0 Read 4096\n8:0 Write 0\nTotal 4096\n")
+    (v1 / "blkio.throttle.io_serviced_recursive").write_text("8:0 Read 1\n8:0 Write 0\nTotal 1\n")
+    v2 = tmp_path / "unified"
+    v2.mkdir()
+    (v2 / "io.stat").write_text("8:0 rbytes=4096 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n")
+    files = KeptFiles()
+    with keeping(files):
+        assert read_io(v1, 1) == {(8, 0): IoDevice(read_bytes=4096, read_ops=1)}
+        assert read_io(v2, 2) == {(8, 0): IoDevice(read_bytes=4096, read_ops=1)}
+    assert len(files) == 3
+    with (v2 / "io.stat").open("r+") as f:
+        f.write("8:0 rbytes=8192")
+    with keeping(files), counting_opens() as opens:
+        assert read_io(v2, 2) == {(8, 0): IoDevice(read_bytes=8192, read_ops=1)}
+    assert opens.files[f"{v2}/io.stat"] == 1
+    assert len(files) == 1  # the blkio files, not read in that round, closed at its end

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cgscope.errors import InvalidFormat
-from cgscope.fs.files import StrPath, read_optional, read_text
+from cgscope.fs.files import StrPath, child, read_optional, read_text
 from cgscope.fs.parse import device, integer
 
 Device = tuple[int, int]  # (major, minor)
@@ -67,13 +67,15 @@ def blkio_throttle(
 
 
 def read_io(directory: Path, version: int) -> dict[Device, IoDevice] | None:
-    """The cgroup's I/O per device; None where the io (blkio) controller is off."""
+    """The cgroup's I/O per device; None where the io (blkio) controller is off. Each file is one
+    seq_show() (fs/files._read_all's `whole`): kept open where a keeping() block is."""
     if version == 2:
-        text = read_optional(directory / "io.stat")
-        return None if text is None else io_stat(text, directory / "io.stat")
-    bytes_path = directory / "blkio.throttle.io_service_bytes_recursive"
-    ops_path = directory / "blkio.throttle.io_serviced_recursive"
-    service_bytes = read_optional(bytes_path)
+        path = child(directory, "io.stat")
+        text = read_optional(path, whole=True)
+        return None if text is None else io_stat(text, path)
+    bytes_path = child(directory, "blkio.throttle.io_service_bytes_recursive")
+    ops_path = child(directory, "blkio.throttle.io_serviced_recursive")
+    service_bytes = read_optional(bytes_path, whole=True)
     if service_bytes is None:
         return None
-    return blkio_throttle(service_bytes, read_text(ops_path), (bytes_path, ops_path))
+    return blkio_throttle(service_bytes, read_text(ops_path, whole=True), (bytes_path, ops_path))
