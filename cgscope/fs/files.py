@@ -34,18 +34,25 @@ _CHUNK = 1 << 16
 
 @contextmanager
 def reading(path: StrPath) -> Iterator[None]:
-    """Turn the OS errors of reading `path` into ProcessGone / AccessDenied naming the file; any other
-    errno is raised as it came, with the file named (a read(2)'s error names none)."""
+    """Turn the OS errors of reading `path` into ProcessGone / AccessDenied naming the file (see
+    domain_error)."""
     try:
         yield
     except OSError as exc:
-        if exc.errno in GONE_ERRNOS:
-            raise ProcessGone(f"{os.fspath(path)}: gone while reading") from None
-        if exc.errno in DENIED_ERRNOS:
-            raise AccessDenied(f"{os.fspath(path)}: permission denied") from None
-        if exc.filename is None:
-            exc.filename = os.fspath(path)
-        raise
+        raise domain_error(exc, path) from None
+
+
+def domain_error(exc: OSError, path: StrPath) -> Exception:
+    """ProcessGone / AccessDenied naming `path` for an OS error of reading it; any other errno as it
+    came, with the file named (a read(2)'s error names none). For the paths read thousands of times a
+    refresh, where a `with reading()` costs more than the read(2) itself."""
+    if exc.errno in GONE_ERRNOS:
+        return ProcessGone(f"{os.fspath(path)}: gone while reading")
+    if exc.errno in DENIED_ERRNOS:
+        return AccessDenied(f"{os.fspath(path)}: permission denied")
+    if exc.filename is None:
+        exc.filename = os.fspath(path)
+    return exc
 
 
 @dataclass
@@ -192,7 +199,10 @@ def keeping(files: KeptFiles) -> Iterator[None]:
 
 def _pread_whole(fd: int) -> bytes:
     """A file read whole from offset 0 (see _read_all's `whole`)."""
-    chunks, offset = [], 0
+    data = os.pread(fd, _CHUNK, 0)
+    if len(data) < _CHUNK:  # the common case: the whole file in one read
+        return data
+    chunks, offset = [data], len(data)
     while chunk := os.pread(fd, _CHUNK, offset):
         chunks.append(chunk)
         offset += len(chunk)
@@ -226,8 +236,10 @@ def _read_all(path: StrPath, at: At | None = None, whole: bool = False) -> bytes
 
 
 def read_bytes(path: StrPath, at: At | None = None, whole: bool = False) -> bytes:
-    with reading(path):
+    try:
         return _read_all(path, at, whole)
+    except OSError as exc:
+        raise domain_error(exc, path) from None
 
 
 def read_text(path: StrPath, at: At | None = None, whole: bool = False) -> str:
@@ -246,5 +258,4 @@ def read_optional(path: StrPath, whole: bool = False) -> str | None:
             exc.errno == errno.ENOENT and os.path.isdir(os.path.dirname(path))
         ):
             return None
-        with reading(path):
-            raise
+        raise domain_error(exc, path) from None

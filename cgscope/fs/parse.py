@@ -66,7 +66,7 @@ def flat_keyed(text: str, path: StrPath) -> dict[str, int]:
     memory.oom_control, cgroup.events, /proc/vmstat."""
     if _FLAT_KEYED.fullmatch(text):  # as the kernel prints them: one match, then no check per line
         words = text.split()
-        return {words[i]: int(words[i + 1]) for i in range(0, len(words), 2)}
+        return dict(zip(words[::2], map(int, words[1::2]), strict=True))
     out: dict[str, int] = {}
     for line in text.splitlines():
         key, sep, value = line.partition(" ")
