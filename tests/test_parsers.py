@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from cgscope.fs.mounts import CgroupMount, v1_controllers
 from cgscope.fs.mounttable import parse_mountinfo
 from cgscope.fs.procfs import parse_cgroup, parse_stat
@@ -73,6 +75,13 @@ def test_cgroup_namespace_paths_map_through_the_mount_root() -> None:
     inside = CgroupMount(2, (), Path("/sys/fs/cgroup"), "/")
     assert inside.directory("/../../system.slice") is None
     assert inside.directory("/") == Path("/sys/fs/cgroup")
+    assert inside.cgroup_path(Path("/sys/fs/cgroup")) == "/"
+    assert inside.cgroup_path(Path("/sys/fs/cgroup/a.slice/b")) == "/a.slice/b"
+    assert sub.cgroup_path(Path("/mnt/m")) == "/docker/abc"
+    with pytest.raises(ValueError):  # a sibling whose name begins with the mount point's
+        sub.cgroup_path(Path("/mnt/mm/child"))
+    at_root = CgroupMount(2, (), Path("/"), "/")  # a hierarchy mounted at / (a fixture, a chroot)
+    assert at_root.cgroup_path(Path("/x/y")) == "/x/y"
 
 
 def test_runtime_patterns() -> None:
