@@ -109,9 +109,14 @@ class Sampler:
         return cast(T, self._limits[key])
 
     def _smallest(self, where: Located, what: str, read: Callable[[Path], float | None]) -> float | None:
-        """The smallest limit on the path to the root (a limit an ancestor sets binds its children)."""
-        limits = [v for d in where.path_to_root if (v := self._once(d, what, read)) is not None]
-        return min(limits) if limits else None
+        """The smallest limit on the path to the root (a limit an ancestor sets binds its children),
+        worked out once while the limits are kept."""
+
+        def smallest(directory: Path) -> float | None:
+            limits = [v for d in where.path_to_root if (v := self._once(d, what, read)) is not None]
+            return min(limits) if limits else None
+
+        return self._once(where.directory, f"smallest {what}", smallest)
 
     def cgroup(self, dirs: CgroupDirs) -> Sample:
         """One cgroup's counters; ProcessGone if it was removed meanwhile."""
@@ -158,10 +163,14 @@ class Sampler:
             return ()
         if where is not None:
             read = partial(cgroup_cpu.read_cpuset, version=where.version)
-            for d in where.path_to_root:
-                cpus = self._once(d, "cpuset", read)
-                if cpus is not None:
-                    return cpus
+
+            def nearest(directory: Path) -> tuple[int, ...] | None:
+                found = (self._once(d, "cpuset", read) for d in where.path_to_root)
+                return next((cpus for cpus in found if cpus is not None), None)
+
+            cpus = self._once(where.directory, "nearest cpuset", nearest)
+            if cpus is not None:
+                return cpus
         return self.online
 
     def _memory(self, where: Located | None) -> MemoryCounters | None:
