@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from cgscope.errors import InvalidFormat
 from cgscope.fs.mounts import CgroupMount, v1_controllers
 from cgscope.fs.mounttable import parse_mountinfo
+from cgscope.fs.parse import flat_keyed
 from cgscope.fs.procfs import parse_cgroup, parse_stat
 from cgscope.fs.status import Status
 from cgscope.model.runtimes import match_cgroup, unescape_unit
@@ -109,3 +111,14 @@ def test_runtime_patterns() -> None:
     pod = match_cgroup(f"/kubepods/pod{uid}/{cid}")
     assert pod is not None and pod.pod is not None and pod.pod.qos == "guaranteed" and pod.pod.uid == uid
     assert unescape_unit("my\\x2dbox") == "my-box"
+
+
+def test_flat_keyed_gives_only_the_keys_asked_and_still_checks_the_file() -> None:
+    stat = "cache 4096\nrss 8192\ntotal_cache 4096\ntotal_rss 8192\nhierarchical_memory_limit 1048576\n"
+    keys = {"total_rss", "hierarchical_memory_limit", "total_swap"}
+    assert flat_keyed(stat, "memory.stat", keys) == {"total_rss": 8192, "hierarchical_memory_limit": 1048576}
+    assert flat_keyed(stat, "memory.stat")["cache"] == 4096
+    # a last line without its newline is no kernel print: read line by line, with the same answer
+    assert flat_keyed(stat.rstrip("\n"), "memory.stat", keys) == flat_keyed(stat, "memory.stat", keys)
+    with pytest.raises(InvalidFormat):  # a malformed line fails the file, asked for or not
+        flat_keyed(stat + "total_dirty x\n", "memory.stat", keys)

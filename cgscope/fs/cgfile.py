@@ -4,6 +4,8 @@ The optional forms answer None where the file is not there: its controller is of
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from cgscope.fs.files import StrPath, read_optional, read_text
 from cgscope.fs.parse import flat_keyed, limit_value, single_integer
 
@@ -12,8 +14,8 @@ def read_number(path: StrPath) -> int:
     return single_integer(read_text(path, whole=True), path)
 
 
-def read_keyed(path: StrPath) -> dict[str, int]:
-    return flat_keyed(read_text(path, whole=True), path)
+def read_keyed(path: StrPath, keys: Collection[str] | None = None) -> dict[str, int]:
+    return flat_keyed(read_text(path, whole=True), path, keys)
 
 
 def optional_number(path: StrPath) -> int | None:

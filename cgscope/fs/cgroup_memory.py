@@ -54,6 +54,11 @@ _V2_STAT = {
 }  # fmt: skip
 
 
+# What read_memory_v1 and read_memory_v2 take of memory.stat.
+_V1_KEYS = frozenset(_V1_STAT.values()) | {"hierarchical_memory_limit", "hierarchical_memsw_limit"}
+_V2_KEYS = frozenset(_V2_STAT.values())
+
+
 def memory_stat(raw: Mapping[str, int], version: int) -> MemoryStat:
     names = _V2_STAT if version == 2 else _V1_STAT
     return MemoryStat(**{field: raw[key] for field, key in names.items() if key in raw})
@@ -88,7 +93,7 @@ def read_memory_v2(directory: Path, events: bool = True) -> MemoryCounters | Non
     swap = read_optional(child(directory, "memory.swap.current"), whole=True)
     return MemoryCounters(
         single_integer(current, child(directory, "memory.current")),
-        memory_stat(read_keyed(child(directory, "memory.stat")), 2),
+        memory_stat(read_keyed(child(directory, "memory.stat"), _V2_KEYS), 2),
         None,
         None if swap is None else single_integer(swap, child(directory, "memory.swap.current")),
         None,
@@ -103,7 +108,7 @@ def read_memory_v1(directory: Path, events: bool = True) -> MemoryCounters:
 
     memory.stat's hierarchical_memory_limit is already the smallest limit on the path to the root;
     hierarchical_memsw_limit bounds memory + swap, so swap may use what it leaves above memory."""
-    raw = read_keyed(child(directory, "memory.stat"))
+    raw = read_keyed(child(directory, "memory.stat"), _V1_KEYS)
     stat = memory_stat(raw, 1)
     limit = _unlimited_none(raw.get("hierarchical_memory_limit"))
     memsw = _unlimited_none(raw.get("hierarchical_memsw_limit"))  # absent without swap accounting
