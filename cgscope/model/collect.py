@@ -21,16 +21,21 @@ from cgscope.fs.uts import UtsNames
 from cgscope.model.process import Process
 
 T = TypeVar("T")
+# What a process's second read (Collector._kept) is for happens within milliseconds of its fork: the
+# exec, the unshare() that unshare(1) and runc's init make before theirs. One at least this old when
+# first read has done it: read once.
+SETTLE_SECONDS = 1.0
 _Immutable = tuple[tuple[str, ...], Mapping[str, int | None]]  # cmdline, namespaces
 
 
 @dataclass(frozen=True, slots=True)
 class _Kept(Generic[T]):
-    """What kept() read of one process: its /proc/PID inode, the round it was read in, whether it was
-    read twice (settled), the value."""
+    """What kept() read of one process: its /proc/PID inode, the round it was read in and when
+    (CLOCK_BOOTTIME, on the live host), whether it is settled (read twice, or read old), the value."""
 
     inode: int | None
     round: int
+    read_at: float | None
     settled: bool
     value: T
 
@@ -200,19 +205,34 @@ class Collector:
     ) -> dict[int, T]:
         """What was read of each process, kept for its life: read when first seen and once more in the
         next round (one first seen between fork and exec, or before it unshare()d, is read again as it
-        settled), then never. A process is its /proc/PID inode at the last pids(): a reused pid is a new
-        directory. Gone ones are left out."""
+        settled) unless it was SETTLE_SECONDS old at the first read, then never. A process is its
+        /proc/PID inode at the last pids(): a reused pid is a new directory. Gone ones are left out."""
         out: dict[int, T] = {}
+        now = time.clock_gettime(time.CLOCK_BOOTTIME) if self.reader is not None else None
         for pid in pids:
             inode = self._listed.get(pid)
             kept = cache.get(pid)
-            if kept is not None and kept.inode == inode and (kept.settled or kept.round == self._round):
-                out[pid] = kept.value
-                continue
+            if kept is not None and kept.inode == inode:
+                if not (kept.settled or kept.round == self._round) and self._read_old(pid, kept):
+                    kept = cache[pid] = _Kept(kept.inode, kept.round, kept.read_at, True, kept.value)
+                if kept.settled or kept.round == self._round:
+                    out[pid] = kept.value
+                    continue
             with suppress(ProcessGone, AccessDenied):
                 out[pid] = read(pid)
-                cache[pid] = _Kept(inode, self._round, kept is not None and kept.inode == inode, out[pid])
+                again = kept is not None and kept.inode == inode
+                cache[pid] = _Kept(inode, self._round, now, again, out[pid])
         return out
+
+    def _read_old(self, pid: int, kept: _Kept[T]) -> bool:
+        """Whether `kept` was read of a process SETTLE_SECONDS old, as far as its start is known: from its
+        recall() record. /proc/PID/stat's start time counts from boot as CLOCK_BOOTTIME does
+        (fs/proc/array.c, task->start_boottime; older kernels counted the monotonic clock, which a
+        suspend leaves behind: their processes look older). A captured root has no clock to compare."""
+        recalled = self._recalled.get(pid)
+        if kept.read_at is None or recalled is None or recalled.inode != kept.inode:
+            return False
+        return kept.read_at - recalled.value.start_ticks / self.ticks >= SETTLE_SECONDS
 
     def processes(self, pids: Iterable[int], full: bool = True) -> dict[int, Process]:
         """Full reads of these pids (`full` False: placed()); those that exit meanwhile, or that /proc
