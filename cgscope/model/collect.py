@@ -146,12 +146,16 @@ class Collector:
         lines = procfs.cgroup_of(d)
         return {self._hierarchy.get(c, c): path for c, path in lines if c in self._hierarchy}
 
+    def cgroups(self, pid: int) -> dict[str, str]:
+        """A process's cgroups now, by hierarchy key (one file); raises as process() does."""
+        return self._cgroups(PidDir.at(self.host.proc, pid))
+
     def moved(self, p: Process) -> Process:
         """`p` with its cgroups as they are now (one file): a container's init, whose cgroups are the
         container's, so that a move shows at once."""
         if p.kernel_thread:
             return p
-        cgroups = self._cgroups(PidDir.at(self.host.proc, p.pid))  # one file: one process
+        cgroups = self.cgroups(p.pid)
         return p if cgroups == p.cgroups else replace(p, cgroups=cgroups)
 
     def pids(self) -> list[int]:
@@ -179,10 +183,13 @@ class Collector:
         nsenter(1) do it at once), a setns() without a new pid later in its life is not."""
         return self._kept(self._placed, pids, lambda pid: procfs.read_ns(self.host.proc, pid, ("pid", "mnt")))
 
+    def comms(self, pids: Iterable[int]) -> dict[int, str]:
+        """Each process's comm, read as kept() reads."""
+        return self._kept(self._comms, pids, lambda pid: procfs.read_comm(self.host.proc, pid))
+
     def commands(self, comms: frozenset[str], pids: Iterable[int]) -> dict[str, list[tuple[str, ...]]]:
-        """The command lines of those of `pids` whose comm is in `comms` (runtime daemons), by comm; each
-        comm read as kept() reads."""
-        found = self._kept(self._comms, pids, lambda pid: procfs.read_comm(self.host.proc, pid))
+        """The command lines of those of `pids` whose comm is in `comms` (runtime daemons), by comm."""
+        found = self.comms(pids)
         daemons = [pid for pid, comm in found.items() if comm in comms]
         argv = self._kept(self._argv, daemons, lambda pid: procfs.read_cmdline(self.host.proc, pid))
         out: dict[str, list[tuple[str, ...]]] = {}
