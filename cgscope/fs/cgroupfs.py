@@ -76,19 +76,33 @@ def walk(top: Path, cut: list[Path] | None = None) -> Iterator[Path]:
 
     Cgroups removed during the walk are skipped; unreadable ones are not descended into.
     """
-    stack = [(top, 0)]
+    stack = [(top, 0, False)]
     while stack:
-        directory, depth = stack.pop()
+        directory, depth, leaf = stack.pop()
         yield directory
+        if leaf:
+            continue
         try:
-            children = [e.path for e in list_dir(directory) if e.is_dir(follow_symlinks=False)]
+            children = [e for e in list_dir(directory) if e.is_dir(follow_symlinks=False)]
         except OSError:
             continue
-        within = [c for c in children if depth < MAX_DEPTH and len(os.fsencode(c)) < _PATH_ROOM]
+        within = [c for c in children if depth < MAX_DEPTH and len(os.fsencode(c.path)) < _PATH_ROOM]
         if len(within) < len(children) and cut is not None:
             cut.append(directory)
         # siblings in the order of their Paths (that of their names), sorted as strings: cheaper
-        stack.extend((Path(c), depth + 1) for c in sorted(within, reverse=True))
+        within.sort(key=lambda e: e.path, reverse=True)
+        stack.extend((Path(c.path), depth + 1, _no_subdirectories(c)) for c in within)
+
+
+def _no_subdirectories(entry: os.DirEntry[str]) -> bool:
+    """Whether a directory has no subdirectories, by its link count: kernfs counts a directory's links
+    as its subdirectories + 2 (kernfs_refresh_inode, fs/kernfs/inode.c), as ext4 and tmpfs do; a
+    filesystem that does not count them says 1 (btrfs, a merged overlayfs directory) and is listed.
+    A stat costs less than listing even a cgroup with no controllers' files, and most are leaves."""
+    try:
+        return entry.stat(follow_symlinks=False).st_nlink == 2
+    except OSError:  # removed meanwhile: listing it says so
+        return False
 
 
 class Walked:
