@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from cgscope.errors import InvalidFormat
 from cgscope.fs.files import counting_opens
 from cgscope.fs.pressure import KeptPressure
 
@@ -32,3 +35,16 @@ def test_psi_of_its_period_or_older_is_read_again(tmp_path: Path) -> None:
     assert kept.read(tmp_path)["io"].some.avg10 == 1.0
     _write(tmp_path, "7.00")
     assert kept.read(tmp_path)["io"].some.avg10 == 7.0
+
+
+def test_psi_read_again_as_it_was_is_not_parsed_again_a_changed_file_is(tmp_path: Path) -> None:
+    _write(tmp_path, "1.00")
+    kept = KeptPressure(0.0)
+    first = kept.read(tmp_path)
+    assert kept.read(tmp_path) is first  # an idle cgroup's: the same text, the same figures
+    (tmp_path / "cpu.pressure").write_text(PSI.format("2.00"))
+    changed = kept.read(tmp_path)
+    assert changed["cpu"].some.avg10 == 2.0 and changed["memory"] == first["memory"]
+    (tmp_path / "io.pressure").write_text("some avg10=x\n")
+    with pytest.raises(InvalidFormat):
+        kept.read(tmp_path)

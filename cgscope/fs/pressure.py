@@ -66,13 +66,20 @@ def pressure(text: str, path: StrPath) -> Pressure:
 
 def read_pressure(directory: Path, suffix: str = ".pressure") -> dict[str, Pressure]:
     """The PSI files the kernel offers in `directory`: kinds it does not offer (or PSI off) are left out."""
-    out = {}
-    for kind in PRESSURE_KINDS:
-        path = child(directory, f"{kind}{suffix}")
-        text = read_optional(path, whole=True)
-        if text:
-            out[kind] = pressure(text, path)
-    return out
+    return _parsed(directory, suffix, _texts(directory, suffix))
+
+
+def _texts(directory: Path, suffix: str) -> tuple[str | None, ...]:
+    """The text of each of PRESSURE_KINDS' files, None where there is none."""
+    return tuple(read_optional(child(directory, f"{kind}{suffix}"), whole=True) for kind in PRESSURE_KINDS)
+
+
+def _parsed(directory: Path, suffix: str, texts: tuple[str | None, ...]) -> dict[str, Pressure]:
+    return {
+        kind: pressure(text, child(directory, f"{kind}{suffix}"))
+        for kind, text in zip(PRESSURE_KINDS, texts, strict=True)
+        if text
+    }
 
 
 def read_host_pressure(host: HostRoot) -> dict[str, Pressure]:
@@ -84,11 +91,13 @@ def read_host_pressure(host: HostRoot) -> dict[str, Pressure]:
 class KeptPressure:
     """Each cgroup's PSI read again once `seconds` old (PSI_SECONDS on the live kernel; a fixture's
     files change when they are written), for a caller that refreshes more often and shows the averages
-    (their `total_us` is as old as they are)."""
+    (their `total_us` is as old as they are). Files that read as they did the last time are not parsed
+    again: an idle cgroup (a pod's pause container, a sleeping service) prints the same text each time."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._read: dict[Path, tuple[float, dict[str, Pressure]]] = {}  # directory -> (monotonic, PSI)
+        # directory -> (monotonic when read, its PSI, the texts it was parsed from)
+        self._read: dict[Path, tuple[float, dict[str, Pressure], tuple[str | None, ...]]] = {}
         self._pruned_at = time.monotonic()
 
     def read(self, directory: Path) -> dict[str, Pressure]:
@@ -97,8 +106,9 @@ class KeptPressure:
         if kept is not None and now - kept[0] < self.seconds:
             return kept[1]
         if now - self._pruned_at >= 10 * self.seconds:  # cgroups no more read (removed, not shown)
-            self._read = {d: k for d, k in self._read.items() if now - k[0] < self.seconds}
+            self._read = {d: k for d, k in self._read.items() if now - k[0] < 10 * self.seconds}
             self._pruned_at = now
-        psi = read_pressure(directory)
-        self._read[directory] = (now, psi)
+        texts = _texts(directory, ".pressure")
+        psi = kept[1] if kept is not None and kept[2] == texts else _parsed(directory, ".pressure", texts)
+        self._read[directory] = (now, psi, texts)
         return psi
