@@ -123,6 +123,17 @@ def test_without_the_log_a_kill_is_told_with_its_victim_unknown(tmp_path: Path) 
     ]
 
 
+def test_a_cpuset_changed_is_told_as_the_cpu_lists_an_unchanged_one_not(tmp_path: Path) -> None:
+    h = hybrid_host(tmp_path)
+    sampler = Sampler(HostRoot.at(h.root))
+    first = sampler.sample(())
+    second = sampler.sample(())
+    assert Detector(None).step(first, second) == []
+    files(cg(h, "cpuset", V1_CG), cpuset__cpus="3\n", cpuset__effective_cpus="3\n")
+    [event] = Detector(None).step(second, sampler.sample(()))
+    assert (event.kind, event.detail) == ("limit_changed", {"file": "cpuset.cpus", "old": "2-3", "new": "3"})
+
+
 def test_kept_limits_tell_a_change_once_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     h = hybrid_host(tmp_path)
     now = [100.0]

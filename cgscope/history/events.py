@@ -211,13 +211,8 @@ def _limits(at: float, was: ContainerUsage, row: ContainerUsage) -> list[Event]:
     pairs: list[tuple[str, object, object]] = []
     if old_cpu is not None and new_cpu is not None:
         pairs.append(("cpu.max" if v2["cpu"] else "cpu.cfs_quota_us", old_cpu.quota_cpus, new_cpu.quota_cpus))
-        pairs.append(
-            (
-                "cpuset.cpus.effective" if v2["cpuset"] else "cpuset.cpus",
-                cpulist(old_cpu.cpuset),
-                cpulist(new_cpu.cpuset),
-            )
-        )
+        cpuset = "cpuset.cpus.effective" if v2["cpuset"] else "cpuset.cpus"
+        pairs.append((cpuset, old_cpu.cpuset, new_cpu.cpuset))
     if old_mem is not None and new_mem is not None:
         name = "memory.max" if v2["memory"] else "memory.limit_in_bytes"
         pairs.append((name, old_mem.limit_bytes, new_mem.limit_bytes))
@@ -231,5 +226,8 @@ def _limits(at: float, was: ContainerUsage, row: ContainerUsage) -> list[Event]:
 
 
 def _shown(value: object) -> object:
-    """A limit as JSON: a number, a CPU list, "max" for none."""
+    """A limit as JSON: a number, a CPU list ("0-3,6": compared as the CPUs' tuple, written only for an
+    event), "max" for none."""
+    if isinstance(value, tuple):
+        return cpulist(value)
     return "max" if value is None else value
