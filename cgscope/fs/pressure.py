@@ -14,6 +14,7 @@ from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.parse import decimal, integer
 
 PRESSURE_KINDS = ("cpu", "memory", "io")
+_IN_CGROUP = ".pressure"  # a cgroup2 directory's cpu.pressure; /proc/pressure/cpu has no suffix
 # The kernel computes the averages every 2 s (PSI_FREQ, kernel/sched/psi.c): read more often, a cgroup's
 # avg10, avg60 and avg300 would be what the last read said.
 PSI_SECONDS = 2.0
@@ -64,7 +65,7 @@ def pressure(text: str, path: StrPath) -> Pressure:
     return Pressure(lines["some"], lines.get("full"))
 
 
-def read_pressure(directory: Path, suffix: str = ".pressure") -> dict[str, Pressure]:
+def read_pressure(directory: Path, suffix: str = _IN_CGROUP) -> dict[str, Pressure]:
     """The PSI files the kernel offers in `directory`: kinds it does not offer (or PSI off) are left out."""
     return _parsed(directory, suffix, _texts(directory, suffix))
 
@@ -108,7 +109,7 @@ class KeptPressure:
         if now - self._pruned_at >= 10 * self.seconds:  # cgroups no more read (removed, not shown)
             self._read = {d: k for d, k in self._read.items() if now - k[0] < 10 * self.seconds}
             self._pruned_at = now
-        texts = _texts(directory, ".pressure")
-        psi = kept[1] if kept is not None and kept[2] == texts else _parsed(directory, ".pressure", texts)
+        texts = _texts(directory, _IN_CGROUP)
+        psi = kept[1] if kept is not None and kept[2] == texts else _parsed(directory, _IN_CGROUP, texts)
         self._read[directory] = (now, psi, texts)
         return psi
