@@ -42,8 +42,18 @@ def parse_cpu_v2(text: str, path: StrPath) -> CpuCounters:
     )
 
 
+def usage_file(directory: Path, version: int) -> str:
+    """The file a cgroup's CPU usage is read from: v2 cpu.stat (its throttling too), v1 cpuacct.usage."""
+    return child(directory, "cpu.stat" if version == 2 else "cpuacct.usage")
+
+
+def throttling_file_v1(cpu: Path) -> str:
+    """The v1 cpu controller's cpu.stat, where its throttling is read from."""
+    return child(cpu, "cpu.stat")
+
+
 def read_cpu_v2(directory: Path) -> CpuCounters:
-    path = child(directory, "cpu.stat")
+    path = usage_file(directory, 2)
     return parse_cpu_v2(read_text(path, whole=True), path)
 
 
@@ -51,14 +61,14 @@ def read_cpu_v1(cpuacct: Path | None, cpu: Path | None) -> CpuCounters | None:
     """cpuacct.usage (ns, hierarchical) and the cpu controller's throttling (with_throttling_v1)."""
     if cpuacct is None:
         return None
-    usage = CpuCounters(read_number(child(cpuacct, "cpuacct.usage")))
+    usage = CpuCounters(read_number(usage_file(cpuacct, 1)))
     return with_throttling_v1(usage, cpu) if cpu is not None else usage
 
 
 def with_throttling_v1(counters: CpuCounters, cpu: Path) -> CpuCounters:
     """`counters` with the v1 cpu controller's cpu.stat: nr_periods, nr_throttled, throttled_time (ns).
     A hybrid host's cgroup2 cpu.stat has usage but no throttling while cpu is a v1 controller."""
-    s = read_keyed(child(cpu, "cpu.stat"))
+    s = read_keyed(throttling_file_v1(cpu))
     return replace(
         counters, periods=s.get("nr_periods"), throttled_periods=s.get("nr_throttled"),
         throttled_ns=s.get("throttled_time"),

@@ -66,14 +66,19 @@ def blkio_throttle(
     return {dev: IoDevice(*(c.get(name, 0) for name in _THROTTLE_KEYS)) for dev, c in counts.items()}
 
 
+def io_file(directory: Path, version: int) -> str:
+    """The file a cgroup's I/O bytes are read from: v2 io.stat, v1 blkio's bytes serviced."""
+    return child(directory, "io.stat" if version == 2 else "blkio.throttle.io_service_bytes_recursive")
+
+
 def read_io(directory: Path, version: int) -> dict[Device, IoDevice] | None:
     """The cgroup's I/O per device; None where the io (blkio) controller is off. Each file is one
     seq_show() (fs/files._read_all's `whole`): kept open where a keeping() block is."""
     if version == 2:
-        path = child(directory, "io.stat")
+        path = io_file(directory, 2)
         text = read_optional(path, whole=True)
         return None if text is None else io_stat(text, path)
-    bytes_path = child(directory, "blkio.throttle.io_service_bytes_recursive")
+    bytes_path = io_file(directory, 1)
     ops_path = child(directory, "blkio.throttle.io_serviced_recursive")
     service_bytes = read_optional(bytes_path, whole=True)
     if service_bytes is None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cgscope.errors import AccessDenied, CgscopeError, ProcessGone
-from cgscope.fs.files import child, domain_error, list_dir, read_text
+from cgscope.fs.files import child, list_dir, read_text
 from cgscope.fs.parse import integer
 
 # A walk goes at most MAX_DEPTH levels below its top, and only where a path can still name a file in the
@@ -57,16 +57,6 @@ def read_members(directory: Path) -> Members:
 def read_procs(directory: Path) -> list[int]:
     """The pids in this cgroup (not its descendants), unsorted; none in a threaded cgroup."""
     return list(read_members(directory).procs)
-
-
-def identity(directory: Path) -> tuple[int, int]:
-    """(st_dev, st_ino) of a cgroup directory: cgroupfs (kernfs) gives each cgroup made a new inode
-    number, so a cgroup removed and made again under the same path is told from the one before."""
-    try:  # not `with reading()`: asked of every container each refresh, it costs more than the stat
-        st = os.stat(directory)
-    except OSError as exc:
-        raise domain_error(exc, directory) from None
-    return st.st_dev, st.st_ino
 
 
 def walk(top: Path, cut: list[Path] | None = None) -> Iterator[Path]:

@@ -126,13 +126,15 @@ class KeptFiles:
     the files not read in the round nor in the `keep_seconds` before it. At most `limit` are kept (half
     the soft RLIMIT_NOFILE by default), the next ones opened for each read as without. A kept file of a
     cgroup removed since answers ENODEV (kernfs: its node is no longer active): it is closed and its
-    path opened again, which tells whether the cgroup was made again or is gone."""
+    path opened again, which tells whether the cgroup was made again or is gone. Each kept file's
+    (st_dev, st_ino) is taken once, when it is opened (file_identity)."""
 
     def __init__(self, limit: int | None = None, keep_seconds: float = 0.0) -> None:
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         self.limit = limit if limit is not None else 4096 if soft == resource.RLIM_INFINITY else soft // 2
         self.keep_seconds = keep_seconds
         self._fds: dict[str, int] = {}
+        self._ids: dict[str, tuple[int, int]] = {}  # each kept file's (st_dev, st_ino), from its open
         self._read_at: dict[str, float] = {}  # each kept file's last read (time.monotonic())
         self._round_at = time.monotonic()  # when the round began (the last one ended)
         weakref.finalize(self, _close_all, self._fds)  # an owner dropped closes them too
@@ -150,14 +152,20 @@ class KeptFiles:
         fd = open_fd(path)
         try:
             data = _pread_whole(fd)
+            if len(self._fds) < self.limit:
+                st = os.fstat(fd)
+                self._fds[path], self._read_at[path] = fd, time.monotonic()
+                self._ids[path] = st.st_dev, st.st_ino
+                return data
         except BaseException:
             os.close(fd)
             raise
-        if len(self._fds) < self.limit:
-            self._fds[path], self._read_at[path] = fd, time.monotonic()
-        else:
-            os.close(fd)
+        os.close(fd)
         return data
+
+    def identity(self, path: str) -> tuple[int, int] | None:
+        """The (st_dev, st_ino) of `path` as kept open; None where it is not kept."""
+        return self._ids.get(path)
 
     def round(self) -> None:
         unread = self._round_at - self.keep_seconds
@@ -166,7 +174,7 @@ class KeptFiles:
         self._round_at = time.monotonic()
 
     def _forget(self, path: str) -> None:
-        del self._read_at[path]
+        del self._read_at[path], self._ids[path]
         os.close(self._fds.pop(path))
 
     def close(self) -> None:
@@ -233,6 +241,22 @@ def _read_all(path: StrPath, at: At | None = None, whole: bool = False) -> bytes
     finally:
         os.close(fd)
     return b"".join(chunks)
+
+
+def file_identity(path: StrPath) -> tuple[int, int]:
+    """(st_dev, st_ino) of a file: of the file a keeping() block keeps open, as it was opened (no
+    syscall), else a stat. kernfs gives each cgroup made, and each of its files, a new inode number, and a
+    kept file of a removed cgroup is opened again when read (KeptFiles): a cgroup removed and made again
+    under the same path is told from the one before by the file just read from it."""
+    kept: KeptFiles | None = getattr(_keeping, "files", None)
+    known = kept.identity(os.fspath(path)) if kept is not None else None
+    if known is not None:
+        return known
+    try:  # not `with reading()`: asked of every container each refresh, it costs more than the stat
+        st = os.stat(path)
+    except OSError as exc:
+        raise domain_error(exc, path) from None
+    return st.st_dev, st.st_ino
 
 
 def read_bytes(path: StrPath, at: At | None = None, whole: bool = False) -> bytes:

@@ -22,6 +22,7 @@ from cgscope.fs.cgroup_cpu import CpuCounters
 from cgscope.fs.cgroup_io import Device, IoDevice
 from cgscope.fs.cgroup_memory import MemoryCounters
 from cgscope.fs.cgroup_pids import PidsCounters, read_pids_current, read_pids_max
+from cgscope.fs.files import file_identity
 from cgscope.fs.hostroot import HostRoot
 from cgscope.fs.pressure import PSI_SECONDS, KeptPressure, Pressure, read_host_pressure
 from cgscope.fs.status import Task, read_tasks
@@ -47,8 +48,8 @@ class Sample:
     pids: PidsCounters | None  # max: the smallest on the path
     io: Mapping[Device, IoDevice] | None
     pressure: Mapping[str, Pressure] = field(default_factory=dict)  # "cpu", "memory", "io" where offered
-    # (st_dev, st_ino) of each directory whose counters make a rate: a cgroup removed and made again
-    # under the same path is a new directory, with counters from zero. Empty for the host.
+    # (st_dev, st_ino) of each file whose counters make a rate: a cgroup removed and made again under
+    # the same path has new files, with counters from zero. Empty for the host.
     identity: tuple[tuple[int, int], ...] = ()
     from_processes: frozenset[Figure] = frozenset()  # summed over its processes (model/member_usage.py)
 
@@ -61,7 +62,8 @@ class Sampler:
     memory or pids limit (a sample's cpus are (), its quota and limits None: the caller reads them, as
     the exporter does, kept for seconds), `io=False` no blkio/io.stat and no /proc/diskstats;
     `slow=False` no cgroup PSI nor memory.events (v1 memory.oom_control; oom_kills None), for a caller
-    that reads them on a timer of its own; `identity=False` no stat of directories (it makes no rates).
+    that reads them on a timer of its own; `identity=False` no identity of the counters' files (it
+    makes no rates).
     `limits_seconds`: the limits (cpuset, CFS quota, v2 memory.max and swap.max, pids.max) are read
     again once that old, not every round (a write to one shows within that time); v1's memory limits
     come with memory.stat, read every round."""
@@ -120,8 +122,6 @@ class Sampler:
 
     def cgroup(self, dirs: CgroupDirs) -> Sample:
         """One cgroup's counters; ProcessGone if it was removed meanwhile."""
-        counted = {d.directory for d in (dirs.usage, dirs.cpu, dirs.io) if d is not None and self.identity}
-        identity = tuple(cgroupfs.identity(d) for d in sorted(counted))
         cpu, used, quota_at = None, dirs.usage, dirs.cpu
         if used is not None and used.version == 2:
             cpu = cgroup_cpu.read_cpu_v2(used.directory)
@@ -134,6 +134,7 @@ class Sampler:
         if dirs.cpu is not None and self.limits:
             read_quota = partial(cgroup_cpu.read_quota, version=dirs.cpu.version)
             quota = self._smallest(dirs.cpu, "quota", read_quota)
+        io = self._io(dirs.io)
         return Sample(
             taken_at,
             cpu,
@@ -141,10 +142,22 @@ class Sampler:
             quota,
             self._memory(dirs.memory),
             self._pids(dirs.pids),
-            self._io(dirs.io),
+            io,
             self.pressure.read(dirs.unified) if dirs.unified is not None and self.slow else {},
-            identity,
+            self._identity(dirs, io is not None) if self.identity else (),
         )
+
+    @staticmethod
+    def _identity(dirs: CgroupDirs, io: bool) -> tuple[tuple[int, int], ...]:
+        """The identity of each file a rate is made of, taken once they are read (fs/files.file_identity:
+        no syscall for a file kept open)."""
+        used, quota_at = dirs.usage, dirs.cpu
+        paths = {cgroup_cpu.usage_file(used.directory, used.version)} if used is not None else set()
+        if quota_at is not None and quota_at.version == 1:
+            paths.add(cgroup_cpu.throttling_file_v1(quota_at.directory))
+        if io and dirs.io is not None:
+            paths.add(cgroup_io.io_file(dirs.io.directory, dirs.io.version))
+        return tuple(file_identity(p) for p in sorted(paths))
 
     def _io(self, where: Located | None) -> Mapping[Device, IoDevice] | None:
         """A directory's I/O, read once per round: on v1, containers that never joined a blkio cgroup
