@@ -24,9 +24,6 @@ DEFAULT_MAX_SIZE = "1G"
 # The containers' limits (cpuset, CFS quota, memory.max, pids.max) are read again at most this often,
 # not every frame: a few files a container fewer on most frames; a limit_changed is told within it.
 LIMITS_SECONDS = 30.0
-# The containers are grouped again at least this often, else when a process comes or goes, a cgroup is
-# made or removed or a container's members change (sampling/grouping.py): a rename shows within it.
-REGROUP_SECONDS = 30.0
 _AGE_UNITS = {"d": 86400, "h": 3600, "m": 60}  # how an age is said back
 
 
@@ -130,9 +127,11 @@ class Recorder:
     def __init__(self, host: HostRoot, writer: Writer, quiet: bool) -> None:
         from cgscope.fs.kmsg import KernelLog
         from cgscope.history.events import Detector
+        from cgscope.sampling.grouping import UNWATCHED_REGROUP_SECONDS
         from cgscope.sampling.sampler import Sampler
 
-        self.sampler, self.writer, self.quiet = Sampler(host, LIMITS_SECONDS, REGROUP_SECONDS), writer, quiet
+        self.sampler = Sampler(host, LIMITS_SECONDS, UNWATCHED_REGROUP_SECONDS)
+        self.writer, self.quiet = writer, quiet
         log = KernelLog()
         if log.error is not None and not quiet:
             self.say(f"the victims of OOM kills will be unknown: {log.error}")

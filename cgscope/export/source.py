@@ -37,7 +37,7 @@ from cgscope.model.derive import memory_allowance
 from cgscope.model.procview import visible_cpu_set
 from cgscope.model.runtimes import KeptStates
 from cgscope.model.usage import Overview, OverviewSample, Sample, Sampler, Watched
-from cgscope.sampling.grouping import REGROUP_SECONDS, KeptGrouping
+from cgscope.sampling.grouping import UNWATCHED_REGROUP_SECONDS, KeptGrouping
 
 NS = 1e9
 # A cgroup's own settings (CFS quota, period and weight, memory.max, pids.max) are read again at most
@@ -160,7 +160,7 @@ class Source:
         self.host = host
         sampler = Sampler(host, limits=False, io=False, slow=False, identity=False)
         collector = Collector(host)
-        grouping = KeptGrouping(host, collector, KeptStates(host), REGROUP_SECONDS)
+        grouping = KeptGrouping(host, collector, KeptStates(host), UNWATCHED_REGROUP_SECONDS)
         self.overview = Overview(host, collector, sampler, regroup=grouping.group)
         self.settings = KeptSettings(spec_seconds)
         self.slow_seconds = slow_seconds

@@ -30,9 +30,12 @@ from cgscope.model.containers import Inventory, group_containers
 from cgscope.model.runtime_cgroups import runtime_cgroups
 from cgscope.model.runtimes import DAEMONS, KeptStates
 
-# How old a grouping may be before it is made again however the signals stand, for the callers that
-# refresh every second or so (the dashboard, `top`, the exporter): what no signal shows shows within it.
+# How old a grouping may be before it is made again however the signals stand: what no signal shows
+# shows within it. For the callers someone watches refresh every second or so (the dashboard, `top`),
+# and for those that run unwatched (the exporter, which walks every 5 s and would otherwise group at each
+# walk, and the recorder): grouping 200 containers costs ~30 ms.
 REGROUP_SECONDS = 5.0
+UNWATCHED_REGROUP_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
