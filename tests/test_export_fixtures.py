@@ -214,7 +214,7 @@ def test_a_cgroup_name_that_is_not_utf8_is_served_with_its_bytes_escaped(tmp_pat
 
 def test_own_settings_are_read_again_after_spec_seconds_and_counters_every_time(tmp_path: Path) -> None:
     """As cAdvisor's spec: a limit set since the last reading shows once the settings are spec_seconds
-    old; the counters are read on every scrape."""
+    old; the counters are read on every scrape while they change (tests/test_export_idle.py)."""
     h = HOSTS["v2"](tmp_path)
     cached, fresh = (Source(HostRoot.at(h.root), spec_seconds=s) for s in (3600.0, 0.0))
     for source in (cached, fresh):

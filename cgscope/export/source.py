@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -50,8 +49,9 @@ SPEC_SECONDS = 5.0
 # that tell whether containers came or went (sampling/grouping.KeptGrouping; grouping them costs ~40 ms
 # of CPU at 200 containers, and a busy host's processes change every second: cAdvisor's answer to the
 # same cost is a housekeeping interval). Six
-# files a container fewer on most readings. CPU, memory usage and tasks are read on every one; a
-# container removed meanwhile has no counters at once (its files are gone), a new one its series
+# files a container fewer on most readings. CPU, memory usage and tasks are read on every one but an
+# idle container's (_Read.idle), whose are read again with the slow figures; a container removed
+# meanwhile has no counters at once where they were read (its files are gone), a new one its series
 # within this time.
 SLOW_SECONDS = 5.0
 
@@ -147,6 +147,21 @@ class Slow:
     failcnt: int | None  # v1 memory.failcnt
 
 
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A container's counters and figures as a reading served them; `idle`: its counters read as they did
+    the reading before, so that the next readings serve them again until the slow figures are due."""
+
+    counters: Sample
+    figures: Figures
+    idle: bool
+
+
+def _same(before: Sample, now: Sample) -> bool:
+    """Whether a cgroup's counters read as before: no CPU used, memory charged or task started."""
+    return before.cpu == now.cpu and before.memory == now.memory and before.pids == now.pids
+
+
 class Source:
     """Reads the host for the exporter; keep one across scrapes (what does not change is cached, the
     cgroups' own settings for up to `spec_seconds`, the figures of Slow for up to `slow_seconds`).
@@ -165,6 +180,7 @@ class Source:
         self.settings = KeptSettings(spec_seconds)
         self.slow_seconds = slow_seconds
         self._slow: dict[str, Slow] = {}  # by container id, read at _slow_at
+        self._last: dict[str, _Read] = {}  # by container id, as the last reading served it
         self._slow_at = -float("inf")
         # the files read, kept open while they are read at least every slow_seconds or spec_seconds
         self.files = KeptFiles(keep_seconds=2 * max(slow_seconds, spec_seconds))
@@ -176,24 +192,39 @@ class Source:
     def _read(self) -> Reading:
         start = time.monotonic()
         due = start - self._slow_at >= self.slow_seconds
-        sample = self.overview.sample(walk=due)
+        last, self._last = self._last, {}
+        idle = frozenset() if due else frozenset(cid for cid, kept in last.items() if kept.idle)
+        sample = self.overview.sample(walk=due, skip=idle)
         now = time.time()  # the reading's time: each cgroup's container_last_seen
         self.settings.round(w.dirs.cpu.directory for w in sample.watched if w.dirs.cpu is not None)
         kept, self._slow = ({} if due else self._slow), {}
         self._slow_at = start if due else self._slow_at
         cgroups, infos, ids = [], [], {"/"}
         for w in sample.watched:
+            cid = w.container.id
             labels = _labels(w.container, self._cgroup_path(w.container))
             infos.append(_info(labels, w))
-            counters = sample.containers.get(w.container.id)
-            if counters is None or w.shared or labels.id in ids:
+            if w.shared or labels.id in ids:
                 continue
-            with suppress(ProcessGone, AccessDenied):  # removed since the sample: left out
-                slow = kept.get(w.container.id) or self._read_slow(w)
-                figures = self._figures(w, counters, slow, sample, now)
-                cgroups.append((labels, _without(figures, w.borrowed) if w.borrowed else figures))
-                self._slow[w.container.id] = slow
-                ids.add(labels.id)
+            if cid in idle:  # its counters as last read, seen now
+                read = _Read(last[cid].counters, replace(last[cid].figures, last_seen=now), True)
+                self._slow[cid] = kept[cid]
+            else:
+                counters = sample.containers.get(cid)
+                if counters is None:
+                    continue
+                try:
+                    slow = kept.get(cid) or self._read_slow(w)
+                    figures = self._figures(w, counters, slow, sample, now)
+                except (ProcessGone, AccessDenied):  # removed since the sample: left out
+                    continue
+                self._slow[cid] = slow
+                figures = _without(figures, w.borrowed) if w.borrowed else figures
+                before = last.get(cid)
+                read = _Read(counters, figures, before is not None and _same(before.counters, counters))
+            cgroups.append((labels, read.figures))
+            self._last[cid] = read
+            ids.add(labels.id)
         host = sample.host
         memory = host.memory.limit if host.memory is not None and host.memory.limit else 0
         return Reading(

@@ -9,7 +9,7 @@ container `cgscope top CONTAINER` shows.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -311,11 +311,15 @@ class Overview:
         self._inventory = inv
 
     def sample(
-        self, figures: system.HostFigures | None = None, inventory: Inventory | None = None, walk: bool = True
+        self,
+        figures: system.HostFigures | None = None,
+        inventory: Inventory | None = None,
+        walk: bool = True,
+        skip: Collection[str] = (),
     ) -> OverviewSample:
         """`figures`, `inventory`: the host's files and its containers as the caller read them this
         refresh; else read here (`regroup`). `walk=False`: not walked, the containers last found (a
-        removed one has no counters)."""
+        removed one has no counters). `skip`: ids of containers whose counters are not read (left out)."""
         self._walked = None
         if inventory is not None:
             self.follow(inventory)
@@ -328,8 +332,9 @@ class Overview:
         host = self.sampler.host_sample(figures)
         samples = {}
         for w in self._watched:
-            with suppress(ProcessGone, AccessDenied):
-                samples[w.container.id] = self.sampler.cgroup(w.dirs)
+            if w.container.id not in skip:
+                with suppress(ProcessGone, AccessDenied):
+                    samples[w.container.id] = self.sampler.cgroup(w.dirs)
         return OverviewSample(host, samples, self._watched, self._inventory)
 
     def members(self, watched: Watched) -> list[int]:
