@@ -102,7 +102,8 @@ class _Series:
         self.labels = labels
         self.shown: list[float | None] = [None] * len(_COLUMNS)
         self.lines = [""] * len(_COLUMNS)
-        self._others: dict[str, tuple[list[tuple[Extra, float]], list[str]]] = {}
+        # by family: the figure its samples were made of, the samples and their lines
+        self._others: dict[str, tuple[object, list[tuple[Extra, float]], list[str]]] = {}
         self._prefixes: dict[tuple[str, Extra], str] = {}
 
     def _prefix(self, name: str, extra: Extra) -> str:
@@ -120,12 +121,19 @@ class _Series:
         return text
 
     def several(self, f: Family, figures: Figures) -> list[str]:
-        samples = list(f.values(figures))
+        """The lines of a family of several samples (or of a figure not a field): as last written where
+        they read the very same figure (a container's PSI and memory events are one object until they
+        are read again, every 5 s) or come to the same samples."""
+        given = getattr(figures, f.figure)
         seen = self._others.get(f.name)
-        if seen is not None and seen[0] == samples:
-            return seen[1]
-        lines = [f"{self._prefix(f.name, extra)}{number(v)}\n" for extra, v in samples]
-        self._others[f.name] = (samples, lines)
+        if seen is not None and seen[0] is given:
+            return seen[2]
+        samples = list(f.values(figures))
+        if seen is not None and seen[1] == samples:
+            lines = seen[2]
+        else:
+            lines = [f"{self._prefix(f.name, extra)}{number(v)}\n" for extra, v in samples]
+        self._others[f.name] = (given, samples, lines)
         return lines
 
 
